@@ -1,0 +1,2 @@
+import StyleFilter
+print("stylefilter")
