@@ -1,0 +1,105 @@
+import Foundation
+
+/// A memory-mapped `.safetensors` file.
+///
+/// Layout: u64 little-endian header length N, N bytes of JSON
+/// `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}`, then the data buffer.
+/// Aligned F32 tensors borrow the mapping; other dtypes are converted on access.
+public final class SafeTensorsArchive: TensorArchive, @unchecked Sendable {
+    struct Entry {
+        let dtype: DType
+        let shape: [Int]
+        let offset: Int  // absolute, in the file
+        let byteCount: Int
+    }
+
+    public let path: String
+    public let tensorNames: [String]
+    /// The `__metadata__` map, if any.
+    public let metadata: [String: String]
+    private let file: MappedFile
+    private let entries: [String: Entry]
+
+    /// Largest header the reference implementation accepts.
+    static let maxHeaderBytes = 100_000_000
+
+    public init(path: String) throws {
+        self.path = path
+        file = try MappedFile(path: path)
+        guard let lenBytes = file.bytes(0, 8) else {
+            throw CheckpointError.corrupt(path: path, reason: "file is shorter than the 8-byte safetensors header length")
+        }
+        let headerLength = Int(UInt64(littleEndian: lenBytes.loadUnaligned(as: UInt64.self)).clamped(to: 0...UInt64(Int.max)))
+        guard headerLength <= Self.maxHeaderBytes else {
+            throw CheckpointError.corrupt(path: path, reason: "header length \(headerLength) exceeds \(Self.maxHeaderBytes) bytes")
+        }
+        guard let header = file.bytes(8, headerLength) else {
+            throw CheckpointError.corrupt(path: path, reason: "truncated: header of \(headerLength) bytes runs past the end of the file")
+        }
+        guard header.first == UInt8(ascii: "{"),
+            let object = try? JSONSerialization.jsonObject(with: Data(header)), let dict = object as? [String: Any]
+        else {
+            throw CheckpointError.corrupt(path: path, reason: "header is not a JSON object")
+        }
+        let dataStart = 8 + headerLength
+        let dataLength = file.size - dataStart
+        var entries: [String: Entry] = [:]
+        var order: [(String, Int)] = []
+        var meta: [String: String] = [:]
+        for (name, value) in dict {
+            if name == "__metadata__" {
+                meta = (value as? [String: String]) ?? [:]
+                continue
+            }
+            guard let info = value as? [String: Any], let dt = info["dtype"] as? String,
+                let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2
+            else {
+                throw CheckpointError.corrupt(path: path, reason: "malformed header entry for tensor '\(name)'")
+            }
+            guard let dtype = DType(rawValue: dt) else { throw CheckpointError.unsupportedDType(name: name, dtype: dt) }
+            guard shape.allSatisfy({ $0 >= 0 }) else {
+                throw CheckpointError.corrupt(path: path, reason: "negative dimension in tensor '\(name)'")
+            }
+            let (begin, end) = (offsets[0], offsets[1])
+            let (elements, overflow) = shape.reduce((1, false)) { acc, d in
+                let (m, o) = acc.0.multipliedReportingOverflow(by: d)
+                return (m, acc.1 || o)
+            }
+            guard !overflow, begin >= 0, end >= begin, end - begin == elements * dtype.size else {
+                throw CheckpointError.corrupt(path: path, reason: "tensor '\(name)' byte range [\(begin), \(end)) does not match shape \(shape) of \(dt)")
+            }
+            guard end <= dataLength else {
+                throw CheckpointError.corrupt(path: path, reason: "truncated: tensor '\(name)' ends at byte \(dataStart + end) of a \(file.size)-byte file")
+            }
+            entries[name] = Entry(dtype: dtype, shape: shape, offset: dataStart + begin, byteCount: end - begin)
+            order.append((name, begin))
+        }
+        self.entries = entries
+        self.metadata = meta
+        self.tensorNames = order.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }.map(\.0)
+    }
+
+    public func shape(of name: String) -> [Int]? { entries[name]?.shape }
+
+    /// The stored dtype of a tensor.
+    public func dtype(of name: String) -> DType? { entries[name]?.dtype }
+
+    public func tensor(named name: String) throws -> Tensor {
+        guard let e = entries[name] else { throw CheckpointError.missingTensor(name: name) }
+        let count = Tensor.elementCount(e.shape)
+        let src = file.base + e.offset
+        if e.dtype == .f32, Int(bitPattern: src) % MemoryLayout<Float>.alignment == 0, count > 0 {
+            let p = UnsafeMutablePointer(mutating: src.assumingMemoryBound(to: Float.self))
+            return Tensor(shape: e.shape, storage: TensorStorage(borrowing: p, count: count, owner: file))
+        }
+        var t = Tensor(uninitializedShape: e.shape)
+        t.withUnsafeMutableBufferPointer { dst in
+            if count > 0 { e.dtype.convertToFloat(src, count: count, into: dst.baseAddress!) }
+        }
+        return t
+    }
+}
+
+extension Comparable {
+    fileprivate func clamped(to range: ClosedRange<Self>) -> Self { min(max(self, range.lowerBound), range.upperBound) }
+}
