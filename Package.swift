@@ -19,6 +19,7 @@ let package = Package(
         // System libraries (Debian: libvips-dev, libopenblas-dev).
         .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Only what Swift cannot import from libvips: macros and variadic calls.
         .target(name: "CVipsShim", dependencies: ["CVips"]),
 
@@ -28,7 +29,7 @@ let package = Package(
         ),
         .target(
             name: "Engine",
-            dependencies: ["COpenBLAS", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["COpenBLAS", "CZlib", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
         ),
         .target(

@@ -1,1 +1,17 @@
-print("bench")
+import Foundation
+
+// `stylefilter-bench CASE`: each case prints progress on stderr and its result as the last stdout line.
+// Cases register here, one file each (Bench<Name>.swift).
+let cases: [String: (ArraySlice<String>) throws -> Void] = [:]
+
+let args = CommandLine.arguments
+guard args.count >= 2, let run = cases[args[1]] else {
+    Bench.log("usage: stylefilter-bench CASE [options]\ncases: \(cases.keys.sorted().joined(separator: ", "))")
+    exit(64)
+}
+do {
+    try run(args.dropFirst(2))
+} catch {
+    Bench.log("stylefilter-bench: \(error)")
+    exit(1)
+}
