@@ -1,0 +1,92 @@
+import Logging
+import VipsBridge
+
+/// Stages run in one process as one libvips pipeline: decode once, encode once.
+///
+/// Loading is sequential (top to bottom, streaming). A first stage that can shrink while decoding does
+/// its own load; a stage that needs random access (or whole-image pixels) makes the chain decode into
+/// memory once, just before it. Output is encoded to memory and written only when complete, so a decode
+/// error half way never leaves half an image downstream.
+public struct Chain: Sendable {
+    public let stages: [any Stage]
+
+    public init(_ stages: [any Stage]) {
+        self.stages = stages
+    }
+
+    /// Reads `input`, applies the stages, encodes and writes the result.
+    public func run(input: ImageInput, output: OutputSpec, context: PipelineContext = PipelineContext()) throws {
+        let bytes = try encode(input: input, output: output, context: context)
+        try OutputWriter.write(bytes, to: output.destination)
+    }
+
+    /// Reads `input`, applies the stages and returns the encoded output bytes.
+    public func encode(input: ImageInput, output: OutputSpec, context: PipelineContext = PipelineContext()) throws -> [UInt8] {
+        let image = try build(input: input, context: context)
+        if let progress = context.progress { image.onProgress(progress) }
+        return try wrap(.badInput, "cannot process \(input.displayName)") { () throws(VipsError) in
+            try Foreign.encode(image, suffix: output.suffix, strip: output.strip)
+        }
+    }
+
+    /// The lazy result image (nothing is decoded unless a stage needs random access).
+    public func build(input: ImageInput, context: PipelineContext = PipelineContext()) throws -> VImage {
+        let source = try input.openSource()
+        var remaining = stages[...]
+        var image: VImage
+        var inMemory = false
+        if let first = remaining.first, let loaded = try classify(input, { try first.load(from: source, context: context) }) {
+            image = loaded
+            remaining = remaining.dropFirst()
+        } else {
+            image = try classify(input) { try Foreign.load(source, failOn: context.failOn) }
+            if image.orientation > 1 {
+                // autorot needs random access, which a sequential load cannot give.
+                image = try materialise(image, input: input, context: context)
+                inMemory = true
+                image = try wrap(.failure) { () throws(VipsError) in try image.autorotate() }
+            }
+        }
+        for stage in remaining {
+            if stage.needsRandomAccess && !inMemory {
+                image = try materialise(image, input: input, context: context)
+                inMemory = true
+            }
+            context.logger.debug("stage \(stage.name): \(image.width)x\(image.height) in")
+            do {
+                image = try stage.apply(to: image, context: context)
+            } catch let error as StyleFilterError {
+                throw error
+            } catch {
+                throw StyleFilterError(.failure, "\(stage.name): \(error)")
+            }
+        }
+        return image
+    }
+
+    private func materialise(_ image: VImage, input: ImageInput, context: PipelineContext) throws -> VImage {
+        guard image.width * image.height <= context.maxPixels else {
+            throw StyleFilterError(
+                .badInput,
+                "\(input.displayName) is \(image.width)x\(image.height), too large to hold in memory (limit \(context.maxPixels) pixels); shrink it first, e.g. with thumbnail")
+        }
+        return try wrap(.badInput, "cannot decode \(input.displayName)") { () throws(VipsError) in try image.copyMemory() }
+    }
+
+    /// Loader failures mean the input is not a usable image.
+    private func classify<T>(_ input: ImageInput, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as StyleFilterError {
+            throw error
+        } catch let error as VipsError {
+            throw StyleFilterError(.badInput, "cannot read \(input.displayName): \(Self.explain(error.message))")
+        }
+    }
+
+    /// Adds the fix to libvips' message when the loader is blocked by the allowlist.
+    static func explain(_ message: String) -> String {
+        message.contains("operation is blocked")
+            ? message + " (untrusted loader; --allow-untrusted permits it)" : message
+    }
+}

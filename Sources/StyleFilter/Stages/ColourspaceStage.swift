@@ -1,0 +1,39 @@
+import VipsBridge
+
+/// `colourspace SPACE` (alias `colorspace`): convert to a libvips colour space, or with `--profile`
+/// transform through ICC profiles (the embedded one as input).
+public struct ColourspaceStage: Stage {
+    /// Spaces offered on the command line.
+    public static let spaces = ["srgb", "b-w", "rgb16", "grey16", "lab", "scrgb", "cmyk", "hsv", "xyz", "lch"]
+
+    /// Either a colour space nickname or nil when ``profile`` is set.
+    public var space: String?
+    /// `srgb`, `p3`, `cmyk` or an `.icc` file.
+    public var profile: String?
+    public var intent: Intent
+
+    public init(space: String?, profile: String? = nil, intent: Intent = .relative) throws {
+        if let space, !Self.spaces.contains(space) {
+            throw StyleFilterError(.usage, "colourspace: unknown space '\(space)' (\(Self.spaces.joined(separator: ", ")))")
+        }
+        guard (space == nil) != (profile == nil) else {
+            throw StyleFilterError(.usage, "colourspace: give a SPACE or --profile, not both or neither")
+        }
+        self.space = space
+        self.profile = profile
+        self.intent = intent
+    }
+
+    public var name: String { "colourspace" }
+
+    public func apply(to image: VImage, context: PipelineContext) throws -> VImage {
+        if let profile {
+            let depth = image.maxAlpha == 65535 ? 16 : 8
+            return try wrap(.failure, "colourspace") { () throws(VipsError) in
+                try image.iccTransform(to: profile, intent: intent, depth: depth)
+            }
+        }
+        let space = self.space!
+        return try wrap(.failure, "colourspace") { () throws(VipsError) in try image.colourspace(space) }
+    }
+}
