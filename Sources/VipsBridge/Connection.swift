@@ -46,7 +46,7 @@ public final class VTarget: @unchecked Sendable {
 
     deinit { g_object_unref(pointer) }
 
-    /// A growable in-memory target; read the result with ``steal()``.
+    /// A growable in-memory target; read the result with ``bytes()``.
     public static func memory() throws(VipsError) -> VTarget {
         try Vips.start()
         guard let target = vips_target_new_to_memory() else { throw VipsError.fromBuffer("memory target") }
@@ -62,11 +62,17 @@ public final class VTarget: @unchecked Sendable {
         return VTarget(target)
     }
 
-    /// The bytes written to a memory target.
-    public func steal() -> [UInt8] {
+    /// The bytes written to a memory target, once a saver has finished with it.
+    public func bytes() -> [UInt8] {
+        // After the saver ends the target, libvips 8.14 keeps the result only in the "blob" property
+        // (vips_target_steal would dereference the already released buffer).
+        var value = GValue()
+        g_value_init(&value, vips_blob_get_type())
+        defer { g_value_unset(&value) }
+        g_object_get_property(UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: GObject.self), "blob", &value)
+        guard let boxed = g_value_get_boxed(&value) else { return [] }
         var length = 0
-        guard let data = vips_target_steal(pointer, &length) else { return [] }
-        defer { g_free(data) }
-        return Array(UnsafeBufferPointer(start: data, count: length))
+        guard let data = vips_blob_get(boxed.assumingMemoryBound(to: VipsBlob.self), &length) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: data, count: length))
     }
 }

@@ -68,7 +68,7 @@ public enum Foreign {
     public static func encode(_ image: VImage, suffix: String, strip: Bool = false) throws(VipsError) -> [UInt8] {
         let target = try VTarget.memory()
         try save(image, suffix: suffix, to: target, strip: strip)
-        return target.steal()
+        return target.bytes()
     }
 
     /// Encodes `image` into `target` with the saver picked by `suffix`.

@@ -52,7 +52,7 @@ enum OperationCall {
         // String options first, so explicitly set arguments win (what pyvips does).
         if let options, !options.isEmpty, vips_object_set_from_string(object, options) != 0 {
             discard(created)
-            throw VipsError.fromBuffer(name)
+            throw VipsError.fromBuffer()
         }
         for (key, value) in arguments {
             if !set(object, key, value) {
@@ -64,7 +64,7 @@ enum OperationCall {
         var operation: UnsafeMutablePointer<CVips.VipsOperation>? = created
         guard vips_cache_operation_buildp(&operation) == 0, let built = operation else {
             if let operation { discard(operation) }
-            throw VipsError.fromBuffer(name)
+            throw VipsError.fromBuffer()
         }
         defer { discard(built) }
         try readOutputs(built)

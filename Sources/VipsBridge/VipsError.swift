@@ -14,6 +14,14 @@ public struct VipsError: Error, CustomStringConvertible, Sendable {
         VipsError("\(context): \(takeBuffer(or: "unknown libvips error"))")
     }
 
+    /// Takes (and clears) libvips' shared error buffer. Savers add a generic "unable to write to target"
+    /// line after the real cause (e.g. a decode error upstream); it is dropped when a cause precedes it.
+    static func fromBuffer() -> VipsError {
+        let lines = takeBuffer(or: "unknown libvips error").split(separator: "; ").map(String.init)
+        let causes = lines.filter { !$0.contains("unable to write to target") && !$0.contains("unable to call") }
+        return VipsError((causes.isEmpty ? lines : causes).joined(separator: "; "))
+    }
+
     /// Copies and clears libvips' error buffer; multi-line text is joined into one line.
     static func takeBuffer(or fallback: String) -> String {
         guard let raw = vips_error_buffer_copy() else { return fallback }

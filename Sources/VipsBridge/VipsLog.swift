@@ -33,7 +33,9 @@ public enum VipsLog {
             if bits & (G_LOG_LEVEL_ERROR.rawValue | G_LOG_LEVEL_CRITICAL.rawValue) != 0 {
                 state.logger.error("libvips: \(message)")
             } else if bits & G_LOG_LEVEL_WARNING.rawValue != 0 {
-                state.logger.warning("libvips: \(message)")
+                // Info, not warning: libvips warns on the way to most decode failures, which are then
+                // reported once as an error; -v shows the details.
+                state.logger.info("libvips: \(message)")
             } else {
                 state.logger.debug("libvips: \(message)")
             }

@@ -16,15 +16,16 @@ public struct Chain: Sendable {
 
     /// Reads `input`, applies the stages, encodes and writes the result.
     public func run(input: ImageInput, output: OutputSpec, context: PipelineContext = PipelineContext()) throws {
+        let writer = try OutputWriter(output.destination)
         let bytes = try encode(input: input, output: output, context: context)
-        try OutputWriter.write(bytes, to: output.destination)
+        try writer.commit(bytes)
     }
 
     /// Reads `input`, applies the stages and returns the encoded output bytes.
     public func encode(input: ImageInput, output: OutputSpec, context: PipelineContext = PipelineContext()) throws -> [UInt8] {
         let image = try build(input: input, context: context)
         if let progress = context.progress { image.onProgress(progress) }
-        return try wrap(.badInput, "cannot process \(input.displayName)") { () throws(VipsError) in
+        return try wrap(.badInput, "cannot decode \(input.displayName)") { () throws(VipsError) in
             try Foreign.encode(image, suffix: output.suffix, strip: output.strip)
         }
     }
@@ -84,9 +85,12 @@ public struct Chain: Sendable {
         }
     }
 
-    /// Adds the fix to libvips' message when the loader is blocked by the allowlist.
+    /// Rewords libvips' loader messages that have a plainer form or a known fix.
     static func explain(_ message: String) -> String {
-        message.contains("operation is blocked")
-            ? message + " (untrusted loader; --allow-untrusted permits it)" : message
+        if message.contains("operation is blocked") {
+            return message + " (untrusted loader; --allow-untrusted permits it)"
+        }
+        if message.contains("is not in a known format") { return "not an image in a known format" }
+        return message
     }
 }

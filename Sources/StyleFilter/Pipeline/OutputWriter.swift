@@ -1,59 +1,79 @@
 import Glibc
 
-/// Writes encoded bytes to standard output or, atomically, to a file.
-enum OutputWriter {
-    static func write(_ bytes: [UInt8], to destination: OutputSpec.Destination) throws {
-        switch destination {
-        case .standardOutput:
-            try writeAll(bytes, to: 1, name: "standard output")
-        case .file(let path):
-            try writeFile(bytes, path: path)
-        }
-    }
+/// An output opened before any work starts (so an uncreatable file fails fast) and committed only when
+/// the encoded image is complete.
+///
+/// Regular files are written to `FILE.tmp-<pid>` and renamed into place, so a failure never leaves a
+/// partial file. Existing non-regular files (`/dev/null`, a FIFO) are written in place: renaming over them
+/// would replace the device node.
+final class OutputWriter {
+    private let destination: OutputSpec.Destination
+    private var descriptor: Int32 = -1
+    private var temporary: String?
+    private var finished = false
 
-    /// Regular files go to `FILE.tmp-<pid>` and are renamed into place, so a failure never leaves a partial
-    /// file. Existing non-regular files (`/dev/null`, a FIFO) are written in place: renaming over them
-    /// would replace the device node.
-    private static func writeFile(_ bytes: [UInt8], path: String) throws {
+    init(_ destination: OutputSpec.Destination) throws {
+        self.destination = destination
+        guard case .file(let path) = destination else {
+            descriptor = 1
+            return
+        }
         var status = stat()
         if stat(path, &status) == 0, (status.st_mode & S_IFMT) != S_IFREG {
-            let descriptor = open(path, O_WRONLY | O_TRUNC)
+            descriptor = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
             guard descriptor >= 0 else {
                 throw StyleFilterError(.cannotCreateOutput, "cannot open '\(path)': \(errnoDescription())")
             }
-            defer { close(descriptor) }
-            try writeAll(bytes, to: descriptor, name: "'\(path)'")
             return
         }
         let temporary = "\(path).tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else {
             throw StyleFilterError(.cannotCreateOutput, "cannot create '\(path)': \(errnoDescription())")
         }
+        self.temporary = temporary
         PartialOutput.set(temporary)
-        defer { PartialOutput.clear() }
-        do {
-            try writeAll(bytes, to: descriptor, name: "'\(path)'")
-            guard close(descriptor) == 0 else {
-                throw StyleFilterError(.writeFailed, "cannot write '\(path)': \(errnoDescription())")
-            }
-        } catch {
-            close(descriptor)
-            unlink(temporary)
-            throw error
+    }
+
+    /// Removes the temporary file unless ``commit(_:)`` succeeded.
+    deinit { abandon() }
+
+    /// Writes all of `bytes` and moves the file into place.
+    func commit(_ bytes: [UInt8]) throws {
+        defer { abandon() }
+        try writeAll(bytes)
+        guard let temporary, case .file(let path) = destination else { return }
+        guard close(descriptor) == 0 else {
+            descriptor = -1
+            throw StyleFilterError(.writeFailed, "cannot write '\(path)': \(errnoDescription())")
         }
+        descriptor = -1
         guard rename(temporary, path) == 0 else {
-            let reason = errnoDescription()
-            unlink(temporary)
-            throw StyleFilterError(.cannotCreateOutput, "cannot create '\(path)': \(reason)")
+            throw StyleFilterError(.cannotCreateOutput, "cannot create '\(path)': \(errnoDescription())")
+        }
+        finished = true
+    }
+
+    private func abandon() {
+        if descriptor > 2 { close(descriptor) }
+        descriptor = -1
+        if let temporary, !finished { unlink(temporary) }
+        if temporary != nil { PartialOutput.clear() }
+        temporary = nil
+    }
+
+    private var name: String {
+        switch destination {
+        case .standardOutput: "standard output"
+        case .file(let path): "'\(path)'"
         }
     }
 
-    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, name: String) throws {
+    private func writeAll(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     // Only reached when SIGPIPE is ignored; the reader went away: end quietly.
