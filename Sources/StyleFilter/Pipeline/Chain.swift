@@ -47,6 +47,7 @@ public struct Chain: Sendable {
                 inMemory = true
                 image = try wrap(.failure) { () throws(VipsError) in try image.autorotate() }
             }
+            image = try Self.normaliseColour(image)
         }
         for stage in remaining {
             if stage.needsRandomAccess && !inMemory {
@@ -63,6 +64,15 @@ public struct Chain: Sendable {
             }
         }
         return image
+    }
+
+    /// CMYK input becomes sRGB at load, through its embedded profile when it has one (thumbnail_source
+    /// does the same), so every stage and saver sees RGB; other colour spaces are left to the stages.
+    static func normaliseColour(_ image: VImage) throws -> VImage {
+        guard image.interpretation == "cmyk" else { return image }
+        return try wrap(.badInput, "cannot convert CMYK input to sRGB") { () throws(VipsError) in
+            image.hasField("icc-profile-data") ? try image.iccTransform(to: "srgb") : try image.colourspace("srgb")
+        }
     }
 
     private func materialise(_ image: VImage, input: ImageInput, context: PipelineContext) throws -> VImage {

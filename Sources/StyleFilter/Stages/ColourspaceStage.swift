@@ -28,9 +28,14 @@ public struct ColourspaceStage: Stage {
 
     public func apply(to image: VImage, context: PipelineContext) throws -> VImage {
         if let profile {
-            let depth = image.maxAlpha == 65535 ? 16 : 8
+            let sixteen = image.maxAlpha == 65535
             return try wrap(.failure, "colourspace") { () throws(VipsError) in
-                try image.iccTransform(to: profile, intent: intent, depth: depth)
+                var source = image
+                // Greyscale without a profile has no input profile libvips can assume: go via RGB.
+                if !image.hasField("icc-profile-data") && image.bands <= 2 {
+                    source = try image.colourspace(sixteen ? "rgb16" : "srgb")
+                }
+                return try source.iccTransform(to: profile, intent: intent, depth: sixteen ? 16 : 8)
             }
         }
         let space = self.space!
