@@ -155,12 +155,6 @@ private struct ZipStructureReader {
             if u32(o) == Self.eocdSignature, o + 22 + u16(o + 20) == size { return o }
             o -= 1
         }
-        // Tolerate trailing bytes after the comment as a last resort (some tools append data).
-        o = size - 22
-        while o >= lowest {
-            if u32(o) == Self.eocdSignature { return o }
-            o -= 1
-        }
         throw truncated("no zip end-of-central-directory record (the file was probably cut short)")
     }
 
