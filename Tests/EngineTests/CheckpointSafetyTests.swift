@@ -140,3 +140,31 @@ import Testing
 extension PickleBuilder {
     mutating func bytes(appending raw: [UInt8]) { for b in raw { op(b) } }
 }
+
+/// Resource abuse: deep nesting must end in an error, not a stack overflow (in the walk or when freeing).
+@Suite struct CheckpointNestingTests {
+    @Test func deeplyNestedPicklesAreRefusedWithoutCrashing() throws {
+        var tuples = PickleBuilder()
+        tuples.int(0)
+        for _ in 0..<300_000 { tuples.op(0x85) }  // TUPLE1, nested 300k deep
+        tuples.stop()
+        // A list chain nested through APPEND and reachable only through the memo (the root is another list).
+        var lists = PickleBuilder()
+        lists.emptyList()
+        lists.op(0x71); lists.op(0)  // BINPUT 0: the chain's head
+        for _ in 0..<300_000 {
+            lists.emptyList()
+            lists.op(0x71); lists.op(1)  // BINPUT 1
+            lists.op(0x61)  // APPEND: the new list goes into the one below it
+            lists.op(0x30)  // POP the outer list
+            lists.op(0x68); lists.op(1)  // BINGET 1: continue with the inner one
+        }
+        lists.stop()
+        for (label, pickle) in [("tuples", tuples), ("lists", lists)] {
+            let folder = try TemporaryFolder()
+            defer { folder.remove() }
+            let path = try folder.write("deep-\(label).pt", CheckpointSafetyTests.archive(pickle))
+            #expect(throws: CheckpointError.self, "\(label)") { try Checkpoint.open(path) }
+        }
+    }
+}

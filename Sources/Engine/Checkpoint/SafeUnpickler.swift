@@ -50,6 +50,12 @@ final class PickleDict {
     private(set) var entries: [(key: PickleValue, value: PickleValue)] = []
     private var index: [String: Int] = [:]
 
+    /// Removes all entries, returning keys and values (for `SafeUnpickler.dismantle`).
+    func removeAll() -> [PickleValue] {
+        defer { entries = []; index = [:] }
+        return entries.flatMap { [$0.key, $0.value] }
+    }
+
     func set(_ key: PickleValue, _ value: PickleValue) {
         let id: String?
         switch key {
@@ -178,14 +184,49 @@ struct SafeUnpickler {
 
     func corrupt(_ reason: String) -> CheckpointError { .corrupt(path: path, reason: "\(record): \(reason)") }
 
-    func load(_ bytes: [UInt8]) throws -> PickleValue {
-        try bytes.withUnsafeBytes { try load($0) }
+    /// Unpickles `bytes` and hands the root value to `body`. Every value built is torn down afterwards,
+    /// iteratively, so that a hostile, deeply nested pickle cannot overflow the stack when it is freed;
+    /// `body` must copy out what it needs (tensor descriptions are plain structs).
+    func load<R>(_ bytes: [UInt8], _ body: (PickleValue) throws -> R) throws -> R {
+        var stack: [PickleValue] = []
+        var memo: [Int: PickleValue] = [:]
+        let result: Result<R, any Error>
+        do {
+            let root = try bytes.withUnsafeBytes { try run($0, &stack, &memo) }
+            result = Result { try body(root) }
+        } catch {
+            result = .failure(error)
+        }
+        // The machine's stack and memo now hold the only references; hand them over so that the teardown
+        // releases every value from its work list (immutable tuples cannot be emptied in place).
+        var all = stack + Array(memo.values)
+        stack = []
+        memo = [:]
+        Self.dismantle(&all)
+        return try result.get()
     }
 
-    func load(_ data: UnsafeRawBufferPointer) throws -> PickleValue {
-        var stack: [PickleValue] = []
+    /// Empties every container reachable from `work` with an explicit work list (no recursion), consuming it.
+    static func dismantle(_ work: inout [PickleValue]) {
+        while let v = work.popLast() {
+            switch v {
+            case .tuple(let items): work.append(contentsOf: items)
+            case .list(let l):
+                work.append(contentsOf: l.items)
+                l.items = []
+            case .dict(let d): work.append(contentsOf: d.removeAll())
+            case .object(let o):
+                work.append(contentsOf: o.attributes.removeAll())
+                if let other = o.otherState { work.append(other) }
+                o.otherState = nil
+            default: break
+            }
+        }
+    }
+
+    /// Runs the machine; `stack` and `memo` belong to the caller so that it can dismantle them.
+    private func run(_ data: UnsafeRawBufferPointer, _ stack: inout [PickleValue], _ memo: inout [Int: PickleValue]) throws -> PickleValue {
         var marks: [Int] = []
-        var memo: [Int: PickleValue] = [:]
         var pos = 0
 
         func need(_ n: Int) throws {

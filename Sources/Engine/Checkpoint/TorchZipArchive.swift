@@ -83,13 +83,14 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
             storages[key] = storage
             return .storage(storage)
         }
-        let root = try unpickler.load(try zip.readVerified(pickleEntry))
-
-        var found: [(String, PickleTensor)] = []
-        var onPath = Set<ObjectIdentifier>()
-        try Self.collect(root, prefix: "", depth: 0, onPath: &onPath, into: &found, path: path)
-        guard !found.isEmpty else {
-            throw CheckpointError.unsupportedFormat(path: path, reason: "data.pkl holds no named tensors (its top-level object is a \(root.kind))")
+        let found: [(String, PickleTensor)] = try unpickler.load(try zip.readVerified(pickleEntry)) { root in
+            var found: [(String, PickleTensor)] = []
+            var onPath = Set<ObjectIdentifier>()
+            try Self.collect(root, prefix: "", depth: 0, onPath: &onPath, into: &found, path: path)
+            guard !found.isEmpty else {
+                throw CheckpointError.unsupportedFormat(path: path, reason: "data.pkl holds no named tensors (its top-level object is a \(root.kind))")
+            }
+            return found
         }
 
         var entries: [String: Entry] = [:]
