@@ -35,6 +35,15 @@ import Testing
         }
     }
 
+    @Test func missingFileIsUnreadable() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.url.appendingPathComponent("absent.pt").path
+        guard case .unreadable(let p, _) = Self.error({ _ = try Checkpoint.open(path) }) else { Issue.record("missing file"); return }
+        #expect(p == path)
+        guard case .unreadable = Self.error({ _ = try Checkpoint.open(folder.url.path) }) else { Issue.record("directory"); return }
+    }
+
     @Test func emptyFileIsTruncated() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }

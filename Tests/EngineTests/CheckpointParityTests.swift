@@ -55,6 +55,31 @@ import Testing
         }
     }
 
+    /// TorchScript's constants.pkl (not needed for weights) also stays within the allow-list: it parses to the
+    /// tensor constants the manifest describes.
+    @Test func torchScriptConstantsParseSafely() throws {
+        var checked = 0
+        for entry in Self.torchFiles {
+            guard let file = entry["file"] as? String, let constants = entry["constants"] as? [[String: Any]] else { continue }
+            let archive = try TorchZipArchive(path: Fixtures.path(file))
+            #expect(archive.isTorchScript)
+            let record = try #require(archive.zip.entry(archive.topFolder + "/constants.pkl"))
+            let unpickler = SafeUnpickler(path: file, record: record.name) { pid in
+                guard case .tuple(let t) = pid, t.count == 5, case .global(.storageType(let type)) = t[1],
+                    case .string(let key) = t[2], case .int(let numel) = t[4]
+                else { throw CheckpointError.corrupt(path: file, reason: "unexpected persistent id") }
+                return .storage(PickleStorage(typeName: type, key: key, location: "", numel: numel))
+            }
+            let shapes: [[Int]] = try unpickler.load(try archive.zip.readVerified(record)) { root in
+                guard case .tuple(let items) = root else { return [] }
+                return items.compactMap { if case .tensor(let t) = $0 { return t.shape } else { return nil } }
+            }
+            #expect(shapes == constants.map { $0["shape"] as? [Int] ?? [-1] })
+            checked += 1
+        }
+        #expect(checked > 0, "no TorchScript file with constants in the manifest")
+    }
+
     /// Float32 tensors of an uncompressed record are views into the file mapping, not copies: this is what keeps
     /// the 2.2 GB ADM checkpoint at one copy in memory.
     @Test func borrowedF32TensorPointsIntoTheMapping() throws {

@@ -2,6 +2,7 @@
 public enum Checkpoint {
     /// The container formats `open(_:)` tells apart.
     public enum Format: String, Sendable {
+        /// A `.safetensors` file (JSON header, then raw little-endian tensors).
         case safetensors
         /// A zip written by `torch.save` (PyTorch >= 1.6) or `torch.jit.save` (TorchScript).
         case torchZip = "torch zip"
