@@ -2,7 +2,7 @@ import Testing
 @testable import Engine
 
 /// One `"kind": "diffusion"` manifest entry: its file, case config and tensors.
-struct DiffusionFixture {
+private struct DiffusionFixture {
     let file: String
     let config: [String: Any]
     let entry: [String: Any]
@@ -45,7 +45,7 @@ struct DiffusionFixture {
 }
 
 /// A stand-in for the U-Net: returns a stored output and records the timesteps it was called with.
-final class RecordingModel {
+private final class RecordingModel {
     let output: Tensor
     var received: [[Float]] = []
     init(output: Tensor) { self.output = output }
@@ -73,11 +73,11 @@ final class RecordingModel {
             let prefix = "\(name)\(steps)_"
             let betas = try BetaSchedule(named: name).betas(steps: steps)
             let reference = try fx.doubles(prefix + "betas_f64")
-            #expect(relativeL2(betas, reference) <= Self.float64Tolerance, "\(prefix)betas_f64")
+            #expect(relativeL2Double(betas, reference) <= Self.float64Tolerance, "\(prefix)betas_f64")
             #expect(relativeL2(betas.map(Float.init), try fx.tensor(prefix + "betas").scalars) <= parityTolerance, "\(prefix)betas")
             if let cumprod = try FixtureScalars.doubles(file: file, name: prefix + "alphas_cumprod_f64") {
                 let schedule = try DiffusionSchedule(betas: betas)
-                #expect(relativeL2(schedule.alphasCumprod, cumprod) <= Self.float64Tolerance, "\(prefix)alphas_cumprod_f64")
+                #expect(relativeL2Double(schedule.alphasCumprod, cumprod) <= Self.float64Tolerance, "\(prefix)alphas_cumprod_f64")
             }
         }
     }
@@ -98,11 +98,11 @@ final class RecordingModel {
                 #expect(map == kept, "\(spec): manifest timestep_map")
             }
             let s = diffusion.schedule
-            #expect(relativeL2(s.betas, try fx.doubles(prefix + "_betas_f64")) <= Self.float64Tolerance, "\(spec) betas")
+            #expect(relativeL2Double(s.betas, try fx.doubles(prefix + "_betas_f64")) <= Self.float64Tolerance, "\(spec) betas")
             #expect(relativeL2(s.betas.map(Float.init), try fx.tensor(prefix + "_betas").scalars) <= parityTolerance, "\(spec) betas f32")
-            #expect(relativeL2(s.alphasCumprod, try fx.doubles(prefix + "_alphas_cumprod_f64")) <= Self.float64Tolerance, "\(spec) alphas_cumprod")
+            #expect(relativeL2Double(s.alphasCumprod, try fx.doubles(prefix + "_alphas_cumprod_f64")) <= Self.float64Tolerance, "\(spec) alphas_cumprod")
             #expect(
-                relativeL2(s.posteriorLogVarianceClipped, try fx.doubles(prefix + "_posterior_log_variance_clipped_f64"))
+                relativeL2Double(s.posteriorLogVarianceClipped, try fx.doubles(prefix + "_posterior_log_variance_clipped_f64"))
                     <= Self.float64Tolerance, "\(spec) posterior_log_variance_clipped")
             // Model timesteps: the original index (rescaled), as stored in the float32 copy of the map.
             let modelTimesteps = try diffusion.modelTimesteps(Array(0..<diffusion.stepCount))

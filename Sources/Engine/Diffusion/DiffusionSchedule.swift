@@ -10,6 +10,7 @@ import Darwin
 /// Samplers cast an entry to float32 before using it, as upstream's `_extract_into_tensor` does;
 /// DiffuseIT code building its own expressions should do the same (`Float(array[t])`).
 public struct DiffusionSchedule: Sendable, Equatable {
+    /// β_t, the per-step noise variances.
     public let betas: [Double]
     /// ᾱ_t = ∏_{s≤t} (1 − β_s).
     public let alphasCumprod: [Double]
@@ -17,16 +18,23 @@ public struct DiffusionSchedule: Sendable, Equatable {
     public let alphasCumprodPrev: [Double]
     /// [ᾱ_1, …, ᾱ_{T−1}, 0].
     public let alphasCumprodNext: [Double]
+    /// √ᾱ_t (q_sample's signal scale).
     public let sqrtAlphasCumprod: [Double]
+    /// √(1 − ᾱ_t) (q_sample's noise scale; DiffuseIT's noise-mixing factor).
     public let sqrtOneMinusAlphasCumprod: [Double]
+    /// ln(1 − ᾱ_t).
     public let logOneMinusAlphasCumprod: [Double]
+    /// √(1/ᾱ_t): x̂₀ = √(1/ᾱ_t)·x_t − √(1/ᾱ_t − 1)·ε.
     public let sqrtRecipAlphasCumprod: [Double]
+    /// √(1/ᾱ_t − 1).
     public let sqrtRecipm1AlphasCumprod: [Double]
     /// σ̃²_t = β_t (1 − ᾱ_{t−1}) / (1 − ᾱ_t); 0 at t = 0.
     public let posteriorVariance: [Double]
     /// ln σ̃² with entry 0 replaced by entry 1 (σ̃²_0 = 0 has no logarithm).
     public let posteriorLogVarianceClipped: [Double]
+    /// β_t √ᾱ_{t−1} / (1 − ᾱ_t): the x₀ weight of the posterior mean.
     public let posteriorMeanCoef1: [Double]
+    /// (1 − ᾱ_{t−1}) √α_t / (1 − ᾱ_t): the x_t weight of the posterior mean.
     public let posteriorMeanCoef2: [Double]
     /// ln β_t: the upper end of the learned-range log-variance.
     public let logBetas: [Double]

@@ -36,8 +36,11 @@ public struct GaussianDiffusion: Sendable {
 
     /// `p_mean_variance`'s result, each [B, C, …].
     public struct MeanVariance: Sendable {
+        /// Mean of p(x_{t−1} | x_t).
         public var mean: Tensor
+        /// Variance of p(x_{t−1} | x_t), per element.
         public var variance: Tensor
+        /// Its natural logarithm.
         public var logVariance: Tensor
         /// The x₀ prediction (after `denoisedFn` and clipping, when asked for).
         public var predXStart: Tensor
@@ -57,6 +60,7 @@ public struct GaussianDiffusion: Sendable {
     public let timestepMap: [Int]
     /// Number of steps of the base (unrespaced) schedule.
     public let baseStepCount: Int
+    /// How the model's variance is read.
     public let varianceType: VarianceType
     /// Whether the model receives timesteps scaled to the 0…1000 range (`rescale_timesteps`).
     public let rescaleTimesteps: Bool

@@ -48,8 +48,8 @@ enum FixtureScalars {
     }
 }
 
-/// Relative L2 error in float64 (see `relativeL2`).
-func relativeL2(_ a: [Double], _ b: [Double]) -> Double {
+/// Relative L2 error of float64 arrays (as `relativeL2` for float32).
+func relativeL2Double(_ a: [Double], _ b: [Double]) -> Double {
     precondition(a.count == b.count, "length mismatch \(a.count) vs \(b.count)")
     var num = 0.0, den = 0.0
     for i in 0..<a.count {
