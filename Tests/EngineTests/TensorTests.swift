@@ -11,3 +11,18 @@ import Testing
         #expect(b.shape == [3, 2])
     }
 }
+
+@Suite struct BorrowedStorageTests {
+    final class Owner {}
+
+    @Test func writingABorrowedTensorCopiesInsteadOfTouchingTheOwnersMemory() {
+        let backing = UnsafeMutablePointer<Float>.allocate(capacity: 4)
+        defer { backing.deallocate() }
+        backing.update(repeating: 7, count: 4)
+        var t = Tensor(shape: [4], storage: TensorStorage(borrowing: backing, count: 4, owner: Owner()))
+        t.withUnsafeMutableBufferPointer { $0[0] = 1 }
+        #expect(backing[0] == 7)
+        #expect(t.scalars == [1, 7, 7, 7])
+        #expect(!t.storage.isBorrowed)
+    }
+}

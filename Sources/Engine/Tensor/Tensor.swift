@@ -54,9 +54,10 @@ public struct Tensor: @unchecked Sendable {
         try body(UnsafeBufferPointer(start: storage.pointer, count: count))
     }
 
-    /// Mutable access; copies the storage first if another tensor shares it.
+    /// Mutable access; copies the storage first if another tensor shares it or it borrows
+    /// memory it may not write (a read-only mapped checkpoint).
     public mutating func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
-        if !isKnownUniquelyReferenced(&storage) {
+        if !isKnownUniquelyReferenced(&storage) || storage.isBorrowed {
             let copy = TensorStorage(uninitializedCount: count)
             copy.pointer.update(from: storage.pointer, count: count)
             storage = copy

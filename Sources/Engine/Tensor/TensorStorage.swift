@@ -16,6 +16,10 @@ public final class TensorStorage: @unchecked Sendable {
     private let owned: Bool
     private let owner: AnyObject?
 
+    /// Whether the memory belongs to someone else (possibly read-only, e.g. a mapped file):
+    /// writers must copy it first even when they hold the only reference.
+    public var isBorrowed: Bool { !owned }
+
     /// Allocates uninitialised storage for `count` floats.
     public init(uninitializedCount count: Int) {
         precondition(count >= 0, "negative element count")
