@@ -77,7 +77,12 @@ struct ModelDownloader: Sendable {
         let task = session.dataTask(with: request)
         task.resume()
 
-        while delegate.finished.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
+        while delegate.finished.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
+            // Decided already (refused response, or every byte is in): do not wait for the connection to wind down.
+            if delegate.isDecided() {
+                task.cancel()
+                break
+            }
             let idle = delegate.secondsSinceLastActivity()
             if idle >= stallTimeout {
                 delegate.markStalled()
@@ -159,6 +164,10 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
         var alreadyComplete = false
         var stalled = false
         var completed = false
+        /// Set once the response was accepted; body bytes of refused responses are never written.
+        var accepted = false
+        /// Every announced byte has arrived.
+        var isFull: Bool { accepted && total != nil && bytes == total }
     }
 
     let sink: PartialFile
@@ -185,6 +194,11 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
 
     func markStalled() { state.withLock { $0.stalled = true } }
 
+    /// True once the outcome is known without waiting for the task to end.
+    func isDecided() -> Bool {
+        state.withLock { $0.failure != nil || $0.alreadyComplete || $0.isFull }
+    }
+
     private func fail(_ message: String, kind: ModelError.Kind = .network, retriable: Bool) {
         state.withLock { state in
             if state.failure == nil { state.failure = .init(error: ModelError(kind, message), retriable: retriable) }
@@ -210,6 +224,7 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
                 state.withLock {
                     $0.bytes = 0
                     $0.total = length >= 0 ? length : nil
+                    $0.accepted = true
                 }
                 completionHandler(.allow)
             } catch let error as ModelError {
@@ -227,7 +242,10 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
                 completionHandler(.cancel)
                 return
             }
-            state.withLock { $0.total = range.total ?? (length >= 0 ? resumeFrom + length : nil) }
+            state.withLock {
+                $0.total = range.total ?? (length >= 0 ? resumeFrom + length : nil)
+                $0.accepted = true
+            }
             completionHandler(.allow)
         case 416:
             // The partial file already holds everything (or more than the server has).
@@ -252,6 +270,7 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        guard state.withLock({ $0.accepted && $0.failure == nil }) else { return }
         do {
             try sink.append(data)
         } catch let error as ModelError {
@@ -282,7 +301,7 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
         if let error {
             let snapshot = state.withLock { $0 }
-            if !snapshot.stalled && !snapshot.alreadyComplete && snapshot.failure == nil {
+            if !snapshot.stalled && !snapshot.alreadyComplete && !snapshot.isFull && snapshot.failure == nil {
                 let message = (error as NSError).localizedDescription
                 let have = sink.sizeNow()
                 // Bytes already arrived: the connection broke mid-transfer, which a resume can repair.

@@ -175,11 +175,18 @@ public struct ModelStore: Sendable {
             if environment.offline {
                 throw ModelError(
                     .network,
-                    "network access is disabled (STYLEFILTER_OFFLINE=1): \(entry.name) would be downloaded from \(first); run 'stylefilter models fetch \(entry.name)' with network access, or copy \(entry.fileName) here and run 'stylefilter models import \(entry.fileName)'")
+                    "network access is disabled (STYLEFILTER_OFFLINE=1): \(entry.name) would be downloaded from \(first); run 'stylefilter models fetch \(entry.name)' where the network is allowed, or download the file elsewhere and run 'stylefilter models import FILE'")
             }
             let partial = directory.partialPath(entry)
             let downloader = ModelDownloader(stallTimeout: environment.stallTimeout, attempts: environment.attempts, log: log)
-            let bytes = try downloader.download(url, to: partial, progress: progress)
+            let bytes: Int64
+            do {
+                bytes = try downloader.download(url, to: partial, progress: progress)
+            } catch {
+                // Keep a partial file with data (the next fetch resumes it), not an empty one.
+                if AtomicFile.fileInfo(partial)?.size == 0 { unlink(partial) }
+                throw error
+            }
             let (sha, size) = try FileDigest.sha256(ofFileAt: partial)
             let expected = entry.publishedSHA256 ?? pins.files[entry.fileName]?.sha256
             if let expected, expected != sha {
