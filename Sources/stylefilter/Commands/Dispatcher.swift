@@ -76,7 +76,8 @@ enum Dispatcher {
         if let reporter { progress = { percent in reporter.report(percent) } }
         let context = PipelineContext(
             failOn: globals.failOn, seed: try globals.resolvedSeed(), logger: logger, progress: progress)
-        logger.info("seed \(context.seed), threads \(threads == 0 ? "auto" : String(threads)), \(stages.map(\.name).joined(separator: " + "))")
+        logger.info(
+            "seed \(context.seed); threads: libvips \(Vips.concurrency), OpenBLAS \(Runtime.engineThreads); stages: \(stages.map(\.name).joined(separator: " + "))")
         let start = ContinuousClock.now
         try Chain(stages).run(input: input, output: output, context: context)
         logger.debug("done in \(ContinuousClock.now - start), libvips memory high-water \(Vips.memoryHighWater / 1_048_576) MiB")
