@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// Runs the built `stylefilter` binary the way a shell would.
 struct CLIRunner {
@@ -54,7 +55,22 @@ struct CLIRunner {
         // Feed stdin from another thread so a large input cannot deadlock against a full stdout pipe.
         let payload = stdin ?? Data()
         let writer = Thread {
-            input.fileHandleForWriting.write(payload)
+            // The child may exit without reading everything (e.g. a usage error). Block SIGPIPE in this
+            // thread only, so that write fails with EPIPE instead of killing the test process.
+            var pipeSignal = sigset_t()
+            sigemptyset(&pipeSignal)
+            sigaddset(&pipeSignal, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
+            let descriptor = input.fileHandleForWriting.fileDescriptor
+            payload.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written < 0 && errno == EINTR { continue }
+                    if written <= 0 { break }
+                    offset += written
+                }
+            }
             try? input.fileHandleForWriting.close()
         }
         writer.start()
