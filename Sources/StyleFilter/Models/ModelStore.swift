@@ -187,6 +187,7 @@ public struct ModelStore: Sendable {
                 if AtomicFile.fileInfo(partial)?.size == 0 { unlink(partial) }
                 throw error
             }
+            if bytes >= 100_000_000 { log("\(entry.name): verifying SHA-256 of \(ByteCount.format(bytes))") }
             let (sha, size) = try FileDigest.sha256(ofFileAt: partial)
             let expected = entry.publishedSHA256 ?? pins.files[entry.fileName]?.sha256
             if let expected, expected != sha {
