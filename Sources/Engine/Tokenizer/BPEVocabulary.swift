@@ -41,11 +41,11 @@ struct BPEVocabulary: Sendable {
         let order = Self.byteCharacterOrder()
         var byteToUnicode = [Unicode.Scalar](repeating: "\0", count: 256)
         var byteToID = [Int32](repeating: 0, count: 256)
-        var unicodeToByte: [Unicode.Scalar: UInt8] = [:]
+        var unicodeToByte = [UInt8?](repeating: nil, count: 0x144)  // byte characters are U+0021...U+0143
         for (index, entry) in order.enumerated() {
             byteToUnicode[Int(entry.byte)] = entry.character
             byteToID[Int(entry.byte)] = Int32(index)
-            unicodeToByte[entry.character] = entry.byte
+            unicodeToByte[Int(entry.character.value)] = entry.byte
         }
 
         // Lines 1...mergeCount (split on "\n" only, as Python's str.split("\n")).
@@ -66,8 +66,11 @@ struct BPEVocabulary: Sendable {
             guard let text = TextFixer.strictUTF8(Array(bytes[lineStarts[line]..<end])) else {
                 throw TokenizerError.vocabulary(reason: "merge line \(line) is not valid UTF-8")
             }
-            // Python's str.split(): runs of whitespace, ignoring leading/trailing ones.
-            mergePairs.append(text.split(whereSeparator: { $0.isWhitespace }).map(String.init))
+            // Python's str.split(): runs of whitespace (str.isspace), ignoring leading/trailing ones.
+            let parts = text.unicodeScalars.split(whereSeparator: {
+                $0.properties.isWhitespace || (0x1C...0x1F).contains($0.value)
+            })
+            mergePairs.append(parts.map { String($0) })
         }
 
         var tokens = order.map { String(Character($0.character)) }
@@ -92,7 +95,7 @@ struct BPEVocabulary: Sendable {
         for token in tokens {
             var raw = [UInt8]()
             for c in token.unicodeScalars {
-                guard let b = unicodeToByte[c] else {
+                guard Int(c.value) < unicodeToByte.count, let b = unicodeToByte[Int(c.value)] else {
                     throw TokenizerError.vocabulary(reason: "token \"\(token)\" has a character outside the byte alphabet")
                 }
                 raw.append(b)

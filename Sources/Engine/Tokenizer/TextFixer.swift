@@ -270,17 +270,10 @@ enum TextFixer {
         return String(out)
     }
 
-    /// Strict UTF-8 decoding (no replacement characters): nil on any malformed sequence.
+    /// Strict UTF-8 decoding (no replacement characters): nil on any malformed sequence. Valid input
+    /// round-trips byte for byte; repaired input does not, since U+FFFD's own bytes are never malformed.
     static func strictUTF8(_ bytes: [UInt8]) -> String? {
-        var iterator = bytes.makeIterator()
-        var decoder = UTF8()
-        var out = String.UnicodeScalarView()
-        while true {
-            switch decoder.decode(&iterator) {
-            case .scalarValue(let c): out.append(c)
-            case .emptyInput: return String(out)
-            case .error: return nil
-            }
-        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        return text.utf8.elementsEqual(bytes) ? text : nil
     }
 }
