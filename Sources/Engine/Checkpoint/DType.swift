@@ -44,3 +44,31 @@ public enum DType: String, Sendable, CaseIterable {
         }
     }
 }
+
+extension DType {
+    /// The element type of a PyTorch storage class (`FloatStorage`, ...) or `torch.<dtype>` name
+    /// (`float32`, `half`, ...); nil for types without a float32 conversion (complex, quantized, untyped).
+    init?(torchName name: String) {
+        switch name {
+        case "FloatStorage", "float32", "float": self = .f32
+        case "HalfStorage", "float16", "half": self = .f16
+        case "BFloat16Storage", "bfloat16": self = .bf16
+        case "DoubleStorage", "float64", "double": self = .f64
+        case "LongStorage", "int64", "long": self = .i64
+        case "IntStorage", "int32", "int": self = .i32
+        case "ShortStorage", "int16", "short": self = .i16
+        case "CharStorage", "int8": self = .i8
+        case "ByteStorage", "uint8": self = .u8
+        case "BoolStorage", "bool": self = .bool
+        default: return nil
+        }
+    }
+
+    /// Whether the type holds floating-point values (as opposed to integer or boolean buffers).
+    public var isFloatingPoint: Bool {
+        switch self {
+        case .f32, .f16, .bf16, .f64: return true
+        default: return false
+        }
+    }
+}

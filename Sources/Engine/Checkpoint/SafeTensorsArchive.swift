@@ -23,18 +23,23 @@ public final class SafeTensorsArchive: TensorArchive, @unchecked Sendable {
     /// Largest header the reference implementation accepts.
     static let maxHeaderBytes = 100_000_000
 
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(file: MappedFile(path: path))
+    }
+
+    init(file: MappedFile) throws {
+        let path = file.path
         self.path = path
-        file = try MappedFile(path: path)
+        self.file = file
         guard let lenBytes = file.bytes(0, 8) else {
-            throw CheckpointError.corrupt(path: path, reason: "file is shorter than the 8-byte safetensors header length")
+            throw CheckpointError.truncated(path: path, reason: "file is shorter than the 8-byte safetensors header length")
         }
         let headerLength = Int(UInt64(littleEndian: lenBytes.loadUnaligned(as: UInt64.self)).clamped(to: 0...UInt64(Int.max)))
         guard headerLength <= Self.maxHeaderBytes else {
             throw CheckpointError.corrupt(path: path, reason: "header length \(headerLength) exceeds \(Self.maxHeaderBytes) bytes")
         }
         guard let header = file.bytes(8, headerLength) else {
-            throw CheckpointError.corrupt(path: path, reason: "truncated: header of \(headerLength) bytes runs past the end of the file")
+            throw CheckpointError.truncated(path: path, reason: "header of \(headerLength) bytes runs past the end of the file")
         }
         guard header.first == UInt8(ascii: "{"),
             let object = try? JSONSerialization.jsonObject(with: Data(header)), let dict = object as? [String: Any]
@@ -69,7 +74,7 @@ public final class SafeTensorsArchive: TensorArchive, @unchecked Sendable {
                 throw CheckpointError.corrupt(path: path, reason: "tensor '\(name)' byte range [\(begin), \(end)) does not match shape \(shape) of \(dt)")
             }
             guard end <= dataLength else {
-                throw CheckpointError.corrupt(path: path, reason: "truncated: tensor '\(name)' ends at byte \(dataStart + end) of a \(file.size)-byte file")
+                throw CheckpointError.truncated(path: path, reason: "tensor '\(name)' ends at byte \(dataStart + end) of a \(file.size)-byte file")
             }
             entries[name] = Entry(dtype: dtype, shape: shape, offset: dataStart + begin, byteCount: end - begin)
             order.append((name, begin))

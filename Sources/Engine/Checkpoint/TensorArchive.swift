@@ -6,8 +6,15 @@ public protocol TensorArchive: Sendable {
     var tensorNames: [String] { get }
     /// Shape of a tensor, or nil when there is no such name.
     func shape(of name: String) -> [Int]?
+    /// The stored element type (before conversion to float32), or nil when unknown.
+    func dtype(of name: String) -> DType?
     /// The tensor as float32 (borrowing mapped memory where the bytes already are float32 and aligned).
     func tensor(named name: String) throws -> Tensor
+}
+
+extension TensorArchive {
+    /// Default for in-memory archives, which hold float32 tensors.
+    public func dtype(of name: String) -> DType? { shape(of: name) == nil ? nil : .f32 }
 }
 
 /// Weights looked up by checkpoint name, with an optional key prefix, checking shapes on access.

@@ -1,0 +1,266 @@
+import Foundation
+
+/// A PyTorch zip checkpoint: a `torch.save` file (PyTorch >= 1.6) or a TorchScript archive (`torch.jit.save`,
+/// e.g. OpenAI's CLIP files).
+///
+/// Only `<top>/data.pkl` and the `<top>/data/<key>` storage records are read; the top folder's name is
+/// whatever the archive uses. `data.pkl` goes through `SafeUnpickler`, which builds plain values and refuses
+/// any global outside the state-dict allow-list, so loading never runs code from the file.
+///
+/// Tensor names are the dotted paths from the pickled root to each tensor: a state dict's own keys; for
+/// nested dicts the keys joined with "."; for TorchScript the module attribute path, which is the original
+/// model's `state_dict()` name (`visual.conv1.weight`). Integer buffers are listed too (see `dtype(of:)`).
+///
+/// Memory: the file is memory-mapped once. A little-endian float32 tensor that is contiguous in an
+/// uncompressed record is returned *borrowing* the mapping (no copy; the kernel pages it in on first touch
+/// and may drop clean pages under pressure), so the 2.2 GB ADM checkpoint is never held twice. Other dtypes,
+/// non-contiguous views and compressed records are converted into fresh float32 storage on access.
+public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
+    struct Entry {
+        let dtype: DType?
+        let dtypeName: String
+        let shape: [Int]
+        let strides: [Int]
+        /// Storage offset in elements of `dtype`.
+        let offset: Int
+        let record: ZipArchive.Entry
+    }
+
+    public let path: String
+    /// Whether the file is a TorchScript archive (it has a `constants.pkl` record) rather than a `torch.save` file.
+    public let isTorchScript: Bool
+    public let tensorNames: [String]
+    let zip: ZipArchive
+    /// The archive's top folder (`<top>/data.pkl`).
+    let topFolder: String
+    /// Storage bytes are big-endian (a `byteorder` record saying "big").
+    let bigEndian: Bool
+    private let entries: [String: Entry]
+
+    /// Maximum nesting of dicts/modules walked for tensors (guards against hostile recursion).
+    static let maxDepth = 256
+
+    /// Opens and indexes the archive; tensor bytes are read on access.
+    public convenience init(path: String) throws {
+        try self.init(file: MappedFile(path: path))
+    }
+
+    init(file: MappedFile) throws {
+        let zip = try ZipArchive(file: file)
+        let path = file.path
+        guard let first = zip.entries.first, let slash = first.name.firstIndex(of: "/") else {
+            throw CheckpointError.unsupportedFormat(path: path, reason: "zip archive without a top folder holding data.pkl: not a torch.save or TorchScript file")
+        }
+        let top = String(first.name[..<slash])
+        guard let pickleEntry = zip.entry(top + "/data.pkl") else {
+            throw CheckpointError.unsupportedFormat(path: path, reason: "zip archive without '\(top)/data.pkl': not a torch.save or TorchScript file")
+        }
+        var bigEndian = false
+        if let order = zip.entry(top + "/byteorder") {
+            let text = String(decoding: try zip.readVerified(order), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            switch text {
+            case "little": bigEndian = false
+            case "big": bigEndian = true
+            default: throw CheckpointError.corrupt(path: path, reason: "byteorder record says '\(text)'")
+            }
+        }
+
+        // Storages are deduplicated by key: several tensors may view one storage at different offsets.
+        var storages: [String: PickleStorage] = [:]
+        let unpickler = SafeUnpickler(path: path, record: pickleEntry.name) { pid in
+            guard case .tuple(let t) = pid, t.count == 5, case .string("storage") = t[0] else {
+                throw CheckpointError.corrupt(path: path, reason: "data.pkl: persistent id is not a ('storage', type, key, location, numel) tuple")
+            }
+            guard case .global(.storageType(let typeName)) = t[1], case .string(let key) = t[2],
+                case .string(let location) = t[3], case .int(let numel) = t[4], numel >= 0
+            else {
+                throw CheckpointError.corrupt(path: path, reason: "data.pkl: malformed storage persistent id")
+            }
+            let storage = PickleStorage(typeName: typeName, key: key, location: location, numel: numel)
+            if let seen = storages[key], seen.typeName != typeName || seen.numel != numel {
+                throw CheckpointError.corrupt(path: path, reason: "data.pkl: storage '\(key)' is declared twice with different types or sizes")
+            }
+            storages[key] = storage
+            return .storage(storage)
+        }
+        let found: [(String, PickleTensor)] = try unpickler.load(try zip.readVerified(pickleEntry)) { root in
+            var found: [(String, PickleTensor)] = []
+            var onPath = Set<ObjectIdentifier>()
+            try Self.collect(root, prefix: "", depth: 0, onPath: &onPath, into: &found, path: path)
+            guard !found.isEmpty else {
+                throw CheckpointError.unsupportedFormat(path: path, reason: "data.pkl holds no named tensors (its top-level object is a \(root.kind))")
+            }
+            return found
+        }
+
+        var entries: [String: Entry] = [:]
+        var names: [String] = []
+        for (name, t) in found where entries[name] == nil {
+            entries[name] = try Self.validate(name: name, t, top: top, zip: zip)
+            names.append(name)
+        }
+        self.path = path
+        self.zip = zip
+        self.topFolder = top
+        self.bigEndian = bigEndian
+        self.isTorchScript = zip.entry(top + "/constants.pkl") != nil
+        self.entries = entries
+        self.tensorNames = names
+    }
+
+    /// Walks dicts, TorchScript objects, lists and tuples, naming tensors by their dotted path.
+    private static func collect(
+        _ value: PickleValue, prefix: String, depth: Int, onPath: inout Set<ObjectIdentifier>,
+        into out: inout [(String, PickleTensor)], path: String
+    ) throws {
+        guard depth <= maxDepth else {
+            throw CheckpointError.corrupt(path: path, reason: "data.pkl nests containers deeper than \(maxDepth) levels")
+        }
+        func join(_ key: String) -> String { prefix.isEmpty ? key : prefix + "." + key }
+        func visit(_ id: ObjectIdentifier, _ children: [(String, PickleValue)]) throws {
+            guard onPath.insert(id).inserted else { return }  // a container that contains itself
+            defer { onPath.remove(id) }
+            for (key, child) in children {
+                try collect(child, prefix: join(key), depth: depth + 1, onPath: &onPath, into: &out, path: path)
+            }
+        }
+        func named(_ d: PickleDict) -> [(String, PickleValue)] {
+            d.entries.compactMap { entry in
+                switch entry.key {
+                case .string(let s): return (s, entry.value)
+                case .int(let i): return (String(i), entry.value)
+                default: return nil  // keys without a name cannot hold addressable weights
+                }
+            }
+        }
+        switch value {
+        case .tensor(let t):
+            if !prefix.isEmpty { out.append((prefix, t)) }
+        case .dict(let d): try visit(ObjectIdentifier(d), named(d))
+        case .object(let o): try visit(ObjectIdentifier(o), named(o.attributes))
+        case .list(let l): try visit(ObjectIdentifier(l), l.items.enumerated().map { (String($0.offset), $0.element) })
+        case .tuple(let items):
+            for (i, item) in items.enumerated() {
+                try collect(item, prefix: join(String(i)), depth: depth + 1, onPath: &onPath, into: &out, path: path)
+            }
+        default: break
+        }
+    }
+
+    /// Checks a tensor view against its storage record so that reads can never leave the record.
+    private static func validate(name: String, _ t: PickleTensor, top: String, zip: ZipArchive) throws -> Entry {
+        let path = zip.path
+        func corrupt(_ reason: String) -> CheckpointError { .corrupt(path: path, reason: "tensor '\(name)': \(reason)") }
+        let recordName = top + "/data/" + t.storage.key
+        guard let record = zip.entry(recordName) else { throw corrupt("its storage record '\(recordName)' is missing") }
+        guard t.offset >= 0, t.shape.allSatisfy({ $0 >= 0 }), t.strides.allSatisfy({ $0 >= 0 }) else {
+            throw corrupt("negative size, stride or offset (size \(t.shape), stride \(t.strides), offset \(t.offset))")
+        }
+        let dtype = DType(torchName: t.dtypeName)
+        if let dtype {
+            // Storage size in elements of `dtype` (an untyped storage counts bytes).
+            let storageElements = t.storage.typeName == "UntypedStorage" ? t.storage.numel / dtype.size : t.storage.numel
+            let (storageBytes, o1) = storageElements.multipliedReportingOverflow(by: dtype.size)
+            guard !o1, storageBytes <= record.uncompressedSize else {
+                throw corrupt("storage '\(t.storage.key)' declares \(storageElements) \(dtype.rawValue) elements but its record holds \(record.uncompressedSize) bytes")
+            }
+            var count = 1, last = t.offset, overflow = false
+            for (n, s) in Swift.zip(t.shape, t.strides) {
+                let (c, oc) = count.multipliedReportingOverflow(by: n)
+                let (span, os) = (max(n, 1) - 1).multipliedReportingOverflow(by: s)
+                let (l, ol) = last.addingReportingOverflow(span)
+                count = c
+                last = l
+                overflow = overflow || oc || os || ol
+            }
+            guard !overflow else { throw corrupt("size \(t.shape) with stride \(t.strides) overflows") }
+            if count > 0, last >= storageElements {
+                throw corrupt("view (offset \(t.offset), size \(t.shape), stride \(t.strides)) reaches element \(last) of a \(storageElements)-element storage")
+            }
+        }
+        return Entry(dtype: dtype, dtypeName: t.dtypeName, shape: t.shape, strides: t.strides, offset: t.offset, record: record)
+    }
+
+    public func shape(of name: String) -> [Int]? { entries[name]?.shape }
+
+    /// The stored element type, or nil when the name is unknown or its type has no float32 conversion.
+    public func dtype(of name: String) -> DType? { entries[name]?.dtype }
+
+    public func tensor(named name: String) throws -> Tensor {
+        guard let e = entries[name] else { throw CheckpointError.missingTensor(name: name) }
+        guard let dtype = e.dtype else { throw CheckpointError.unsupportedDType(name: name, dtype: e.dtypeName) }
+        let count = Tensor.elementCount(e.shape)
+        if count == 0 { return Tensor(uninitializedShape: e.shape) }
+        let contiguous = Self.isRowMajor(e.shape, e.strides)
+        if dtype == .f32, !bigEndian, contiguous, let bytes = zip.mappedBytes(e.record) {
+            let start = bytes.baseAddress! + e.offset * 4
+            if Int(bitPattern: start) % MemoryLayout<Float>.alignment == 0 {
+                let p = UnsafeMutablePointer(mutating: start.assumingMemoryBound(to: Float.self))
+                return Tensor(shape: e.shape, storage: TensorStorage(borrowing: p, count: count, owner: zip.file))
+            }
+        }
+        var t = Tensor(uninitializedShape: e.shape)
+        try zip.withBytes(e.record) { raw in
+            t.withUnsafeMutableBufferPointer { dst in
+                Self.gather(raw.baseAddress!, dtype: dtype, bigEndian: bigEndian, shape: e.shape, strides: e.strides,
+                            offset: e.offset, into: dst.baseAddress!)
+            }
+        }
+        return t
+    }
+
+    /// Whether `strides` are the row-major strides of `shape` (size-1 dimensions may have any stride).
+    static func isRowMajor(_ shape: [Int], _ strides: [Int]) -> Bool {
+        var expected = 1
+        for i in shape.indices.reversed() {
+            if shape[i] != 1 && strides[i] != expected { return false }
+            expected *= shape[i]
+        }
+        return true
+    }
+
+    /// Copies a strided view (element `i` at `offset + Σ iₖ·strideₖ`) into row-major float32.
+    static func gather(
+        _ src: UnsafeRawPointer, dtype: DType, bigEndian: Bool, shape: [Int], strides: [Int], offset: Int,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
+        let size = dtype.size
+        let inner = shape.last ?? 1
+        let innerStride = strides.last ?? 1
+        let outerShape = Array(shape.dropLast()), outerStrides = Array(strides.dropLast())
+        var swapped = bigEndian ? [UInt8](repeating: 0, count: inner * size) : []
+
+        func convertRun(_ element: Int, _ n: Int, _ out: UnsafeMutablePointer<Float>) {
+            let p = src + element * size
+            if bigEndian {
+                swapped.withUnsafeMutableBytes { buf in
+                    for i in 0..<(n * size) { buf[i] = p.load(fromByteOffset: (i / size) * size + (size - 1 - i % size), as: UInt8.self) }
+                    dtype.convertToFloat(UnsafeRawPointer(buf.baseAddress!), count: n, into: out)
+                }
+            } else {
+                dtype.convertToFloat(p, count: n, into: out)
+            }
+        }
+
+        var index = [Int](repeating: 0, count: outerShape.count)
+        var written = 0
+        let rows = outerShape.reduce(1, *)
+        for _ in 0..<rows {
+            var base = offset
+            for k in index.indices { base += index[k] * outerStrides[k] }
+            if innerStride == 1 || inner == 1 {
+                convertRun(base, inner, dst + written)
+            } else {
+                for j in 0..<inner { convertRun(base + j * innerStride, 1, dst + written + j) }
+            }
+            written += inner
+            var k = index.count - 1
+            while k >= 0 {
+                index[k] += 1
+                if index[k] < outerShape[k] { break }
+                index[k] = 0
+                k -= 1
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+/// Hand-assembles pickle protocol 2 streams for checkpoint tests (benign state dicts and hostile ones).
+struct PickleBuilder {
+    private(set) var bytes: [UInt8] = [0x80, 0x02]
+
+    mutating func op(_ b: UInt8) { bytes.append(b) }
+    mutating func mark() { op(0x28) }
+    mutating func tuple() { op(0x74) }
+    mutating func emptyTuple() { op(0x29) }
+    mutating func emptyDict() { op(0x7D) }
+    mutating func emptyList() { op(0x5D) }
+    mutating func setItems() { op(0x75) }
+    mutating func setItem() { op(0x73) }
+    mutating func appends() { op(0x65) }
+    mutating func reduce() { op(0x52) }
+    mutating func newObj() { op(0x81) }
+    mutating func build() { op(0x62) }
+    mutating func persistentID() { op(0x51) }
+    mutating func none() { op(0x4E) }
+    mutating func bool(_ v: Bool) { op(v ? 0x88 : 0x89) }
+    mutating func stop() { op(0x2E) }
+
+    mutating func global(_ module: String, _ name: String) {
+        op(0x63)
+        bytes += Array("\(module)\n\(name)\n".utf8)
+    }
+
+    /// STACK_GLOBAL (protocol 4 style): module and name strings from the stack.
+    mutating func stackGlobal(_ module: String, _ name: String) {
+        string(module)
+        string(name)
+        op(0x93)
+    }
+
+    mutating func string(_ s: String) {
+        let u = Array(s.utf8)
+        op(0x58)
+        for i in 0..<4 { bytes.append(UInt8((u.count >> (8 * i)) & 0xFF)) }
+        bytes += u
+    }
+
+    mutating func int(_ v: Int) {
+        if (0..<256).contains(v) {
+            op(0x4B); bytes.append(UInt8(v))
+        } else if (0..<65536).contains(v) {
+            op(0x4D); bytes += [UInt8(v & 0xFF), UInt8(v >> 8)]
+        } else {
+            op(0x8A); bytes.append(8)  // LONG1, 8 bytes two's complement
+            for i in 0..<8 { bytes.append(UInt8((UInt64(bitPattern: Int64(v)) >> (8 * UInt64(i))) & 0xFF)) }
+        }
+    }
+
+    mutating func intTuple(_ values: [Int]) {
+        mark()
+        for v in values { int(v) }
+        tuple()
+    }
+
+    /// Pushes `_rebuild_tensor_v2(('storage', torch.<type>, key, 'cpu', numel), offset, size, stride, False, OrderedDict())`.
+    mutating func tensor(storageType: String, key: String, numel: Int, offset: Int, shape: [Int], strides: [Int]) {
+        global("torch._utils", "_rebuild_tensor_v2")
+        mark()
+        mark()
+        string("storage")
+        global("torch", storageType)
+        string(key)
+        string("cpu")
+        int(numel)
+        tuple()
+        persistentID()
+        int(offset)
+        intTuple(shape)
+        intTuple(strides)
+        bool(false)
+        global("collections", "OrderedDict")
+        emptyTuple()
+        reduce()
+        tuple()
+        reduce()
+    }
+}
+
+/// Little-endian bytes of values, for storage records.
+enum RawBytes {
+    static func f32(_ v: [Float]) -> [UInt8] { v.flatMap { le($0.bitPattern) } }
+    static func f16(_ v: [Float]) -> [UInt8] { v.flatMap { le(Float16($0).bitPattern) } }
+    static func bf16(_ v: [Float]) -> [UInt8] { v.flatMap { le(UInt16($0.bitPattern >> 16)) } }
+    static func f64(_ v: [Double]) -> [UInt8] { v.flatMap { le($0.bitPattern) } }
+    static func i64(_ v: [Int64]) -> [UInt8] { v.flatMap { le(UInt64(bitPattern: $0)) } }
+
+    static func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] {
+        (0..<(T.bitWidth / 8)).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) }
+    }
+}
