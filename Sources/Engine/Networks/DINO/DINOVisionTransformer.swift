@@ -185,7 +185,7 @@ public final class DINOVisionTransformer: @unchecked Sendable {
     }
 }
 
-/// DINO's ImageNet normalisation (`Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))`).
+/// DINO's input preprocessing: ImageNet normalisation (`Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))`).
 public enum DINOPreprocessing {
     public static let mean: [Float] = [0.485, 0.456, 0.406]
     public static let std: [Float] = [0.229, 0.224, 0.225]
@@ -193,5 +193,11 @@ public enum DINOPreprocessing {
     /// `(x − mean[c]) / std[c]` on `[B, 3, H, W]` images in [0, 1], differentiable.
     public static func normalize(_ image: Variable) -> Variable {
         Ops.normalizeChannels(image, mean: mean, std: std)
+    }
+
+    /// Splice/DiffuseIT `global_transform` for images in [0, 1]: torchvision tensor `Resize(shorterSide,
+    /// max_size: maxSize)` (bilinear, no antialias; 224 and 480 upstream), then `normalize`. Differentiable.
+    public static func prepare(_ image: Variable, shorterSide: Int = 224, maxSize: Int? = 480) -> Variable {
+        normalize(ImagePreprocessing.resizeShorterSide(image, to: shorterSide, maxSize: maxSize))
     }
 }
