@@ -106,7 +106,7 @@ import Testing
     }
 
     @Test func recognisesViTB32() throws {
-        let c = try CLIPConfig.recognise(WeightStore(ShapeOnlyArchive(shapes: Self.vitB32())))
+        let c = try CLIPConfig.recognise(WeightStore(ShapesOnlyArchive(shapes: Self.vitB32())))
         #expect(c.vision == .transformer(width: 768, layers: 12, heads: 12, patchSize: 32))
         #expect(c.imageResolution == 224 && c.embedDim == 512)
         #expect(c.text == CLIPConfig.Text(width: 512, layers: 12, heads: 8, contextLength: 77, vocabSize: 49408))
@@ -123,14 +123,14 @@ import Testing
             for b in 0..<count { s["visual.layer\(stage + 1).\(b).conv1.weight"] = [1] }
         }
         s["visual.layer1.0.conv1.weight"] = [80, 80, 1, 1]
-        let c = try CLIPConfig.recognise(WeightStore(ShapeOnlyArchive(shapes: s)))
+        let c = try CLIPConfig.recognise(WeightStore(ShapesOnlyArchive(shapes: s)))
         #expect(c.vision == .resNet(layers: [4, 6, 10, 6], width: 80, heads: 40))
         #expect(c.imageResolution == 288 && c.embedDim == 640 && c.text == nil)
         #expect(c.name == "RN50x4")
     }
 
     @Test func rejectsForeignCheckpoint() {
-        #expect(throws: CLIPError.self) { try CLIPConfig.recognise(WeightStore(ShapeOnlyArchive(shapes: ["blocks.0.attn.qkv.weight": [3, 1]]))) }
+        #expect(throws: CLIPError.self) { try CLIPConfig.recognise(WeightStore(ShapesOnlyArchive(shapes: ["blocks.0.attn.qkv.weight": [3, 1]]))) }
     }
 
     @Test func resizeSizesFollowTorchvision() {

@@ -115,18 +115,18 @@ enum FeatureFixtures {
             tensors["blocks.\(i).attn.qkv.weight"] = [2304, 768]
             tensors["blocks.\(i).mlp.fc1.weight"] = [3072, 768]
         }
-        let c = try DINOConfig.recognise(WeightStore(ShapeOnlyArchive(shapes: tensors)))
+        let c = try DINOConfig.recognise(WeightStore(ShapesOnlyArchive(shapes: tensors)))
         #expect(c == DINOConfig(embedDim: 768, depth: 12, heads: 12, patchSize: 8, mlpHiddenDim: 3072, trainedGridSize: 28))
         #expect(c.name.hasPrefix("ViT-B/8"))
     }
 
     @Test func rejectsForeignCheckpoint() {
-        #expect(throws: DINOError.self) { try DINOConfig.recognise(WeightStore(ShapeOnlyArchive(shapes: ["weight": [3, 3]]))) }
+        #expect(throws: DINOError.self) { try DINOConfig.recognise(WeightStore(ShapesOnlyArchive(shapes: ["weight": [3, 3]]))) }
     }
 }
 
 /// An archive that knows only shapes (for recognition tests); reading a tensor fails.
-struct ShapeOnlyArchive: TensorArchive {
+struct ShapesOnlyArchive: TensorArchive {
     let shapes: [String: [Int]]
     var tensorNames: [String] { shapes.keys.sorted() }
     func shape(of name: String) -> [Int]? { shapes[name] }
