@@ -55,14 +55,19 @@ enum FeatureFixtures {
         let keysBlock: Int
     }
 
+    /// The model of io case `file`, configured by the manifest's `model_config` (upstream constructor keys);
+    /// recognition from the weights' shapes, given the case's head count, must agree with it.
     static func load(_ file: String) throws -> Loaded {
         let c = try FeatureFixtures.caseInfo(file)
         let weightsFile = try #require(c["weights_file"] as? String)
         let store = WeightStore(try Checkpoint.open(Fixtures.path(weightsFile)))
-        var config = try DINOConfig.recognise(store, heads: try FeatureFixtures.int(c, "num_heads"))
-        #expect(config.embedDim == (try FeatureFixtures.int(c, "embed_dim")))
-        #expect(config.patchSize == (try FeatureFixtures.int(c, "patch_size")))
+        var config = try DINOConfig(modelConfig: try #require(try FeatureFixtures.entry(file)["model_config"] as? [String: Any]))
         if let eps = c["layer_norm_eps"] as? Double { config.layerNormEps = Float(eps) }
+        let (width, patch) = (try FeatureFixtures.int(c, "embed_dim"), try FeatureFixtures.int(c, "patch_size"))
+        #expect(config.embedDim == width && config.patchSize == patch)
+        var recognised = try DINOConfig.recognise(store, heads: try FeatureFixtures.int(c, "num_heads"))
+        recognised.layerNormEps = config.layerNormEps
+        #expect(recognised == config, "\(file): shapes say \(recognised), model_config says \(config)")
         let model = try DINOVisionTransformer(weights: store, config: config)
         return Loaded(model: model, io: try Fixtures.safetensors(file), keysBlock: try FeatureFixtures.int(c, "keys_block"))
     }

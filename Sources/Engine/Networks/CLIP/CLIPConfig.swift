@@ -1,7 +1,9 @@
+import Foundation
+
 /// Architecture of an OpenAI CLIP model (openai/CLIP `clip/model.py`).
-public struct CLIPConfig: Codable, Sendable, Equatable {
+public struct CLIPConfig: Sendable, Equatable {
     /// The image tower.
-    public enum Vision: Codable, Sendable, Equatable {
+    public enum Vision: Sendable, Equatable {
         /// `VisionTransformer`: `heads` is `width / 64` in every released model.
         case transformer(width: Int, layers: Int, heads: Int, patchSize: Int)
         /// `ModifiedResNet` with attention pooling: bottleneck blocks per stage, stem width, pooling heads
@@ -10,7 +12,7 @@ public struct CLIPConfig: Codable, Sendable, Equatable {
     }
 
     /// The text transformer.
-    public struct Text: Codable, Sendable, Equatable {
+    public struct Text: Sendable, Equatable {
         public var width: Int
         public var layers: Int
         public var heads: Int
@@ -111,6 +113,44 @@ public struct CLIPConfig: Codable, Sendable, Equatable {
         return CLIPConfig(embedDim: embedDim, imageResolution: resolution, vision: vision, text: text)
     }
 
+    /// Builds the config from upstream `CLIP.__init__` arguments as JSON keys (`embed_dim`, `image_resolution`,
+    /// `vision_layers` (an int for ViT, four ints for ResNet), `vision_width`, `vision_patch_size`,
+    /// `context_length`, `vocab_size`, `transformer_width`, `transformer_heads`, `transformer_layers`),
+    /// deriving the image tower's heads as `CLIP.__init__` does. Optional `layer_norm_eps`, `batch_norm_eps`.
+    public init(modelConfig m: [String: Any]) throws {
+        func int(_ key: String) throws -> Int {
+            guard let v = m[key] as? Int else { throw CLIPError.invalidConfig("model config lacks integer \(key)") }
+            return v
+        }
+        let width = try int("vision_width")
+        if let stages = m["vision_layers"] as? [Int] {
+            guard stages.count == 4 else { throw CLIPError.invalidConfig("vision_layers must be one int (ViT) or four (ResNet)") }
+            vision = .resNet(layers: stages, width: width, heads: width * 32 / 64)
+        } else {
+            let heads = width / 64
+            guard heads > 0, width % 64 == 0 else { throw CLIPError.invalidConfig("vision_width \(width) is not a multiple of 64") }
+            vision = .transformer(width: width, layers: try int("vision_layers"), heads: heads, patchSize: try int("vision_patch_size"))
+        }
+        embedDim = try int("embed_dim")
+        imageResolution = try int("image_resolution")
+        text = Text(
+            width: try int("transformer_width"), layers: try int("transformer_layers"), heads: try int("transformer_heads"),
+            contextLength: try int("context_length"), vocabSize: try int("vocab_size"))
+        if let eps = m["layer_norm_eps"] as? Double { layerNormEps = Float(eps) }
+        if let eps = m["batch_norm_eps"] as? Double { batchNormEps = Float(eps) }
+    }
+
+    /// The config for the checkpoint at `path`: the `model_config` JSON `<stem>.json` beside it when present,
+    /// else what the tensor shapes say (`recognise`).
+    public static func resolve(checkpointPath path: String, weights: WeightStore) throws -> CLIPConfig {
+        let json = URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("json")
+        guard FileManager.default.fileExists(atPath: json.path) else { return try recognise(weights) }
+        guard let data = try? Data(contentsOf: json), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CLIPError.invalidConfig("\(json.path) is not a JSON object")
+        }
+        return try CLIPConfig(modelConfig: object)
+    }
+
     /// The upstream model name for a released architecture ("ViT-B/32", "RN50x16"), else a description.
     public var name: String {
         switch vision {
@@ -130,12 +170,14 @@ public struct CLIPConfig: Codable, Sendable, Equatable {
 /// Why a CLIP checkpoint or input cannot be used.
 public enum CLIPError: Error, CustomStringConvertible, Equatable {
     case notRecognised(String)
+    case invalidConfig(String)
     case badInput(String)
     case noTextTower
 
     public var description: String {
         switch self {
         case .notRecognised(let why): return "not a CLIP checkpoint: \(why)"
+        case .invalidConfig(let why): return "invalid CLIP config: \(why)"
         case .badInput(let why): return "CLIP input: \(why)"
         case .noTextTower: return "this CLIP checkpoint has no text tower (no token_embedding.weight)"
         }
