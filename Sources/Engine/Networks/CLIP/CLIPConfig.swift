@@ -13,12 +13,18 @@ public struct CLIPConfig: Sendable, Equatable {
 
     /// The text transformer.
     public struct Text: Sendable, Equatable {
+        /// Token width (`transformer_width`).
         public var width: Int
+        /// Residual attention blocks (`transformer_layers`).
         public var layers: Int
+        /// Attention heads (`transformer_heads`).
         public var heads: Int
+        /// Token positions (77 in every released model).
         public var contextLength: Int
+        /// Rows of `token_embedding` (49408 for the BPE tokenizer).
         public var vocabSize: Int
 
+        /// A text tower of the given shape.
         public init(width: Int, layers: Int, heads: Int, contextLength: Int, vocabSize: Int) {
             self.width = width
             self.layers = layers
@@ -32,6 +38,7 @@ public struct CLIPConfig: Sendable, Equatable {
     public var embedDim: Int
     /// Side of the square input image the image tower expects.
     public var imageResolution: Int
+    /// The image tower.
     public var vision: Vision
     /// The text tower, or nil for an image-only checkpoint.
     public var text: Text?
@@ -40,6 +47,7 @@ public struct CLIPConfig: Sendable, Equatable {
     /// BatchNorm epsilon of the ResNet tower (PyTorch's default 1e-5).
     public var batchNormEps: Float = 1e-5
 
+    /// A config with the default epsilons.
     public init(embedDim: Int, imageResolution: Int, vision: Vision, text: Text?) {
         self.embedDim = embedDim
         self.imageResolution = imageResolution
@@ -169,11 +177,16 @@ public struct CLIPConfig: Sendable, Equatable {
 
 /// Why a CLIP checkpoint or input cannot be used.
 public enum CLIPError: Error, CustomStringConvertible, Equatable {
+    /// The checkpoint's names or shapes are not those of a CLIP model.
     case notRecognised(String)
+    /// A model config (JSON) is incomplete or inconsistent.
     case invalidConfig(String)
+    /// Images or token rows of the wrong shape or range.
     case badInput(String)
+    /// `encodeText` on an image-only checkpoint.
     case noTextTower
 
+    /// One line for users.
     public var description: String {
         switch self {
         case .notRecognised(let why): return "not a CLIP checkpoint: \(why)"

@@ -6,6 +6,7 @@
 /// files (e.g. open_clip's `open_clip_pytorch_model.bin`) and `.safetensors` files with the same names.
 /// Every floating-point dtype is upcast to float32 (OpenAI's files mix float16 and float32).
 public final class CLIPModel: @unchecked Sendable {
+    /// The architecture the weights were loaded for.
     public let config: CLIPConfig
     enum ImageTower {
         case transformer(CLIPVisionTransformer)

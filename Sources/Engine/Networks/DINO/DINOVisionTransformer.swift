@@ -17,6 +17,7 @@ public struct DINOConfig: Sendable, Equatable {
     /// LayerNorm epsilon (1e-6 in every released model).
     public var layerNormEps: Float
 
+    /// A config from explicit values.
     public init(embedDim: Int, depth: Int, heads: Int, patchSize: Int, mlpHiddenDim: Int, trainedGridSize: Int, layerNormEps: Float = 1e-6) {
         self.embedDim = embedDim
         self.depth = depth
@@ -89,10 +90,14 @@ public struct DINOConfig: Sendable, Equatable {
 
 /// Why a DINO checkpoint cannot be used.
 public enum DINOError: Error, CustomStringConvertible, Equatable {
+    /// The checkpoint's names or shapes are not those of a DINO ViT backbone.
     case notRecognised(String)
+    /// A model config (JSON) is incomplete or inconsistent.
     case invalidConfig(String)
+    /// An image or tap request the model cannot take.
     case badInput(String)
 
+    /// One line for users.
     public var description: String {
         switch self {
         case .notRecognised(let why): return "not a DINO ViT backbone checkpoint: \(why)"
@@ -125,6 +130,7 @@ public struct DINOFeatures {
 /// patch grid differs from the trained one get the positional embedding resampled bicubically exactly as
 /// upstream's `interpolate_pos_encoding`, including its +0.1 scale-factor quirk.
 public final class DINOVisionTransformer: @unchecked Sendable {
+    /// The architecture the weights were loaded for.
     public let config: DINOConfig
     let clsToken: Tensor, posEmbed: Tensor
     let patchWeight: Tensor, patchBias: Tensor
@@ -222,7 +228,9 @@ public final class DINOVisionTransformer: @unchecked Sendable {
 
 /// DINO's input preprocessing: ImageNet normalisation (`Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))`).
 public enum DINOPreprocessing {
+    /// ImageNet channel means.
     public static let mean: [Float] = [0.485, 0.456, 0.406]
+    /// ImageNet channel standard deviations.
     public static let std: [Float] = [0.229, 0.224, 0.225]
 
     /// `(x − mean[c]) / std[c]` on `[B, 3, H, W]` images in [0, 1], differentiable.
