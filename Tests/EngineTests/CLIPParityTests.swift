@@ -172,3 +172,22 @@ import Testing
         #expect(ImagePreprocessing.centerCrop(x, height: 2, width: 2).value.scalars == [2, 3, 7, 8])
     }
 }
+
+/// CLIP's ncuts=0 path of DiffuseIT (`test_prep`: resize, centre crop, normalise; encode; L2-normalise) on the
+/// `kind: diffuseit_losses` cases.
+@Suite struct CLIPPreprocessingParityTests {
+    @Test(arguments: FeatureFixtures.ioFiles(kind: "diffuseit_losses")) func sourceEmbeddingParity(_ file: String) throws {
+        let entry = try FeatureFixtures.entry(file)
+        let c = try FeatureFixtures.caseInfo(file)
+        let clipConfig = try #require((entry["clip_part"] as? [String: Any])?["model_config"] as? [String: Any], "\(file) has no clip_part.model_config")
+        let weights = try #require(c["clip_weights_file"] as? String)
+        let model = try CLIPModel(weights: WeightStore(Checkpoint.open(Fixtures.path(weights))), config: CLIPConfig(modelConfig: clipConfig))
+        let io = try Fixtures.safetensors(file)
+        let source = Variable(try FeatureFixtures.tensor(io, "source", file: file))
+        let unit = source * 0.5 + Variable(Tensor(shape: [1], scalars: [0.5]))
+        let e = try model.encodeImage(CLIPPreprocessing.prepare(unit, resolution: model.inputResolution)).value.scalars
+        let norm = e.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let expected = try FeatureFixtures.tensor(io, "clip_E_I0", file: file)
+        FeatureFixtures.expectClose(Tensor(shape: expected.shape, scalars: e.map { $0 / norm }), expected, "\(file) clip_E_I0")
+    }
+}
