@@ -2,7 +2,9 @@ import Foundation
 
 // `stylefilter-bench CASE`: each case prints progress on stderr and its result as the last stdout line.
 // Cases register here, one file each (Bench<Name>.swift).
-let cases: [String: (ArraySlice<String>) throws -> Void] = [:]
+let cases: [String: (ArraySlice<String>) throws -> Void] = [
+    "pipeline": BenchPipeline.run,
+]
 
 let args = CommandLine.arguments
 guard args.count >= 2, let run = cases[args[1]] else {
