@@ -32,6 +32,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: ["COpenBLAS", "CZlib", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Resources/README.md"],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
         ),
         .target(
