@@ -246,6 +246,24 @@ struct ModelsRecogniserTests {
         #expect(ArchitectureRecognition.recognise(Self.arcFace(units: 49, squeezeExcite: true))?.variant == "IR-SE-100")
     }
 
+    @Test("The shape recognisers agree with the Engine networks' own recognisers on the official layouts")
+    func agreesWithEngineRecognisers() throws {
+        #expect(UNetConfig.recognise(from: Self.unet(channels: 256, resBlocks: 2, attention: [8, 16, 32])) == .imageNet256Unconditional)
+        #expect(UNetConfig.recognise(from: Self.unet(channels: 128, resBlocks: 1, attention: [16])) == .ffhq256)
+        for (dim, patch) in [(384, 16), (768, 8)] {
+            let archive = Self.dino(dim: dim, patch: patch)
+            let engine = try DINOConfig.recognise(WeightStore(archive))
+            let ours = try #require(ArchitectureRecognition.recognise(archive))
+            #expect(ours.value("embed_dim") == .int(engine.embedDim) && ours.value("patch_size") == .int(engine.patchSize))
+            #expect(ours.value("depth") == .int(engine.depth) && ours.value("img_size") == .ints([engine.trainedGridSize * engine.patchSize]))
+        }
+        let clip = Self.clipViT(patch: 16)
+        let engine = try CLIPConfig.recognise(WeightStore(clip))
+        let ours = try #require(ArchitectureRecognition.recognise(clip))
+        #expect(engine.vision == .transformer(width: 768, layers: 12, heads: 12, patchSize: 16))
+        #expect(ours.value("image_resolution") == .int(engine.imageResolution) && ours.value("embed_dim") == .int(engine.embedDim))
+    }
+
     @Test("Tensors of no known family are not recognised")
     func unknown() {
         #expect(ArchitectureRecognition.recognise(ShapeOnlyArchive(list: [("fc.weight", [10, 4]), ("fc.bias", [10])])) == nil)
