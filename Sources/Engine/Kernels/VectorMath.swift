@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Vectorised transcendental functions for the element-wise kernels (libm's `expf` is scalar and
+/// dominates SiLU/softmax time otherwise). Accuracy: a few ulp over the float range.
+enum VectorMath {
+    typealias V = SIMD8<Float>
+
+    /// e^x (Cephes-style: x = n ln2 + r, polynomial for e^r, 2^n from the exponent bits).
+    @inline(__always)
+    static func exp(_ x: V) -> V {
+        let x = x.clamped(lowerBound: V(repeating: -87.33654), upperBound: V(repeating: 88.72283))
+        let n = (x * 1.4426950408889634).rounded(.toNearestOrEven)
+        // Two-part ln2 keeps the reduction exact.
+        var r = x - n * 0.693359375
+        r = r + n * 2.12194440e-4
+        var p = V(repeating: 1.9875691500e-4)
+        p = p * r + 1.3981999507e-3
+        p = p * r + 8.3334519073e-3
+        p = p * r + 4.1665795894e-2
+        p = p * r + 1.6666665459e-1
+        p = p * r + 5.0000001201e-1
+        let r2 = r * r
+        let er = p * r2 + r + 1
+        // n in [-127, 128]: build 2^n in two halves so n = 128 (x near the top) cannot overflow the exponent.
+        let ni = SIMD8<Int32>(n, rounding: .towardZero)
+        let half = ni &>> 1
+        let a = unsafeBitCast((half &+ 127) &<< 23, to: V.self)
+        let b = unsafeBitCast(((ni &- half) &+ 127) &<< 23, to: V.self)
+        return er * a * b
+    }
+
+    /// 1 / (1 + e^-x).
+    @inline(__always)
+    static func sigmoid(_ x: V) -> V { 1 / (1 + exp(-x)) }
+
+    /// Applies `f` to `count` floats from `src` into `dst` (which may equal `src`), 8 at a time.
+    @inline(__always)
+    static func map(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, _ f: (V) -> V) {
+        var i = 0
+        while i + 8 <= count {
+            let v = UnsafeRawPointer(src + i).loadUnaligned(as: V.self)
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: f(v), as: V.self)
+            i += 8
+        }
+        if i < count {
+            var v = V(repeating: 0)
+            for j in 0..<(count - i) { v[j] = src[i + j] }
+            let r = f(v)
+            for j in 0..<(count - i) { dst[i + j] = r[j] }
+        }
+    }
+
+    /// Applies `f(a, b)` to two inputs, 8 at a time.
+    @inline(__always)
+    static func map2(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, _ f: (V, V) -> V) {
+        var i = 0
+        while i + 8 <= count {
+            let va = UnsafeRawPointer(a + i).loadUnaligned(as: V.self)
+            let vb = UnsafeRawPointer(b + i).loadUnaligned(as: V.self)
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: f(va, vb), as: V.self)
+            i += 8
+        }
+        if i < count {
+            var va = V(repeating: 0), vb = V(repeating: 0)
+            for j in 0..<(count - i) { va[j] = a[i + j]; vb[j] = b[i + j] }
+            let r = f(va, vb)
+            for j in 0..<(count - i) { dst[i + j] = r[j] }
+        }
+    }
+
+    /// Sum of `count` floats, accumulated in float lanes and flushed to double every block.
+    static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Double {
+        var total = 0.0
+        var start = 0
+        while start < count {
+            let end = min(count, start + 4096)
+            var acc = V(repeating: 0)
+            var i = start
+            while i + 8 <= end {
+                acc += UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
+                i += 8
+            }
+            var tail: Float = 0
+            while i < end { tail += p[i]; i += 1 }
+            total += Double(acc.sum()) + Double(tail)
+            start = end
+        }
+        return total
+    }
+
+    /// Σ (p[i] - mean)², accumulated like `sum`.
+    static func sumSquaredDeviation(_ p: UnsafePointer<Float>, _ count: Int, mean: Float) -> Double {
+        var total = 0.0
+        var start = 0
+        let m = V(repeating: mean)
+        while start < count {
+            let end = min(count, start + 4096)
+            var acc = V(repeating: 0)
+            var i = start
+            while i + 8 <= end {
+                let d = UnsafeRawPointer(p + i).loadUnaligned(as: V.self) - m
+                acc += d * d
+                i += 8
+            }
+            var tail: Float = 0
+            while i < end { let d = p[i] - mean; tail += d * d; i += 1 }
+            total += Double(acc.sum()) + Double(tail)
+            start = end
+        }
+        return total
+    }
+
+    /// Σ a[i] * b[i], accumulated like `sum`.
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Double {
+        var total = 0.0
+        var start = 0
+        while start < count {
+            let end = min(count, start + 4096)
+            var acc = V(repeating: 0)
+            var i = start
+            while i + 8 <= end {
+                acc += UnsafeRawPointer(a + i).loadUnaligned(as: V.self) * UnsafeRawPointer(b + i).loadUnaligned(as: V.self)
+                i += 8
+            }
+            var tail: Float = 0
+            while i < end { tail += a[i] * b[i]; i += 1 }
+            total += Double(acc.sum()) + Double(tail)
+            start = end
+        }
+        return total
+    }
+}

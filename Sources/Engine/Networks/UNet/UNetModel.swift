@@ -1,0 +1,118 @@
+/// openai/guided-diffusion's ADM `UNetModel`, built from its constructor arguments and a
+/// checkpoint's weights (looked up by their state-dict names), run in float32.
+///
+/// `forward` maps noisy images `x [B, in, H, W]` and (possibly fractional) timesteps `[B]` to
+/// `[B, out, H, W]`; `inputGradient` adds the vector-Jacobian product w.r.t. `x`. Weights never
+/// receive gradients. f32 checkpoint tensors are borrowed (memory-mapped), others converted once.
+public final class UNetModel: Sendable {
+    public let config: UNetConfig
+
+    enum Layer: Sendable {
+        case conv(ConvLayer)
+        case res(UNetResBlock)
+        case attention(UNetAttentionBlock)
+        case downsample(ConvLayer?)
+        case upsample(ConvLayer?)
+    }
+
+    let timeEmbed: (w0: Tensor, b0: Tensor, w2: Tensor, b2: Tensor)
+    let inputBlocks: [[Layer]]
+    let middleBlock: [Layer]
+    let outputBlocks: [[Layer]]
+    let outNorm: GroupNormLayer
+    let outConv: ConvLayer
+
+    /// Builds the model; throws on a missing or wrongly shaped weight, or an unsupported config.
+    public init(config: UNetConfig, weights: WeightStore) throws {
+        try config.validate()
+        self.config = config
+        let mc = config.modelChannels, e = 4 * mc
+        timeEmbed = (
+            try weights.tensor("time_embed.0.weight", shape: [e, mc]), try weights.tensor("time_embed.0.bias", shape: [e]),
+            try weights.tensor("time_embed.2.weight", shape: [e, e]), try weights.tensor("time_embed.2.bias", shape: [e])
+        )
+        let plan = UNetPlan(config)
+        func build(_ spec: UNetPlan.Layer) throws -> Layer {
+            switch spec {
+            case .conv(let p, let cin, let cout):
+                return .conv(try ConvLayer(weights.scoped(p), cin: cin, cout: cout, kernel: 3))
+            case .res(let p, let cin, let cout, let resample):
+                return .res(try UNetResBlock(weights.scoped(p), cin: cin, cout: cout, embDim: e, resample: resample, scaleShiftNorm: config.useScaleShiftNorm))
+            case .attention(let p, let ch, let heads):
+                return .attention(try UNetAttentionBlock(weights.scoped(p), channels: ch, heads: heads, legacyOrder: !config.useNewAttentionOrder))
+            case .downsample(let p, let ch, let useConv):
+                return .downsample(useConv ? try ConvLayer(weights.scoped("\(p).op"), cin: ch, cout: ch, kernel: 3, stride: 2) : nil)
+            case .upsample(let p, let ch, let useConv):
+                return .upsample(useConv ? try ConvLayer(weights.scoped("\(p).conv"), cin: ch, cout: ch, kernel: 3) : nil)
+            }
+        }
+        inputBlocks = try plan.inputBlocks.map { try $0.map(build) }
+        middleBlock = try plan.middleBlock.map(build)
+        outputBlocks = try plan.outputBlocks.map { try $0.map(build) }
+        outNorm = try GroupNormLayer(weights.scoped("out.0"), channels: plan.finalChannels)
+        outConv = try ConvLayer(weights.scoped("out.2"), cin: plan.finalChannels, cout: config.outChannels, kernel: 3)
+    }
+
+    /// The time-embedding MLP applied to the sinusoidal embedding: `[B, 4·model_channels]`.
+    public func timestepEmbedding(_ timesteps: Tensor) -> Tensor {
+        let t = Variable(Ops.timestepEmbedding(timesteps, dim: config.modelChannels))
+        let h = Ops.silu(Ops.linear(t, weight: timeEmbed.w0, bias: timeEmbed.b0))
+        return Ops.linear(h, weight: timeEmbed.w2, bias: timeEmbed.b2).value
+    }
+
+    /// Differentiable forward: records on `x`'s tape when `x` is watched.
+    /// `observe` receives each top-level block's output (`input_blocks.i`, `middle_block`, `output_blocks.j`).
+    public func callAsFunction(_ x: Variable, timesteps: Tensor, observe: ((String, Tensor) -> Void)? = nil) -> Variable {
+        precondition(x.rank == 4 && x.shape[1] == config.inChannels, "U-Net expects x [B, \(config.inChannels), H, W], got \(x.shape)")
+        precondition(timesteps.shape == [x.shape[0]], "U-Net expects timesteps [\(x.shape[0])], got \(timesteps.shape)")
+        let levels = config.channelMult.count - 1
+        precondition(x.shape[2] % (1 << levels) == 0 && x.shape[3] % (1 << levels) == 0,
+            "U-Net input size \(x.shape[2])x\(x.shape[3]) must be divisible by \(1 << levels)")
+        let embActivated = Ops.silu(Variable(timestepEmbedding(timesteps))).value
+
+        func run(_ layers: [Layer], _ input: Variable) -> Variable {
+            var h = input
+            for layer in layers {
+                switch layer {
+                case .conv(let c): h = c(h)
+                case .res(let r): h = r(h, embActivated: embActivated)
+                case .attention(let a): h = a(h)
+                case .downsample(let c): h = c.map { $0(h) } ?? Ops.avgPool2x2(h)
+                case .upsample(let c):
+                    h = Ops.upsampleNearest2x(h)
+                    if let c { h = c(h) }
+                }
+            }
+            return h
+        }
+
+        var skips: [Variable] = []
+        var h = x
+        for (i, block) in inputBlocks.enumerated() {
+            h = run(block, h)
+            observe?("input_blocks.\(i)", h.value)
+            skips.append(h)
+        }
+        h = run(middleBlock, h)
+        observe?("middle_block", h.value)
+        for (j, block) in outputBlocks.enumerated() {
+            h = run(block, Ops.concat([h, skips.removeLast()], axis: 1))
+            observe?("output_blocks.\(j)", h.value)
+        }
+        return outConv(outNorm(h, silu: true))
+    }
+
+    /// Output for `x [B, in, H, W]` at `timesteps [B]`, without recording anything.
+    public func forward(_ x: Tensor, timesteps: Tensor) -> Tensor {
+        self(Variable(x), timesteps: timesteps).value
+    }
+
+    /// Output and the gradient w.r.t. `x` of `Σ output · cotangent` (a vector-Jacobian product).
+    public func inputGradient(_ x: Tensor, timesteps: Tensor, cotangent: Tensor) -> (output: Tensor, gradient: Tensor) {
+        let tape = Tape()
+        let input = tape.watch(x)
+        let out = self(input, timesteps: timesteps)
+        let grad = tape.gradients(of: out, cotangent: cotangent, wrt: [input])[0]
+        return (out.value, grad)
+    }
+}

@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension Ops {
+    /// Applies `f` element-wise in parallel, returning a new tensor.
+    static func mapTensor(_ x: Tensor, _ f: @escaping (SIMD8<Float>) -> SIMD8<Float>) -> Tensor {
+        let out = Tensor(uninitializedShape: x.shape)
+        let src = UncheckedSendable(x.readPointer), dst = UncheckedSendable(out.mutablePointer)
+        Parallel.forRanges(x.count, grain: 1 << 15) { r in
+            VectorMath.map(src.value + r.lowerBound, dst.value + r.lowerBound, r.count, f)
+        }
+        withExtendedLifetime(x) {}
+        return out
+    }
+
+    /// Applies `f(a, b)` element-wise (same shapes) in parallel.
+    static func mapTensors(_ a: Tensor, _ b: Tensor, _ f: @escaping (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) -> Tensor {
+        precondition(a.count == b.count, "element count mismatch \(a.shape) vs \(b.shape)")
+        let out = Tensor(uninitializedShape: a.shape)
+        let pa = UncheckedSendable(a.readPointer), pb = UncheckedSendable(b.readPointer), dst = UncheckedSendable(out.mutablePointer)
+        Parallel.forRanges(a.count, grain: 1 << 15) { r in
+            VectorMath.map2(pa.value + r.lowerBound, pb.value + r.lowerBound, dst.value + r.lowerBound, r.count, f)
+        }
+        withExtendedLifetime((a, b)) {}
+        return out
+    }
+
+    /// SiLU: `x * sigmoid(x)`.
+    public static func silu(_ x: Variable) -> Variable {
+        let out = mapTensor(x.value) { v in v * VectorMath.sigmoid(v) }
+        let input = x.value
+        return Variable.make(out, [x]) { dy in
+            [mapTensors(input, dy) { v, g in
+                let s = VectorMath.sigmoid(v)
+                return g * (s * (1 + v * (1 - s)))
+            }]
+        }
+    }
+
+    /// QuickGELU (CLIP): `x * sigmoid(1.702 x)`.
+    public static func quickGELU(_ x: Variable) -> Variable {
+        let out = mapTensor(x.value) { v in v * VectorMath.sigmoid(1.702 * v) }
+        let input = x.value
+        return Variable.make(out, [x]) { dy in
+            [mapTensors(input, dy) { v, g in
+                let s = VectorMath.sigmoid(1.702 * v)
+                return g * (s + 1.702 * v * s * (1 - s))
+            }]
+        }
+    }
+
+    /// GELU with the exact erf form: `0.5 x (1 + erf(x / √2))` (PyTorch `nn.GELU()`).
+    public static func gelu(_ x: Variable) -> Variable {
+        let out = mapTensor(x.value) { v in
+            var r = v
+            for i in 0..<8 { r[i] = 0.5 * v[i] * (1 + erff(v[i] * 0.70710678118654752)) }
+            return r
+        }
+        let input = x.value
+        return Variable.make(out, [x]) { dy in
+            [mapTensors(input, dy) { v, g in
+                var r = v
+                for i in 0..<8 {
+                    let cdf = 0.5 * (1 + erff(v[i] * 0.70710678118654752))
+                    let pdf = expf(-0.5 * v[i] * v[i]) * 0.39894228040143268
+                    r[i] = g[i] * (cdf + v[i] * pdf)
+                }
+                return r
+            }]
+        }
+    }
+
+    /// Softmax over the last axis.
+    public static func softmax(_ x: Variable) -> Variable {
+        let d = x.shape.last ?? 1
+        let rows = x.value.count / max(d, 1)
+        let out = Tensor(uninitializedShape: x.shape)
+        SoftmaxKernel.forward(x.value.readPointer, out.mutablePointer, rows: rows, d: d)
+        withExtendedLifetime(x) {}
+        return Variable.make(out, [x]) { dy in
+            let dx = Tensor(uninitializedShape: out.shape)
+            SoftmaxKernel.backward(y: out.readPointer, dy: dy.readPointer, dx: dx.mutablePointer, rows: rows, d: d)
+            withExtendedLifetime((out, dy)) {}
+            return [dx]
+        }
+    }
+}
