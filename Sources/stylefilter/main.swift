@@ -1,2 +1,8 @@
-import StyleFilter
-print("stylefilter")
+import Foundation
+import VipsBridge
+
+Signals.install()
+let status = Dispatcher.run(Array(CommandLine.arguments.dropFirst()))
+// After every image is released: with VIPS_LEAK set this prints libvips' leak report.
+Vips.shutdown()
+exit(status)

@@ -5,4 +5,17 @@
 /// VIPS_INIT with its ABI check (a macro, so Swift cannot call it directly).
 int cvips_init(const char *argv0);
 
+/// Fundamental GTypes (G_TYPE_* are function-like macros Swift cannot see).
+GType cvips_type_int(void);
+GType cvips_type_double(void);
+GType cvips_type_boolean(void);
+GType cvips_type_string(void);
+
+/// Called with the percentage done while an image is being computed.
+typedef void (*cvips_progress_fn)(int percent, void *user_data);
+
+/// Connects `fn` to the image's "eval" signal (g_signal_connect is a macro) and turns progress
+/// reporting on for it. `user_data` must outlive the image.
+void cvips_image_on_progress(VipsImage *image, cvips_progress_fn fn, void *user_data);
+
 #endif

@@ -1,0 +1,106 @@
+import Logging
+import VipsBridge
+
+/// Stages run in one process as one libvips pipeline: decode once, encode once.
+///
+/// Loading is sequential (top to bottom, streaming). A first stage that can shrink while decoding does
+/// its own load; a stage that needs random access (or whole-image pixels) makes the chain decode into
+/// memory once, just before it. Output is encoded to memory and written only when complete, so a decode
+/// error half way never leaves half an image downstream.
+public struct Chain: Sendable {
+    public let stages: [any Stage]
+
+    public init(_ stages: [any Stage]) {
+        self.stages = stages
+    }
+
+    /// Reads `input`, applies the stages, encodes and writes the result.
+    public func run(input: ImageInput, output: OutputSpec, context: PipelineContext = PipelineContext()) throws {
+        let writer = try OutputWriter(output.destination)
+        let bytes = try encode(input: input, output: output, context: context)
+        try writer.commit(bytes)
+    }
+
+    /// Reads `input`, applies the stages and returns the encoded output bytes.
+    public func encode(input: ImageInput, output: OutputSpec, context: PipelineContext = PipelineContext()) throws -> [UInt8] {
+        let image = try build(input: input, context: context)
+        if let progress = context.progress { image.onProgress(progress) }
+        return try wrap(.badInput, "cannot decode \(input.displayName)") { () throws(VipsError) in
+            try Foreign.encode(image, suffix: output.suffix, strip: output.strip)
+        }
+    }
+
+    /// The lazy result image (nothing is decoded unless a stage needs random access).
+    public func build(input: ImageInput, context: PipelineContext = PipelineContext()) throws -> VImage {
+        let source = try input.openSource()
+        var remaining = stages[...]
+        var image: VImage
+        var inMemory = false
+        if let first = remaining.first, let loaded = try classify(input, { try first.load(from: source, context: context) }) {
+            image = loaded
+            remaining = remaining.dropFirst()
+        } else {
+            image = try classify(input) { try Foreign.load(source, failOn: context.failOn) }
+            if image.orientation > 1 {
+                // autorot needs random access, which a sequential load cannot give.
+                image = try materialise(image, input: input, context: context)
+                inMemory = true
+                image = try wrap(.failure) { () throws(VipsError) in try image.autorotate() }
+            }
+            image = try Self.normaliseColour(image)
+        }
+        for stage in remaining {
+            if stage.needsRandomAccess && !inMemory {
+                image = try materialise(image, input: input, context: context)
+                inMemory = true
+            }
+            context.logger.debug("stage \(stage.name): \(image.width)x\(image.height) in")
+            do {
+                image = try stage.apply(to: image, context: context)
+            } catch let error as StyleFilterError {
+                throw error
+            } catch {
+                throw StyleFilterError(.failure, "\(stage.name): \(error)")
+            }
+        }
+        return image
+    }
+
+    /// CMYK input becomes sRGB at load, through its embedded profile when it has one (thumbnail_source
+    /// does the same), so every stage and saver sees RGB; other colour spaces are left to the stages.
+    static func normaliseColour(_ image: VImage) throws -> VImage {
+        guard image.interpretation == "cmyk" else { return image }
+        return try wrap(.badInput, "cannot convert CMYK input to sRGB") { () throws(VipsError) in
+            image.hasField("icc-profile-data") ? try image.iccTransform(to: "srgb") : try image.colourspace("srgb")
+        }
+    }
+
+    private func materialise(_ image: VImage, input: ImageInput, context: PipelineContext) throws -> VImage {
+        guard image.width * image.height <= context.maxPixels else {
+            throw StyleFilterError(
+                .badInput,
+                "\(input.displayName) is \(image.width)x\(image.height), too large to hold in memory (limit \(context.maxPixels) pixels); shrink it first, e.g. with thumbnail")
+        }
+        return try wrap(.badInput, "cannot decode \(input.displayName)") { () throws(VipsError) in try image.copyMemory() }
+    }
+
+    /// Loader failures mean the input is not a usable image.
+    private func classify<T>(_ input: ImageInput, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as StyleFilterError {
+            throw error
+        } catch let error as VipsError {
+            throw StyleFilterError(.badInput, "cannot read \(input.displayName): \(Self.explain(error.message))")
+        }
+    }
+
+    /// Rewords libvips' loader messages that have a plainer form or a known fix.
+    static func explain(_ message: String) -> String {
+        if message.contains("operation is blocked") {
+            return message + " (untrusted loader; --allow-untrusted permits it)"
+        }
+        if message.contains("is not in a known format") { return "not an image in a known format" }
+        return message
+    }
+}

@@ -1,0 +1,78 @@
+import CVips
+
+/// A libvips byte source: a file, a file descriptor (stdin) or memory.
+public final class VSource: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<VipsSource>
+    private let pinned: [UInt8]?
+
+    private init(_ pointer: UnsafeMutablePointer<VipsSource>, pinned: [UInt8]? = nil) {
+        self.pointer = pointer
+        self.pinned = pinned
+    }
+
+    deinit { g_object_unref(pointer) }
+
+    /// Reads from `descriptor` (libvips dup()s it, so the caller's descriptor stays open).
+    public static func descriptor(_ descriptor: Int32) throws(VipsError) -> VSource {
+        try Vips.start()
+        guard let source = vips_source_new_from_descriptor(descriptor) else {
+            throw VipsError.fromBuffer("source fd \(descriptor)")
+        }
+        return VSource(source)
+    }
+
+    /// Reads a file (mappable and seekable).
+    public static func file(_ path: String) throws(VipsError) -> VSource {
+        try Vips.start()
+        guard let source = vips_source_new_from_file(path) else { throw VipsError.fromBuffer(path) }
+        return VSource(source)
+    }
+
+    /// Reads from a copy of `bytes` kept alive as long as the source.
+    public static func memory(_ bytes: [UInt8]) throws(VipsError) -> VSource {
+        try Vips.start()
+        let source = bytes.withUnsafeBytes { vips_source_new_from_memory($0.baseAddress, $0.count) }
+        guard let source else { throw VipsError.fromBuffer("memory source") }
+        return VSource(source, pinned: bytes)
+    }
+}
+
+/// A libvips byte target. The filter encodes into memory and writes the bytes out itself, so that a
+/// decode failure half way never leaves a partial image downstream and write errors keep their errno.
+public final class VTarget: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<VipsTarget>
+
+    private init(_ pointer: UnsafeMutablePointer<VipsTarget>) { self.pointer = pointer }
+
+    deinit { g_object_unref(pointer) }
+
+    /// A growable in-memory target; read the result with ``bytes()``.
+    public static func memory() throws(VipsError) -> VTarget {
+        try Vips.start()
+        guard let target = vips_target_new_to_memory() else { throw VipsError.fromBuffer("memory target") }
+        return VTarget(target)
+    }
+
+    /// Writes to `descriptor` (dup()ed by libvips).
+    public static func descriptor(_ descriptor: Int32) throws(VipsError) -> VTarget {
+        try Vips.start()
+        guard let target = vips_target_new_to_descriptor(descriptor) else {
+            throw VipsError.fromBuffer("target fd \(descriptor)")
+        }
+        return VTarget(target)
+    }
+
+    /// The bytes written to a memory target, once a saver has finished with it.
+    public func bytes() -> [UInt8] {
+        // After the saver ends the target, libvips 8.14 keeps the result only in the "blob" property
+        // (vips_target_steal would dereference the already released buffer).
+        var value = GValue()
+        g_value_init(&value, vips_blob_get_type())
+        defer { g_value_unset(&value) }
+        g_object_get_property(UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: GObject.self), "blob", &value)
+        guard let boxed = g_value_get_boxed(&value) else { return [] }
+        var length = 0
+        guard let data = vips_blob_get(boxed.assumingMemoryBound(to: VipsBlob.self), &length) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: data, count: length))
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Logging
+import StyleFilter
+import VipsBridge
+
+/// Runs one command line: `[globals] STAGE [options] [+ STAGE [options]]...`, `info` or `formats`.
+/// Returns the exit status instead of exiting, so `main` can shut libvips down (leak report) first.
+enum Dispatcher {
+    static func run(_ arguments: [String], console: Console = .current) -> Int32 {
+        do {
+            try dispatch(arguments, console: console)
+            return ExitStatus.success.rawValue
+        } catch let error as StyleFilterError {
+            // An empty message means "end quietly" (the reader closed the pipe).
+            if !error.message.isEmpty { Console.error(error.message) }
+            return ExitStatus(error.kind).rawValue
+        } catch {
+            return report(argumentError: error)
+        }
+    }
+
+    /// swift-argument-parser errors: help and version go to stdout (status 0); usage errors are one line.
+    private static func report(argumentError error: any Error) -> Int32 {
+        let code = RootCommand.exitCode(for: error)
+        if code == .success {
+            Console.writeOutput(RootCommand.fullMessage(for: error) + "\n")
+            return 0
+        }
+        Console.error(RootCommand.message(for: error) + " (see 'stylefilter --help')")
+        return code.rawValue
+    }
+
+    private static func dispatch(_ arguments: [String], console: Console) throws {
+        let segments = StageRegistry.segments(arguments)
+        let head = segments[0]
+        guard let commandIndex = commandIndex(in: head) else {
+            // Only global options: --help, --version, or a missing stage.
+            if head.isEmpty { throw StyleFilterError(.usage, "missing stage (try 'stylefilter --help')") }
+            _ = try RootCommand.parseAsRoot(head)
+            throw StyleFilterError(.usage, "missing stage (try 'stylefilter --help')")
+        }
+        let globals = try GlobalOptions.parse(Array(head[..<commandIndex]))
+        bootstrapLogging(globals)
+        let command = head[commandIndex]
+        let commandArguments = Array(head[commandIndex...])
+        if command == "info" || command == "formats" {
+            guard segments.count == 1 else { throw StyleFilterError(.usage, "'\(command)' cannot be chained with '+'") }
+            try Runtime.configure(threads: try globals.resolvedThreads(), allowUntrusted: globals.allowUntrusted)
+            let parsed = try RootCommand.parseAsRoot(commandArguments)
+            if let info = parsed as? InfoCommand { try info.execute(globals: globals, console: console) }
+            if let formats = parsed as? FormatsCommand { try formats.execute(globals: globals) }
+            return
+        }
+        let chainArguments = ([commandArguments] + segments.dropFirst()).joined(separator: [StageRegistry.separator])
+        let stages = try StageCommands.registry().parseChain(Array(chainArguments))
+        try runChain(stages, globals: globals, console: console)
+    }
+
+    private static func runChain(_ stages: [any Stage], globals: GlobalOptions, console: Console) throws {
+        let input = ImageInput(argument: globals.input)
+        let output = try OutputSpec.resolve(output: globals.output, format: globals.format, strip: globals.strip)
+        if input == .standardInput && console.standardInputIsTerminal {
+            throw StyleFilterError(.usage, "no input: standard input is a terminal; pipe an image in or use -i FILE")
+        }
+        if output.destination == .standardOutput && console.standardOutputIsTerminal && !globals.force {
+            throw StyleFilterError(
+                .usage, "refusing to write binary image data to a terminal; redirect stdout, use -o FILE or --force")
+        }
+        let threads = try globals.resolvedThreads()
+        try Runtime.configure(threads: threads, allowUntrusted: globals.allowUntrusted)
+        let logger = Logger(label: "stylefilter")
+        VipsLog.setLogger(Logger(label: "stylefilter.vips"))
+        let reporter = ProgressReporter.make(mode: globals.progress, console: console, quiet: globals.quiet)
+        var progress: (@Sendable (Int) -> Void)?
+        if let reporter { progress = { percent in reporter.report(percent) } }
+        let context = PipelineContext(
+            failOn: globals.failOn, seed: try globals.resolvedSeed(), logger: logger, progress: progress)
+        logger.info("seed \(context.seed), threads \(threads == 0 ? "auto" : String(threads)), \(stages.map(\.name).joined(separator: " + "))")
+        let start = ContinuousClock.now
+        try Chain(stages).run(input: input, output: output, context: context)
+        logger.debug("done in \(ContinuousClock.now - start), libvips memory high-water \(Vips.memoryHighWater / 1_048_576) MiB")
+    }
+
+    /// Index of the stage or subcommand name in the first segment, skipping global options and their values.
+    static func commandIndex(in tokens: [String]) -> Int? {
+        var index = 0
+        while index < tokens.count {
+            let token = tokens[index]
+            if token == "--" { return index + 1 < tokens.count ? index + 1 : nil }
+            if token.hasPrefix("-") && token != "-" {
+                if GlobalOptions.valueOptionNames.contains(token) { index += 1 }
+                index += 1
+                continue
+            }
+            return index
+        }
+        return nil
+    }
+
+    private static func bootstrapLogging(_ globals: GlobalOptions) {
+        let level: Logger.Level = globals.quiet ? .error : globals.verbose >= 2 ? .debug : globals.verbose == 1 ? .info : .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}

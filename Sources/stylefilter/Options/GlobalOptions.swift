@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import StyleFilter
+import VipsBridge
+
+/// How progress is shown on stderr.
+enum ProgressMode: String, CaseIterable, ExpressibleByArgument {
+    /// A redrawn percentage when stderr is a terminal, nothing otherwise.
+    case auto
+    /// A redrawn percentage even when stderr is not a terminal.
+    case always
+    case never
+    /// One line per 10% step, for logs.
+    case plain
+}
+
+extension FailOn: ExpressibleByArgument {}
+extension Kernel: ExpressibleByArgument {}
+extension Interesting: ExpressibleByArgument {}
+extension ThumbnailSize: ExpressibleByArgument {}
+extension Gravity: ExpressibleByArgument {}
+extension Extend: ExpressibleByArgument {}
+extension Intent: ExpressibleByArgument {}
+extension DepthStage.Depth: ExpressibleByArgument {}
+
+/// Options given before the first stage; they apply to the whole run.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: ArgumentHelp("Input image; '-' is standard input.", valueName: "path"))
+    var input: String = "-"
+
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp(
+            "Output image; '-' is standard output. The extension picks the format, options go in brackets: 'out.jpg[Q=90]'.",
+            valueName: "path"))
+    var output: String = "-"
+
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp(
+            "Output format with saver options: png (default on stdout), 'jpg[Q=90]', 'webp[Q=85]', ppm, pgm, pfm, tif, avif, gif.",
+            valueName: "suffix"))
+    var format: String?
+
+    @Flag(help: "Write binary image data even when standard output is a terminal.")
+    var force = false
+
+    @Flag(help: "Drop metadata (EXIF, XMP, ICC) from the output.")
+    var strip = false
+
+    @Option(name: .customLong("fail-on"), help: "Loader strictness: none, truncated, error, warning.")
+    var failOn: FailOn = .truncated
+
+    @Flag(name: .customLong("allow-untrusted"), help: "Allow loaders outside the safe set (svg, pdf, jxl, fits, magick, ...).")
+    var allowUntrusted = false
+
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp(
+            "Threads for libvips and OpenBLAS; 0 = all cores (default: $STYLEFILTER_THREADS or 0).", valueName: "n"))
+    var threads: Int?
+
+    @Option(help: ArgumentHelp("Seed for stochastic stages, or 'random' (default: $STYLEFILTER_SEED or 42).", valueName: "n|random"))
+    var seed: String?
+
+    @Option(help: "Progress on stderr: auto (only when stderr is a terminal), always, never, plain.")
+    var progress: ProgressMode = .auto
+
+    @Flag(name: .shortAndLong, help: "Only print errors.")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "More diagnostics on stderr (repeat for timings and libvips memory).")
+    var verbose: Int
+
+    /// Options that take a value, so the dispatcher can find the stage name after them.
+    static let valueOptionNames: Set<String> = [
+        "-i", "--input", "-o", "--output", "-f", "--format", "--fail-on", "-t", "--threads", "--seed", "--progress",
+    ]
+
+    func validate() throws {
+        if let threads, threads < 0 { throw ValidationError("--threads must be 0 (auto) or more") }
+        if quiet && verbose > 0 { throw ValidationError("--quiet and --verbose contradict each other") }
+        _ = try resolvedSeed()
+    }
+
+    /// `--threads`, else `STYLEFILTER_THREADS`, else 0 (auto).
+    func resolvedThreads(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Int {
+        if let threads { return threads }
+        guard let text = environment["STYLEFILTER_THREADS"] else { return 0 }
+        guard let value = Int(text), value >= 0 else {
+            throw ValidationError("STYLEFILTER_THREADS must be a number >= 0, got '\(text)'")
+        }
+        return value
+    }
+
+    /// `--seed`, else `STYLEFILTER_SEED`, else 42; `random` draws one.
+    func resolvedSeed(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> UInt64 {
+        guard let text = seed ?? environment["STYLEFILTER_SEED"] else { return 42 }
+        if text == "random" { return UInt64.random(in: 0...UInt64.max) }
+        guard let value = UInt64(text) else { throw ValidationError("--seed must be a non-negative integer or 'random', got '\(text)'") }
+        return value
+    }
+}
