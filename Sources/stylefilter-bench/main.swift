@@ -2,7 +2,12 @@ import Foundation
 
 // `stylefilter-bench CASE`: each case prints progress on stderr and its result as the last stdout line.
 // Cases register here, one file each (Bench<Name>.swift).
-let cases: [String: (ArraySlice<String>) throws -> Void] = [:]
+let cases: [String: (ArraySlice<String>) throws -> Void] = [
+    "sgemm": BenchUNet.sgemm,
+    "unet256-fwd": { try BenchUNet.unet("unet256-fwd", gradient: false, $0) },
+    "conv3x3": BenchConv.run,
+    "unet256-grad": { try BenchUNet.unet("unet256-grad", gradient: true, $0) },
+]
 
 let args = CommandLine.arguments
 guard args.count >= 2, let run = cases[args[1]] else {

@@ -24,6 +24,38 @@ enum GEMM {
             }
             return
         }
+        let threads = EngineThreads.current
+        // Split big products across the engine's threads (OpenBLAS is single-threaded, see
+        // EngineThreads): along n when wide enough, so the packed A panel is shared, else along m.
+        if threads > 1, m * n * k >= 1 << 21, n >= 64 * threads || m >= 64 * threads {
+            let alongN = n >= 64 * threads
+            let total = alongN ? n : m
+            let pa = UncheckedSendable(a), pb = UncheckedSendable(b), pc = UncheckedSendable(c)
+            Parallel.forRanges(threads) { parts in
+                for part in parts {
+                    // Boundaries on multiples of 16 keep the micro-kernel's column blocks whole.
+                    let lo = (total * part / threads) & ~15, hi = part == threads - 1 ? total : (total * (part + 1) / threads) & ~15
+                    guard hi > lo else { continue }
+                    if alongN {
+                        single(transposeA, transposeB, m, hi - lo, k, alpha, pa.value, lda,
+                            transposeB ? pb.value + lo * ldb : pb.value + lo, ldb, beta, pc.value + lo, ldc)
+                    } else {
+                        single(transposeA, transposeB, hi - lo, n, k, alpha,
+                            transposeA ? pa.value + lo : pa.value + lo * lda, lda, pb.value, ldb, beta, pc.value + lo * ldc, ldc)
+                    }
+                }
+            }
+            return
+        }
+        single(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    @inline(__always)
+    private static func single(
+        _ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
+        _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
         cblas_sgemm(
             CblasRowMajor,
             transposeA ? CblasTrans : CblasNoTrans,

@@ -1,23 +1,34 @@
 import COpenBLAS
 import Dispatch
+import Synchronization
 
-/// The engine's thread budget: one knob for OpenBLAS and the engine's own parallel loops.
+/// The engine's thread budget: one knob for the engine's thread pool, which also runs the GEMMs.
+///
+/// OpenBLAS itself is kept single-threaded: its pthread workers spin (`sched_yield`) for a long
+/// time after each call and would compete with the element-wise loops between GEMMs. Instead,
+/// large GEMMs are split across the engine's own threads, each calling single-threaded OpenBLAS,
+/// so exactly one set of threads ever runs.
 public enum EngineThreads {
-    /// Sets how many threads OpenBLAS (and the engine's element-wise kernels) may use.
+    private static let state: Mutex<Int> = {
+        // OpenBLAS starts with one thread per core (or OPENBLAS_NUM_THREADS): take that as the default.
+        let initial = max(1, Int(openblas_get_num_threads()))
+        openblas_set_num_threads(1)
+        return Mutex(initial)
+    }()
+
+    /// Sets how many threads the engine (its loops and its GEMMs) may use.
     public static func set(_ count: Int) {
         precondition(count >= 1, "thread count must be at least 1")
-        openblas_set_num_threads(Int32(count))
+        state.withLock { $0 = count }
     }
 
-    /// Threads OpenBLAS will use.
-    public static var current: Int { Int(openblas_get_num_threads()) }
+    /// Threads the engine uses.
+    public static var current: Int { state.withLock { $0 } }
 }
 
 /// Parallel loops for the engine's own (non-BLAS) kernels.
 ///
-/// Work is split into at most `EngineThreads.current` chunks, so the engine never runs more
-/// threads than OpenBLAS is allowed to; BLAS is only ever called outside these loops (from the
-/// calling thread), so the two pools never run at the same time.
+/// Work is split into at most `EngineThreads.current` chunks.
 enum Parallel {
     /// Calls `body` on disjoint sub-ranges covering `0..<count`, concurrently when the work is
     /// large enough. `grain` is the smallest range worth a thread (in iterations).

@@ -10,10 +10,16 @@ enum VectorMath {
     typealias V = SIMD8<Float>
 
     /// e^x (Cephes-style: x = n ln2 + r, polynomial for e^r, 2^n from the exponent bits).
+    /// Written without SIMD float-to-int conversions or `pointwiseMin`, which Swift does not
+    /// vectorise: n is rounded with the 1.5·2^23 "magic number" and read from its low bits.
     @inline(__always)
     static func exp(_ x: V) -> V {
-        let x = x.clamped(lowerBound: V(repeating: -87.33654), upperBound: V(repeating: 88.72283))
-        let n = (x * 1.4426950408889634).rounded(.toNearestOrEven)
+        var x = x
+        x = x.replacing(with: V(repeating: -87.33654), where: x .< -87.33654)
+        x = x.replacing(with: V(repeating: 88.37626), where: x .> 88.37626)
+        let magic = V(repeating: 12582912.0)
+        let t = x * 1.4426950408889634 + magic
+        let n = t - magic
         // Two-part ln2 keeps the reduction exact.
         var r = x - n * 0.693359375
         r = r + n * 2.12194440e-4
@@ -23,14 +29,9 @@ enum VectorMath {
         p = p * r + 4.1665795894e-2
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
-        let r2 = r * r
-        let er = p * r2 + r + 1
-        // n in [-127, 128]: build 2^n in two halves so n = 128 (x near the top) cannot overflow the exponent.
-        let ni = SIMD8<Int32>(n, rounding: .towardZero)
-        let half = ni &>> 1
-        let a = unsafeBitCast((half &+ 127) &<< 23, to: V.self)
-        let b = unsafeBitCast(((ni &- half) &+ 127) &<< 23, to: V.self)
-        return er * a * b
+        let er = p * (r * r) + r + 1
+        let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
+        return er * unsafeBitCast((ni &+ 127) &<< 23, to: V.self)
     }
 
     /// 1 / (1 + e^-x).

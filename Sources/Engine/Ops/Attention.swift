@@ -11,12 +11,12 @@ extension Ops {
         let (batch, width, tokens) = (qkv.shape[0], qkv.shape[1], qkv.shape[2])
         let ch = width / (3 * heads)
         let layout = AttentionLayout(batch: batch, heads: heads, ch: ch, tokens: tokens, legacy: legacyOrder)
-        let out = Tensor(uninitializedShape: [batch, heads * ch, tokens])
+        let out = Tensor.pooled([batch, heads * ch, tokens])
         layout.forward(qkv.value.readPointer, out.mutablePointer)
         withExtendedLifetime(qkv) {}
         let input = qkv.value
         return Variable.make(out, [qkv]) { dy in
-            let dqkv = Tensor(uninitializedShape: input.shape)
+            let dqkv = Tensor.pooled(input.shape)
             layout.backward(input.readPointer, dy.readPointer, dqkv.mutablePointer)
             withExtendedLifetime((input, dy)) {}
             return [dqkv]

@@ -1,0 +1,143 @@
+/// Architecture of an OpenAI CLIP model (openai/CLIP `clip/model.py`).
+public struct CLIPConfig: Codable, Sendable, Equatable {
+    /// The image tower.
+    public enum Vision: Codable, Sendable, Equatable {
+        /// `VisionTransformer`: `heads` is `width / 64` in every released model.
+        case transformer(width: Int, layers: Int, heads: Int, patchSize: Int)
+        /// `ModifiedResNet` with attention pooling: bottleneck blocks per stage, stem width, pooling heads
+        /// (`width · 32 / 64` in every released model).
+        case resNet(layers: [Int], width: Int, heads: Int)
+    }
+
+    /// The text transformer.
+    public struct Text: Codable, Sendable, Equatable {
+        public var width: Int
+        public var layers: Int
+        public var heads: Int
+        public var contextLength: Int
+        public var vocabSize: Int
+
+        public init(width: Int, layers: Int, heads: Int, contextLength: Int, vocabSize: Int) {
+            self.width = width
+            self.layers = layers
+            self.heads = heads
+            self.contextLength = contextLength
+            self.vocabSize = vocabSize
+        }
+    }
+
+    /// Width of the joint embedding both towers project to.
+    public var embedDim: Int
+    /// Side of the square input image the image tower expects.
+    public var imageResolution: Int
+    public var vision: Vision
+    /// The text tower, or nil for an image-only checkpoint.
+    public var text: Text?
+    /// LayerNorm epsilon (PyTorch's default 1e-5 in CLIP).
+    public var layerNormEps: Float = 1e-5
+    /// BatchNorm epsilon of the ResNet tower (PyTorch's default 1e-5).
+    public var batchNormEps: Float = 1e-5
+
+    public init(embedDim: Int, imageResolution: Int, vision: Vision, text: Text?) {
+        self.embedDim = embedDim
+        self.imageResolution = imageResolution
+        self.vision = vision
+        self.text = text
+    }
+
+    /// Reads the architecture from a CLIP state dict's names and shapes, as upstream `build_model` does
+    /// (ViT when `visual.proj` exists, else ModifiedResNet; heads = width/64 for the text tower and the
+    /// ViT, stem width·32/64 for the ResNet's attention pooling). Pass `visionHeads`/`textHeads` for
+    /// checkpoints that do not follow those rules.
+    public static func recognise(_ weights: WeightStore, visionHeads: Int? = nil, textHeads: Int? = nil) throws -> CLIPConfig {
+        let names = weights.archive.tensorNames.filter { weights.prefix.isEmpty || $0.hasPrefix(weights.prefix + ".") }
+            .map { weights.prefix.isEmpty ? $0 : String($0.dropFirst(weights.prefix.count + 1)) }
+        func shape(_ name: String) throws -> [Int] {
+            guard let s = weights.shape(of: name) else { throw CLIPError.notRecognised("no tensor \(weights.fullName(name))") }
+            return s
+        }
+        /// Distinct values of the dotted component at `index` among names starting with `prefix`.
+        func distinct(_ prefix: String, component index: Int) -> Int {
+            Set(names.filter { $0.hasPrefix(prefix) }.compactMap { name -> Substring? in
+                let parts = name.split(separator: ".")
+                return parts.count > index ? parts[index] : nil
+            }).count
+        }
+
+        let vision: Vision
+        let resolution: Int
+        let embedDim: Int
+        if weights.contains("visual.proj") {
+            let conv = try shape("visual.conv1.weight")
+            guard conv.count == 4, conv[1] == 3, conv[2] == conv[3] else { throw CLIPError.notRecognised("visual.conv1.weight has shape \(conv)") }
+            let width = conv[0]
+            let layers = names.filter { $0.hasPrefix("visual.") && $0.hasSuffix(".attn.in_proj_weight") }.count
+            let positions = try shape("visual.positional_embedding")
+            let grid = Int(Double(positions[0] - 1).squareRoot().rounded())
+            guard grid * grid == positions[0] - 1 else { throw CLIPError.notRecognised("visual.positional_embedding has \(positions[0] - 1) patch rows, not a square grid") }
+            let heads = visionHeads ?? width / 64
+            guard layers > 0, heads > 0, width % heads == 0 else { throw CLIPError.notRecognised("vision transformer of width \(width), \(layers) layers, \(heads) heads") }
+            vision = .transformer(width: width, layers: layers, heads: heads, patchSize: conv[2])
+            resolution = conv[2] * grid
+            embedDim = try shape("visual.proj")[1]
+        } else if weights.contains("visual.layer1.0.conv1.weight") {
+            let stages = (1...4).map { distinct("visual.layer\($0).", component: 2) }
+            guard stages.allSatisfy({ $0 > 0 }) else { throw CLIPError.notRecognised("ResNet stages hold \(stages) blocks") }
+            let width = try shape("visual.layer1.0.conv1.weight")[0]
+            let positions = try shape("visual.attnpool.positional_embedding")
+            let side = Int(Double(positions[0] - 1).squareRoot().rounded())
+            guard side * side == positions[0] - 1 else { throw CLIPError.notRecognised("visual.attnpool.positional_embedding has \(positions[0] - 1) rows, not a square grid") }
+            let heads = visionHeads ?? width * 32 / 64
+            guard heads > 0, (width * 32) % heads == 0 else { throw CLIPError.notRecognised("attention pool of width \(width * 32) cannot use \(heads) heads") }
+            vision = .resNet(layers: stages, width: width, heads: heads)
+            resolution = side * 32
+            embedDim = try shape("visual.attnpool.c_proj.weight")[0]
+        } else {
+            throw CLIPError.notRecognised("neither visual.proj (ViT) nor visual.layer1.0.conv1.weight (ResNet) is present")
+        }
+
+        var text: Text?
+        if weights.contains("token_embedding.weight") {
+            let width = try shape("ln_final.weight")[0]
+            let layers = distinct("transformer.resblocks.", component: 2)
+            let heads = textHeads ?? width / 64
+            guard layers > 0, heads > 0, width % heads == 0 else { throw CLIPError.notRecognised("text transformer of width \(width), \(layers) layers, \(heads) heads") }
+            let projection = try shape("text_projection")
+            guard projection == [width, embedDim] else { throw CLIPError.notRecognised("text_projection has shape \(projection), expected [\(width), \(embedDim)]") }
+            text = Text(
+                width: width, layers: layers, heads: heads, contextLength: try shape("positional_embedding")[0],
+                vocabSize: try shape("token_embedding.weight")[0])
+        }
+        return CLIPConfig(embedDim: embedDim, imageResolution: resolution, vision: vision, text: text)
+    }
+
+    /// The upstream model name for a released architecture ("ViT-B/32", "RN50x16"), else a description.
+    public var name: String {
+        switch vision {
+        case .transformer(let width, let layers, _, let patch):
+            let family = [768: "B", 1024: "L"][width] ?? "W\(width)x\(layers)"
+            return "ViT-\(family)/\(patch)" + (imageResolution == 336 ? "@336px" : "")
+        case .resNet(let layers, let width, _):
+            let known: [String: String] = [
+                "[3, 4, 6, 3]/64": "RN50", "[3, 4, 23, 3]/64": "RN101", "[4, 6, 10, 6]/80": "RN50x4",
+                "[6, 8, 18, 8]/96": "RN50x16", "[3, 15, 36, 10]/128": "RN50x64",
+            ]
+            return known["\(layers)/\(width)"] ?? "ModifiedResNet(\(layers), width \(width))"
+        }
+    }
+}
+
+/// Why a CLIP checkpoint or input cannot be used.
+public enum CLIPError: Error, CustomStringConvertible, Equatable {
+    case notRecognised(String)
+    case badInput(String)
+    case noTextTower
+
+    public var description: String {
+        switch self {
+        case .notRecognised(let why): return "not a CLIP checkpoint: \(why)"
+        case .badInput(let why): return "CLIP input: \(why)"
+        case .noTextTower: return "this CLIP checkpoint has no text tower (no token_embedding.weight)"
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import COpenBLAS
+import Engine
+import Foundation
+
+/// `sgemm`, `unet256-fwd`, `unet256-grad`: OpenBLAS peak and the ADM U-Net (256x256 uncond config,
+/// random weights, batch 1) forward and forward + input gradient, on all cores.
+enum BenchUNet {
+    /// Forward FLOPs of the 256x256 uncond U-Net (spec A.9: 1.120 T MACs).
+    static let forwardFLOP = 2.24e12
+
+    /// OpenBLAS's own multithreaded sgemm (n x n x n) on all the engine's threads: the peak the
+    /// U-Net is compared with.
+    static func sgemmGFLOPS(size n: Int = 2048) -> (seconds: Double, gflops: Double) {
+        let threads = EngineThreads.current  // also puts the engine's OpenBLAS setting in place
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        openblas_set_num_threads(Int32(threads))
+        defer { openblas_set_num_threads(1) }
+        let seconds = Bench.medianSeconds(runs: 3, warmup: 1) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+        }
+        return (seconds, 2 * Double(n * n * n) / seconds / 1e9)
+    }
+
+    static func sgemm(_ args: ArraySlice<String>) throws {
+        Bench.log("sgemm 2048^3 on \(EngineThreads.current) OpenBLAS threads")
+        let (seconds, gflops) = sgemmGFLOPS()
+        Bench.report("sgemm", [
+            "seconds": String(format: "%.4f", seconds), "gflops": String(format: "%.1f", gflops),
+            "peak_rss_mb": "\(Bench.peakRSSMiB())",
+        ])
+    }
+
+    /// `runs=N` (default 3, after one warm-up run) sets how many timed runs the median takes.
+    static func unet(_ name: String, gradient: Bool, _ args: ArraySlice<String>) throws {
+        let runs = args.compactMap { $0.hasPrefix("runs=") ? Int($0.dropFirst(5)) : nil }.last ?? 3
+        let (_, sgemm) = sgemmGFLOPS()
+        Bench.log("\(name): sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight model")
+        let config = UNetConfig.imageNet256Unconditional
+        let model = try UNetModel(config: config, weights: WeightStore(RandomArchive(config.parameterShapes())))
+        var rng = RandomArchive.Generator(seed: 42)
+        let x = Tensor(shape: [1, 3, 256, 256], scalars: (0..<(3 * 256 * 256)).map { _ in rng.uniform(scale: 1.7) })
+        let t = Tensor(shape: [1], scalars: [500])
+        let cotangent = Tensor(shape: [1, config.outChannels, 256, 256], scalars: (0..<(config.outChannels * 65536)).map { _ in rng.uniform(scale: 1.7) })
+        var checksum: Float = 0
+        let seconds = Bench.medianSeconds(runs: runs, warmup: runs >= 3 ? 1 : 0) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            if gradient {
+                let (out, grad) = model.inputGradient(x, timesteps: t, cotangent: cotangent)
+                checksum = out.scalars[0] + grad.scalars[0]
+            } else {
+                checksum = model.forward(x, timesteps: t).scalars[0]
+            }
+            Bench.log(String(format: "  run %.3f s", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+        }
+        let flop = gradient ? 2 * forwardFLOP : forwardFLOP
+        let gflops = flop / seconds / 1e9
+        Bench.log("checksum \(checksum)")
+        Bench.report(name, [
+            "seconds": String(format: "%.3f", seconds), "gflops": String(format: "%.1f", gflops),
+            "peak_rss_mb": "\(Bench.peakRSSMiB())", "ratio_to_sgemm": String(format: "%.3f", gflops / sgemm),
+        ])
+    }
+}
+
+/// Weights drawn on demand for a list of (name, shape): uniform noise with the variance of
+/// guided-diffusion-like initialisation (1/fan_in for matrices and convolutions, GroupNorm weights
+/// near 1), so activations stay in a realistic range.
+final class RandomArchive: TensorArchive, @unchecked Sendable {
+    struct Generator {
+        var state: UInt64
+        init(seed: UInt64) { state = seed | 1 }
+        /// Uniform in [-scale, scale].
+        mutating func uniform(scale: Float) -> Float {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
+        }
+    }
+
+    let shapes: [String: [Int]]
+    let tensorNames: [String]
+
+    init(_ entries: [(name: String, shape: [Int])]) {
+        tensorNames = entries.map(\.name)
+        shapes = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.shape) })
+    }
+
+    func shape(of name: String) -> [Int]? { shapes[name] }
+
+    func tensor(named name: String) throws -> Tensor {
+        guard let shape = shapes[name] else { throw CheckpointError.missingTensor(name: name) }
+        // FNV-1a of the name: a seed that is the same in every run (hashValue is not).
+        var rng = Generator(seed: name.utf8.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 })
+        let count = Tensor.elementCount(shape)
+        var t = Tensor(uninitializedShape: shape)
+        // sqrt(3) turns a uniform half-width into a standard deviation.
+        let isNorm = shape.count == 1 && (name.contains("norm") || name.contains("in_layers.0") || name.contains("out_layers.0") || name.hasPrefix("out.0"))
+        let scale: Float = shape.count >= 2 ? 1.7320508 / Float(count / shape[0]).squareRoot() : (isNorm ? 0.17 : 0.087)
+        t.withUnsafeMutableBufferPointer { p in
+            for i in 0..<count { p[i] = (isNorm && name.hasSuffix("weight") ? 1 : 0) + rng.uniform(scale: scale) }
+        }
+        return t
+    }
+}
+
+/// `conv3x3 [channels=256] [size=256] [tile=FLOATS]`: one 3x3 convolution (forward and input
+/// gradient) at the U-Net's largest level, against sgemm in the same run; for choosing the tile.
+enum BenchConv {
+    static func run(_ args: ArraySlice<String>) throws {
+        func arg(_ key: String, _ fallback: Int) -> Int {
+            args.compactMap { $0.hasPrefix(key + "=") ? Int($0.dropFirst(key.count + 1)) : nil }.last ?? fallback
+        }
+        let c = arg("channels", 256), s = arg("size", 256)
+        let (_, sgemm) = BenchUNet.sgemmGFLOPS()
+        var rng = RandomArchive.Generator(seed: 7)
+        let x = Tensor(shape: [1, c, s, s], scalars: (0..<(c * s * s)).map { _ in rng.uniform(scale: 1) })
+        let w = Tensor(shape: [c, c, 3, 3], scalars: (0..<(c * c * 9)).map { _ in rng.uniform(scale: 0.02) })
+        let b = Tensor(shape: [c], repeating: 0.1)
+        let flop = 2.0 * Double(c * c * 9 * s * s)
+        let fwd = Bench.medianSeconds(runs: 3, warmup: 1) { _ = Ops.conv2d(Variable(x), weight: w, bias: b, padding: 1) }
+        let bwd = Bench.medianSeconds(runs: 3, warmup: 1) {
+            let tape = Tape()
+            let v = tape.watch(x)
+            let y = Ops.conv2d(v, weight: w, bias: b, padding: 1)
+            _ = tape.gradients(of: y, cotangent: y.value, wrt: [v])
+        } - fwd
+        Bench.report("conv3x3", [
+            "fwd_gflops": String(format: "%.1f", flop / fwd / 1e9), "bwd_gflops": String(format: "%.1f", flop / bwd / 1e9),
+            "sgemm_gflops": String(format: "%.1f", sgemm), "fwd_ratio": String(format: "%.3f", flop / fwd / 1e9 / sgemm),
+            "peak_rss_mb": "\(Bench.peakRSSMiB())",
+        ])
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+@testable import Engine
+
+/// Forward kernels against naive float64 references (the gradient tests only prove consistency
+/// between forward and backward).
+@Suite struct KernelTests {
+    var rng = TestRandom(seed: 3)
+
+    /// Large enough to be split across threads, along n (wide) and along m (tall).
+    @Test(arguments: [(96, 300, 70), (400, 40, 90)], [(false, false), (true, false), (false, true), (true, true)])
+    mutating func gemmMatchesNaive(size: (Int, Int, Int), transpose: (Bool, Bool)) {
+        let (m, n, k) = size
+        let a = rng.tensor(transpose.0 ? [k, m] : [m, k]), b = rng.tensor(transpose.1 ? [n, k] : [k, n])
+        let c = Ops.matmul(Variable(a), Variable(b), transposeA: transpose.0, transposeB: transpose.1).value
+        let pa = a.scalars, pb = b.scalars
+        var reference = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k {
+                    let x = transpose.0 ? pa[p * m + i] : pa[i * k + p]
+                    let y = transpose.1 ? pb[j * k + p] : pb[p * n + j]
+                    s += Double(x) * Double(y)
+                }
+                reference[i * n + j] = Float(s)
+            }
+        }
+        #expect(relativeL2(c.scalars, reference) < 1e-6)
+    }
+
+    /// Direct convolution in float64.
+    func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor, stride: Int, padding: Int) -> [Float] {
+        let (n, ci, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (co, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+        let oh = (h + 2 * padding - kh) / stride + 1, ow = (wd + 2 * padding - kw) / stride + 1
+        let px = x.scalars, pw = w.scalars, pb = b.scalars
+        var out = [Float](repeating: 0, count: n * co * oh * ow)
+        for bi in 0..<n { for o in 0..<co { for y in 0..<oh { for xx in 0..<ow {
+            var s = Double(pb[o])
+            for c in 0..<ci { for ky in 0..<kh { for kx in 0..<kw {
+                let iy = y * stride - padding + ky, ix = xx * stride - padding + kx
+                if iy >= 0 && iy < h && ix >= 0 && ix < wd {
+                    s += Double(px[((bi * ci + c) * h + iy) * wd + ix]) * Double(pw[((o * ci + c) * kh + ky) * kw + kx])
+                }
+            }}}
+            out[((bi * co + o) * oh + y) * ow + xx] = Float(s)
+        }}}}
+        return out
+    }
+
+    /// The tiled im2col path (several tiles, tiles of one row) equals the direct definition, and its
+    /// input gradient equals the adjoint computed through the naive forward's linearity.
+    @Test(arguments: [(1, 1), (2, 1), (1, 0)], [64, 400, 1 << 20])
+    mutating func convolutionTilesMatchNaive(geometry: (Int, Int), tileFloats: Int) {
+        let (stride, padding) = geometry
+        let x = rng.tensor([2, 5, 9, 7]), w = rng.tensor([6, 5, 3, 3]), b = rng.tensor([6])
+        let g = ConvGeometry(batch: 2, inChannels: 5, height: 9, width: 7, outChannels: 6, kernelH: 3, kernelW: 3, stride: stride, padding: padding)
+        let out = Tensor(uninitializedShape: [2, 6, g.outHeight, g.outWidth])
+        ConvolutionKernel.forward(g, input: x.readPointer, weight: w.readPointer, bias: b.readPointer, output: out.mutablePointer, tileFloats: tileFloats)
+        #expect(relativeL2(out.scalars, naiveConv(x, w, b, stride: stride, padding: padding)) < 1e-6)
+
+        // <conv(x), dy> = <x, convᵀ(dy)> for the bias-free map.
+        let dy = rng.tensor(out.shape)
+        let dx = Tensor(uninitializedShape: x.shape)
+        ConvolutionKernel.backwardInput(g, gradOutput: dy.readPointer, weight: w.readPointer, gradInput: dx.mutablePointer, tileFloats: tileFloats)
+        let y0 = naiveConv(x, w, Tensor.zeros([6]), stride: stride, padding: padding)
+        let lhs = zip(y0, dy.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        let rhs = zip(x.scalars, dx.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        #expect(abs(lhs - rhs) <= 1e-5 * max(1, abs(lhs)))
+    }
+
+    @Test mutating func groupNormMatchesDefinition() {
+        let x = rng.tensor([2, 4, 3, 5], scale: 3), w = rng.tensor([4]), b = rng.tensor([4])
+        let y = Ops.groupNorm(Variable(x), groups: 2, weight: w, bias: b, eps: 1e-5).value.scalars
+        let px = x.scalars
+        var reference = [Float](repeating: 0, count: px.count)
+        for n in 0..<2 { for g in 0..<2 {
+            let base = (n * 4 + g * 2) * 15
+            let vals = px[base..<(base + 30)].map(Double.init)
+            let mean = vals.reduce(0, +) / 30
+            let variance = vals.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / 30
+            for i in 0..<30 {
+                let c = g * 2 + i / 15
+                reference[base + i] = Float((vals[i] - mean) / (variance + 1e-5).squareRoot() * Double(w.scalars[c]) + Double(b.scalars[c]))
+            }
+        }}
+        #expect(relativeL2(y, reference) < 1e-6)
+    }
+
+    @Test mutating func layerNormSoftmaxActivationsMatchDefinitions() {
+        let x = rng.tensor([3, 7], scale: 3), w = rng.tensor([7]), b = rng.tensor([7])
+        let px = x.scalars.map(Double.init)
+        var ln = [Float](), sm = [Float]()
+        for r in 0..<3 {
+            let row = Array(px[(r * 7)..<(r * 7 + 7)])
+            let mean = row.reduce(0, +) / 7, variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / 7
+            ln += (0..<7).map { Float((row[$0] - mean) / (variance + 1e-6).squareRoot() * Double(w.scalars[$0]) + Double(b.scalars[$0])) }
+            let e = row.map { Foundation.exp($0 - row.max()!) }
+            sm += e.map { Float($0 / e.reduce(0, +)) }
+        }
+        #expect(relativeL2(Ops.layerNorm(Variable(x), weight: w, bias: b, eps: 1e-6).value.scalars, ln) < 1e-6)
+        #expect(relativeL2(Ops.softmax(Variable(x)).value.scalars, sm) < 1e-6)
+        let silu = px.map { Float($0 / (1 + Foundation.exp(-$0))) }
+        let gelu = px.map { Float(0.5 * $0 * (1 + erf($0 / 2.0.squareRoot()))) }
+        let quick = px.map { Float($0 / (1 + Foundation.exp(-1.702 * $0))) }
+        #expect(relativeL2(Ops.silu(Variable(x)).value.scalars, silu) < 1e-6)
+        #expect(relativeL2(Ops.gelu(Variable(x)).value.scalars, gelu) < 1e-6)
+        #expect(relativeL2(Ops.quickGELU(Variable(x)).value.scalars, quick) < 1e-6)
+    }
+
+    @Test func vectorExpIsAccurateOverTheFloatRange() {
+        var worst: Double = 0
+        var x: Float = -87
+        while x < 88 {
+            let v = VectorMath.exp(SIMD8<Float>(repeating: x))[0]
+            worst = max(worst, abs(Double(v) - Foundation.exp(Double(x))) / Foundation.exp(Double(x)))
+            x += 0.37
+        }
+        #expect(worst < 5e-7)
+        #expect(VectorMath.exp(SIMD8<Float>(repeating: -1000))[0] >= 0)
+        #expect(VectorMath.exp(SIMD8<Float>(repeating: 1000))[0].isFinite)
+    }
+
+    /// Legacy order: head n owns channels [n·3ch, (n+1)·3ch) as q, k, v; checked against matmul/softmax.
+    @Test mutating func legacyAttentionLayout() {
+        let (heads, ch, t) = (2, 3, 5)
+        let qkv = rng.tensor([1, 3 * heads * ch, t])
+        let out = Ops.qkvAttention(Variable(qkv), heads: heads, legacyOrder: true).value.scalars
+        var reference: [Float] = []
+        for n in 0..<heads {
+            let q = Ops.sliceTensor(qkv, axis: 1, (3 * ch * n)..<(3 * ch * n + ch)).reshaped([ch, t])
+            let k = Ops.sliceTensor(qkv, axis: 1, (3 * ch * n + ch)..<(3 * ch * n + 2 * ch)).reshaped([ch, t])
+            let v = Ops.sliceTensor(qkv, axis: 1, (3 * ch * n + 2 * ch)..<(3 * ch * n + 3 * ch)).reshaped([ch, t])
+            let w = Ops.softmax(Ops.matmul(Variable(q), Variable(k), transposeA: true) * (1 / Float(ch).squareRoot()))
+            reference += Ops.matmul(Variable(v), w, transposeB: true).value.scalars
+        }
+        #expect(relativeL2(out, reference) < 1e-6)
+    }
+}
