@@ -19,8 +19,8 @@ import Testing
         let xMix = Variable(try c.tensor("x_mix"))
         let size = xMix.shape[2]
         let augs = try c.augmentations().map { CLIPAugmentation(angle: $0.angle, crop: (top: $0.crop.0, left: $0.crop.1, height: $0.crop.2, width: $0.crop.3), flip: $0.flip) }
-        let produced = Ops.concat(augs.map { Ops.resample(xMix.unitRange, $0.map(size: size, resolution: resolution)) }, axis: 0)
-            .channelNormalized(mean: CLIPPreprocessing.mean, std: CLIPPreprocessing.std).value
+        let produced = CLIPPreprocessing.normalize(
+            Ops.concat(augs.map { Ops.resample(xMix.unitRange, $0.map(size: size, resolution: resolution)) }, axis: 0)).value
         let err = relativeL2(produced.scalars, views.scalars)
         #expect(err <= parityTolerance, "clip views rel-L2 \(err)")
         print("\(c) clip_views rel-L2 \(err)")

@@ -12,12 +12,6 @@ public protocol CLIPGuidanceModel: AnyObject {
     func encodeText(_ tokens: [[Int32]]) throws -> Tensor
 }
 
-/// CLIP's image normalisation.
-public enum CLIPPreprocessing {
-    public static let mean: [Float] = [0.48145466, 0.4578275, 0.40821073]
-    public static let std: [Float] = [0.26862954, 0.26130258, 0.27577711]
-}
-
 /// The CLIP ensemble loss of DiffuseIT's text mode with FlexIT's target vector.
 ///
 /// Per model m: E_S, E_T = the normalised mean of the text features of the 79 templates filled with
@@ -73,11 +67,11 @@ public final class CLIPGuidance {
         let unit = image.unitRange
         let batch: Variable
         if let views, !views.isEmpty {
-            batch = Ops.concat(views.map { Ops.resample(unit, $0.map(size: size, resolution: n)) }, axis: 0)
+            batch = CLIPPreprocessing.normalize(Ops.concat(views.map { Ops.resample(unit, $0.map(size: size, resolution: n)) }, axis: 0))
         } else {
-            batch = Ops.resample(unit, .bilinear(inputHeight: size, inputWidth: size, outputHeight: n, outputWidth: n))
+            batch = CLIPPreprocessing.prepare(unit, resolution: n)
         }
-        let embeddings = Ops.l2Normalize(try model.encodeImage(batch.channelNormalized(mean: CLIPPreprocessing.mean, std: CLIPPreprocessing.std)))
+        let embeddings = Ops.l2Normalize(try model.encodeImage(batch))
         return Ops.mean(embeddings, axis: 0)
     }
 

@@ -49,26 +49,9 @@ public final class DINOLosses {
         self.globalPatchSize = globalPatchSize
     }
 
-    /// torchvision `Resize(size, max_size: 480)` output size for an `h x w` input.
-    static func resizedSize(height h: Int, width w: Int, shorter size: Int, maxSize: Int = 480) -> (Int, Int) {
-        let (short, long) = h <= w ? (h, w) : (w, h)
-        var newShort = size, newLong = Int(Double(size) * Double(long) / Double(short))
-        if newLong > maxSize {
-            newShort = Int(Double(maxSize) * Double(newShort) / Double(newLong))
-            newLong = maxSize
-        }
-        return h <= w ? (newShort, newLong) : (newLong, newShort)
-    }
-
     /// The DINO input for `[1, 3, H, W]` images in [−1, 1].
     public func preprocess(_ image: Variable) -> Variable {
-        let (h, w) = (image.shape[2], image.shape[3])
-        let (oh, ow) = DINOLosses.resizedSize(height: h, width: w, shorter: globalPatchSize)
-        var x = image.unitRange
-        if oh != h || ow != w {
-            x = Ops.resample(x, .bilinear(inputHeight: h, inputWidth: w, outputHeight: oh, outputWidth: ow))
-        }
-        return x.channelNormalized(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+        DINOPreprocessing.normalize(ImagePreprocessing.resizeShorterSide(image.unitRange, to: globalPatchSize, maxSize: 480))
     }
 
     /// Keys and CLS of an image in [−1, 1].

@@ -104,56 +104,19 @@ public final class DiffuseITGuidance {
         let unguided = try diffusion.pMeanVariance(modelOutput: output.value, x: x, t: [k], clipDenoised: false)
 
         // x̂₀ on the tape: √(1/ᾱ)·x − √(1/ᾱ − 1)·ε, coefficients in float32 as upstream.
-        let channels = x.shape[1]
-        let eps = Ops.slice(output, axis: 1, 0..<channels)
+        let eps = Ops.slice(output, axis: 1, 0..<x.shape[1])
         let x0 = Ops.scale(xv, Float(schedule.sqrtRecipAlphasCumprod[k])) - Ops.scale(eps, Float(schedule.sqrtRecipm1AlphasCumprod[k]))
-        let xMix = ImageLosses.noiseMixed(predXStart: x0, xT: xv, factor: schedule.sqrtOneMinusAlphasCumprod[k])
-        let xIn = p.useNoiseAugAll ? xMix : x0
-
-        // Thresholds use the respaced index k itself (upstream recovers it as ⌊t·N/1000⌋ from the
-        // model timestep, which is exact only for some respacings).
-        let frac = ImageLosses.contentWeightFactor(
-            previousCLIPLoss: isImageMode ? nil : previousCLIPLoss, progressiveContrast: p.useProgContrast,
-            regularizeContent: p.regularizeContent)
-        var terms: [Term: Float] = [:]
-        var total: Variable?
-        func add(_ term: Term, _ value: Variable, weight: Float) {
-            terms[term] = value.value.scalars[0]
-            let weighted = Ops.scale(value, weight)
-            total = total.map { $0 + weighted } ?? weighted
-        }
-
-        if let clip, p.clipGuidanceLambda != 0 {
-            let l = try clip.loss(xMix, views: views)
-            add(.clip, l, weight: p.clipGuidanceLambda)
-            previousCLIPLoss = l.value.scalars[0]
-        }
-        var nextCLS: Tensor?
-        if let dino, let sourceReference {
-            let useDir = k > p.diffIter && p.lambdaDirCls > 0
-            let t = try dino.terms(xIn, source: sourceReference, previousCLS: useDir ? previousCLS : nil,
-                styleCLS: p.lambdaTrg > 0 ? styleCLS : nil)
-            if p.lambdaSSIM > 0 { add(.ssim, t.selfSimilarity, weight: p.lambdaSSIM) }
-            if p.lambdaContraSSIM > 0 { add(.contra, t.contrastive, weight: p.lambdaContraSSIM * frac) }
-            if let d = t.semanticDivergence { add(.dirCls, d, weight: p.lambdaDirCls) }
-            if let s = t.style { add(.trgCls, s, weight: p.lambdaTrg) }
-            nextCLS = t.cls
-        }
-        var weightedRange: Float = 0
-        if p.rangeLambda != 0 {
-            let r = ImageLosses.range(x0)
-            add(.range, r, weight: p.rangeLambda)
-            weightedRange = r.value.scalars[0] * p.rangeLambda
-        }
-        if let style { add(.mseTrg, ImageLosses.mse(xIn, style), weight: p.l2TrgLambda) }
-        if let nextCLS { previousCLS = nextCLS }
+        let loss = try evaluateLoss(predXStart: x0, x: xv, k: k, views: views)
+        if let l = loss.terms[.clip] { previousCLIPLoss = l.value.scalars[0] }
+        if let cls = loss.cls { previousCLS = cls }
+        let total = loss.total
 
         var gradient = Tensor.zeros(x.shape)
         if let total {
             let dLdx = tape.gradients(of: total, cotangent: Tensor(shape: total.shape, repeating: 1), wrt: [xv])[0]
             gradient = Ops.scale(Variable(dLdx), -1).value
         }
-        let restart = p.useRangeRestart && k < startIndex && weightedRange > p.rangeRestartThreshold
+        let restart = p.useRangeRestart && k < startIndex && loss.weightedRange > p.rangeRestartThreshold
 
         let model: DiffusionModel = { _, _ in output.value }
         let conditionedMean: Tensor, outputXStart: Tensor, sample: Tensor
@@ -170,9 +133,68 @@ public final class DiffuseITGuidance {
             sample = s.sample
         }
         return Step(
-            modelOutput: output.value, unguided: unguided, xMix: xMix.value, xIn: xIn.value, terms: terms,
-            total: total?.value.scalars[0] ?? 0, contentWeight: frac, gradient: gradient, conditionedMean: conditionedMean,
+            modelOutput: output.value, unguided: unguided, xMix: loss.xMix.value, xIn: loss.xIn.value,
+            terms: loss.terms.mapValues { $0.value.scalars[0] }, total: total?.value.scalars[0] ?? 0, contentWeight: loss.contentWeight, gradient: gradient, conditionedMean: conditionedMean,
             outputXStart: outputXStart, sample: sample, restart: restart)
+    }
+
+    /// The guidance loss of one evaluation, recorded on the tape of `predXStart`/`x`.
+    public struct LossEvaluation {
+        /// Σ weight·term, nil when every term is off.
+        public var total: Variable?
+        /// The unweighted active terms.
+        public var terms: [Term: Variable]
+        /// The noise-mixed estimate and the image the DINO/MSE losses read.
+        public var xMix: Variable, xIn: Variable
+        /// The content-weight factor used.
+        public var contentWeight: Float
+        /// CLS token of x_in (the next evaluation's "previous" CLS), when DINO ran.
+        public var cls: Tensor?
+        /// range_lambda × range term (the restart test's value).
+        public var weightedRange: Float
+    }
+
+    /// Upstream's `cond_fn` loss for x̂₀ = `predXStart` at index `k` of x_t = `x`, reading but not
+    /// changing the state (previous CLS and CLIP loss). Terms are added in upstream's order: CLIP,
+    /// self-similarity, contrastive·frac, semantic divergence (k > diff_iter), CLS style, range, MSE.
+    public func evaluateLoss(predXStart x0: Variable, x: Variable, k: Int, views: [[CLIPAugmentation]]?) throws -> LossEvaluation {
+        let p = parameters
+        let xMix = ImageLosses.noiseMixed(predXStart: x0, xT: x, factor: diffusion.schedule.sqrtOneMinusAlphasCumprod[k])
+        let xIn = p.useNoiseAugAll ? xMix : x0
+        // Thresholds use the respaced index k itself (upstream recovers it as ⌊t·N/1000⌋ from the
+        // model timestep, which is exact only for some respacings).
+        let frac = ImageLosses.contentWeightFactor(
+            previousCLIPLoss: isImageMode ? nil : previousCLIPLoss, progressiveContrast: p.useProgContrast,
+            regularizeContent: p.regularizeContent)
+        var terms: [Term: Variable] = [:]
+        var total: Variable?
+        func add(_ term: Term, _ value: Variable, weight: Float) {
+            terms[term] = value
+            let weighted = Ops.scale(value, weight)
+            total = total.map { $0 + weighted } ?? weighted
+        }
+        if let clip, p.clipGuidanceLambda != 0 {
+            add(.clip, try clip.loss(xMix, views: views), weight: p.clipGuidanceLambda)
+        }
+        var cls: Tensor?
+        if let dino, let sourceReference {
+            let useDir = k > p.diffIter && p.lambdaDirCls > 0
+            let t = try dino.terms(xIn, source: sourceReference, previousCLS: useDir ? previousCLS : nil,
+                styleCLS: p.lambdaTrg > 0 ? styleCLS : nil)
+            if p.lambdaSSIM > 0 { add(.ssim, t.selfSimilarity, weight: p.lambdaSSIM) }
+            if p.lambdaContraSSIM > 0 { add(.contra, t.contrastive, weight: p.lambdaContraSSIM * frac) }
+            if let d = t.semanticDivergence { add(.dirCls, d, weight: p.lambdaDirCls) }
+            if let s = t.style { add(.trgCls, s, weight: p.lambdaTrg) }
+            cls = t.cls
+        }
+        var weightedRange: Float = 0
+        if p.rangeLambda != 0 {
+            let r = ImageLosses.range(x0)
+            add(.range, r, weight: p.rangeLambda)
+            weightedRange = r.value.scalars[0] * p.rangeLambda
+        }
+        if let style { add(.mseTrg, ImageLosses.mse(xIn, style), weight: p.l2TrgLambda) }
+        return LossEvaluation(total: total, terms: terms, xMix: xMix, xIn: xIn, contentWeight: frac, cls: cls, weightedRange: weightedRange)
     }
 
     /// Re-noising between the resampling repeats at k0: √(1 − β)·x + √β·noise with β the respaced

@@ -40,11 +40,4 @@ extension Variable {
     /// `0.5·x + 0.5`: [−1, 1] images to [0, 1], as every feature network's input path starts.
     var unitRange: Variable { Ops.add(Ops.scale(self, 0.5), Variable(Tensor(shape: [1], repeating: 0.5))) }
 
-    /// `(x − mean[c]) / std[c]` per channel of `[B, C, H, W]` (torchvision `Normalize`).
-    func channelNormalized(mean: [Float], std: [Float]) -> Variable {
-        let c = mean.count
-        precondition(rank == 4 && shape[1] == c && std.count == c, "normalise \(shape) with \(c) channel statistics")
-        let m = Tensor(shape: [1, c, 1, 1], scalars: mean), inv = Tensor(shape: [1, c, 1, 1], scalars: std.map { 1 / $0 })
-        return Ops.mul(Ops.sub(self, Variable(m)), Variable(inv))
-    }
 }
