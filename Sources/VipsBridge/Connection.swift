@@ -3,12 +3,8 @@ import CVips
 /// A libvips byte source: a file, a file descriptor (stdin) or memory.
 public final class VSource: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<VipsSource>
-    private let pinned: [UInt8]?
 
-    private init(_ pointer: UnsafeMutablePointer<VipsSource>, pinned: [UInt8]? = nil) {
-        self.pointer = pointer
-        self.pinned = pinned
-    }
+    private init(_ pointer: UnsafeMutablePointer<VipsSource>) { self.pointer = pointer }
 
     deinit { g_object_unref(pointer) }
 
@@ -28,12 +24,16 @@ public final class VSource: @unchecked Sendable {
         return VSource(source)
     }
 
-    /// Reads from a copy of `bytes` kept alive as long as the source.
+    /// Reads from a copy of `bytes`.
     public static func memory(_ bytes: [UInt8]) throws(VipsError) -> VSource {
         try Vips.start()
-        let source = bytes.withUnsafeBytes { vips_source_new_from_memory($0.baseAddress, $0.count) }
-        guard let source else { throw VipsError.fromBuffer("memory source") }
-        return VSource(source, pinned: bytes)
+        // libvips borrows the memory of a memory source and decodes lazily, possibly after this wrapper is
+        // gone; a blob is reference-counted by libvips itself, so the bytes live as long as any user.
+        let blob = bytes.withUnsafeBytes { vips_blob_copy($0.baseAddress, $0.count) }
+        guard let blob else { throw VipsError.fromBuffer("memory source") }
+        defer { vips_area_unref(UnsafeMutableRawPointer(blob).assumingMemoryBound(to: VipsArea.self)) }
+        guard let source = vips_source_new_from_blob(blob) else { throw VipsError.fromBuffer("memory source") }
+        return VSource(source)
     }
 }
 

@@ -41,7 +41,9 @@ extension VImage {
     ) throws(VipsError) -> VImage {
         var arguments: [(String, VipsArgument)] = [
             ("source", .source(source)), ("width", .int(width)), ("size", .nickname(size.rawValue)),
-            ("crop", .nickname(crop.rawValue)), ("linear", .bool(linear)), ("fail_on", .nickname(failOn.rawValue)),
+            ("crop", .nickname(crop.rawValue)), ("linear", .bool(linear)),
+            // libvips 8.14 does not hand thumbnail's own fail_on to the loader; the loader options do.
+            ("option_string", .string("[fail_on=\(failOn.rawValue)]")),
         ]
         if let height { arguments.append(("height", .int(height))) }
         return try OperationCall.callImage("thumbnail_source", arguments)

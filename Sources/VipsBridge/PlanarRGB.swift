@@ -41,11 +41,11 @@ extension VImage {
         do {
             if format == .uchar {
                 try withPixels(of: UInt8.self) { pixels in
-                    Self.deinterleave(pixels, into: &samples, plane: plane, scale: 1 / 255)
+                    Self.deinterleave(pixels, into: &samples, plane: plane, maximum: 255)
                 }
             } else {
                 try withPixels(of: UInt16.self) { pixels in
-                    Self.deinterleave(pixels, into: &samples, plane: plane, scale: 1 / 65535)
+                    Self.deinterleave(pixels, into: &samples, plane: plane, maximum: 65535)
                 }
             }
         } catch let error as VipsError {
@@ -57,13 +57,14 @@ extension VImage {
     }
 
     private static func deinterleave<T: BinaryInteger>(
-        _ pixels: UnsafeBufferPointer<T>, into samples: inout [Float], plane: Int, scale: Float
+        _ pixels: UnsafeBufferPointer<T>, into samples: inout [Float], plane: Int, maximum: Float
     ) {
+        // Divide (not multiply by a reciprocal) so each sample is the correctly rounded level / maximum.
         samples.withUnsafeMutableBufferPointer { out in
             for index in 0..<plane {
-                out[index] = Float(pixels[3 * index]) * scale
-                out[plane + index] = Float(pixels[3 * index + 1]) * scale
-                out[2 * plane + index] = Float(pixels[3 * index + 2]) * scale
+                out[index] = Float(pixels[3 * index]) / maximum
+                out[plane + index] = Float(pixels[3 * index + 1]) / maximum
+                out[2 * plane + index] = Float(pixels[3 * index + 2]) / maximum
             }
         }
     }

@@ -47,10 +47,19 @@ public enum Vips {
         }
     }
 
+    private static let untrustedAllowed = Mutex(false)
+
     /// Blocks (`false`, the default after ``start()``) or allows every loader outside ``trustedLoaders``.
+    ///
+    /// Re-blocking briefly blocks every loader before the allowlist is re-opened, so change the policy
+    /// before loading starts (as the command line does), not while other threads are loading.
     public static func setUntrustedLoadersAllowed(_ allowed: Bool) throws(VipsError) {
         try start()
-        applyLoaderPolicy(allowUntrusted: allowed)
+        untrustedAllowed.withLock { current in
+            guard current != allowed else { return }
+            applyLoaderPolicy(allowUntrusted: allowed)
+            current = allowed
+        }
     }
 
     private static func applyLoaderPolicy(allowUntrusted: Bool) {

@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import VipsBridge
 
@@ -19,6 +20,18 @@ public struct Chain: Sendable {
         let writer = try OutputWriter(output.destination)
         let bytes = try encode(input: input, output: output, context: context)
         try writer.commit(bytes)
+        // Decoders may stop before the end of the stream (trailing chunks, padding); read the rest so the
+        // upstream writer does not die of SIGPIPE and fail a `set -o pipefail` pipeline.
+        if input == .standardInput { Self.drainStandardInput() }
+    }
+
+    private static func drainStandardInput() {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { return }
+        }
     }
 
     /// Reads `input`, applies the stages and returns the encoded output bytes.

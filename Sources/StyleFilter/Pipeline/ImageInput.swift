@@ -40,6 +40,7 @@ public enum ImageInput: Sendable, Equatable {
             if isDirectory { throw StyleFilterError(.missingInput, "cannot read \(displayName): it is a directory") }
             return try wrap(.missingInput) { () throws(VipsError) in try VSource.file(path) }
         case .memory(let bytes):
+            guard !bytes.isEmpty else { throw StyleFilterError(.badInput, "cannot read memory: input is empty") }
             return try wrap(.failure) { () throws(VipsError) in try VSource.memory(bytes) }
         }
     }

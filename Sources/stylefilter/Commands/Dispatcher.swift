@@ -37,7 +37,8 @@ enum Dispatcher {
         guard let commandIndex = commandIndex(in: head) else {
             // Only global options: --help, --version, or a missing stage.
             if head.isEmpty { throw StyleFilterError(.usage, "missing stage (try 'stylefilter --help')") }
-            _ = try RootCommand.parseAsRoot(head)
+            var parsed = try RootCommand.parseAsRoot(head)
+            try parsed.run()  // help/version throw a clean exit; the root command itself reports the missing stage
             throw StyleFilterError(.usage, "missing stage (try 'stylefilter --help')")
         }
         let globals = try GlobalOptions.parse(Array(head[..<commandIndex]))
@@ -47,9 +48,14 @@ enum Dispatcher {
         if command == "info" || command == "formats" {
             guard segments.count == 1 else { throw StyleFilterError(.usage, "'\(command)' cannot be chained with '+'") }
             try Runtime.configure(threads: try globals.resolvedThreads(), allowUntrusted: globals.allowUntrusted)
-            let parsed = try RootCommand.parseAsRoot(commandArguments)
-            if let info = parsed as? InfoCommand { try info.execute(globals: globals, console: console) }
-            if let formats = parsed as? FormatsCommand { try formats.execute(globals: globals) }
+            var parsed = try RootCommand.parseAsRoot(commandArguments)
+            if let info = parsed as? InfoCommand {
+                try info.execute(globals: globals, console: console)
+            } else if let formats = parsed as? FormatsCommand {
+                try formats.execute(globals: globals)
+            } else {
+                try parsed.run()  // help
+            }
             return
         }
         let chainArguments = ([commandArguments] + segments.dropFirst()).joined(separator: [StageRegistry.separator])
@@ -76,7 +82,8 @@ enum Dispatcher {
         if let reporter { progress = { percent in reporter.report(percent) } }
         let context = PipelineContext(
             failOn: globals.failOn, seed: try globals.resolvedSeed(), logger: logger, progress: progress)
-        logger.info("seed \(context.seed), threads \(threads == 0 ? "auto" : String(threads)), \(stages.map(\.name).joined(separator: " + "))")
+        logger.info(
+            "seed \(context.seed); threads: libvips \(Vips.concurrency), OpenBLAS \(Runtime.engineThreads); stages: \(stages.map(\.name).joined(separator: " + "))")
         let start = ContinuousClock.now
         try Chain(stages).run(input: input, output: output, context: context)
         logger.debug("done in \(ContinuousClock.now - start), libvips memory high-water \(Vips.memoryHighWater / 1_048_576) MiB")

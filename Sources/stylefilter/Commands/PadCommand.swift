@@ -9,7 +9,8 @@ struct PadCommand: StageCommand {
         discussion: """
             Examples:
               stylefilter thumbnail 256x256 + pad 256x256 < photo.jpg > square.png
-              stylefilter pad 600x600 --background 255,255,255 --gravity north < in.png > out.png
+              stylefilter pad 600x600 --background 255,255,255 --gravity north \\
+                  < in.png > out.png
               stylefilter pad 512x512 --extend mirror < in.png > out.png
             """)
 

@@ -14,7 +14,8 @@ struct ResizeCommand: StageCommand {
             Examples:
               stylefilter resize --width 800 < photo.jpg > small.png
               stylefilter -o half.jpg resize --scale 0.5 --kernel cubic < photo.jpg
-              stylefilter resize --height 256 --no-enlarge + crop 256x256 --gravity centre < in.png > out.png
+              stylefilter resize --height 256 --no-enlarge \\
+                  + crop 256x256 --gravity centre < in.png > out.png
             """)
 
     @Option(help: "Scale factor (0.5 halves each side).")

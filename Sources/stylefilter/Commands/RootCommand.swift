@@ -21,10 +21,14 @@ struct RootCommand: ParsableCommand {
 
             Examples:
               stylefilter thumbnail 512x512 < photo.jpg > thumb.png
-              stylefilter -i photo.jpg -o 'out.jpg[Q=90]' thumbnail 512x512 + crop 256x256+0+0
-              vips copy photo.jpg .png | stylefilter resize --scale 0.5 | vips sharpen stdin 'out.jpg[Q=90]'
-              convert photo.jpg png:- | stylefilter thumbnail 300x300 --crop attention | convert - out.webp
-              jpegtopnm photo.jpg | stylefilter -f ppm crop 100x100+0+0 | pnmtopng > out.png
+              stylefilter -i photo.jpg -o 'out.jpg[Q=90]' \\
+                  thumbnail 512x512 + crop 256x256+0+0
+              vips copy photo.jpg .png | stylefilter resize --scale 0.5 \\
+                  | vips sharpen stdin 'out.jpg[Q=90]'
+              convert photo.jpg png:- | stylefilter thumbnail 300x300 \\
+                  | convert - -quality 90 jpg:out.jpg
+              jpegtopnm photo.jpg | stylefilter -f ppm crop 100x100+0+0 \\
+                  | pnmtopng > out.png
               stylefilter info photo.jpg --json
 
             Exit status: 0 ok, 64 usage, 65 bad image data, 66 missing input, 73 cannot create output, \
@@ -37,6 +41,6 @@ struct RootCommand: ParsableCommand {
     var globals: GlobalOptions
 
     func run() throws {
-        throw ValidationError("missing stage (try 'stylefilter --help')")
+        throw ValidationError("missing stage")
     }
 }

@@ -11,7 +11,8 @@ struct SmartcropCommand: StageCommand {
 
             Examples:
               stylefilter smartcrop 300x300 < photo.jpg > interesting.png
-              stylefilter thumbnail 1024x + smartcrop 512x512 --interesting entropy < photo.jpg > out.png
+              stylefilter thumbnail 1024x + smartcrop 512x512 --interesting entropy \\
+                  < photo.jpg > out.png
             """)
 
     @Argument(help: ArgumentHelp("Size of the crop: WxH.", valueName: "size"))

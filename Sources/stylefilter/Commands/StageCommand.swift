@@ -22,8 +22,11 @@ enum StageCommands {
                 let configuration = command.configuration
                 let name = configuration.commandName!
                 return StageRegistry.Entry(name: name, aliases: configuration.aliases, summary: configuration.abstract) { arguments in
-                    let parsed = try RootCommand.parseAsRoot([name] + arguments)
+                    var parsed = try RootCommand.parseAsRoot([name] + arguments)
                     guard let stage = parsed as? any StageCommand else {
+                        // `--help` parses into argument-parser's help command, whose run() throws the
+                        // clean exit that prints the help.
+                        try parsed.run()
                         throw StyleFilterError(.usage, "'\(name)' is not a stage")
                     }
                     return try stage.makeStage()
