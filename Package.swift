@@ -14,6 +14,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // SHA-256 for model verification (Foundation on Linux has no hashing API).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System libraries (Debian: libvips-dev, libopenblas-dev).
@@ -35,7 +37,10 @@ let package = Package(
         ),
         .target(
             name: "StyleFilter",
-            dependencies: ["VipsBridge", "Engine", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "VipsBridge", "Engine", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .executableTarget(
             name: "stylefilter",

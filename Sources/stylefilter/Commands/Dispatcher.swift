@@ -15,6 +15,9 @@ enum Dispatcher {
             // An empty message means "end quietly" (the reader closed the pipe).
             if !error.message.isEmpty { Console.error(error.message) }
             return ExitStatus(error.kind).rawValue
+        } catch let error as ModelError {
+            if !error.message.isEmpty { Console.error(error.message) }
+            return error.exitCode
         } catch {
             return report(argumentError: error)
         }
@@ -45,6 +48,9 @@ enum Dispatcher {
         bootstrapLogging(globals)
         let command = head[commandIndex]
         let commandArguments = Array(head[commandIndex...])
+        if command == "models" {
+            return try ModelsCommand.dispatch(commandArguments, chained: segments.count > 1, globals: globals, console: console)
+        }
         if command == "info" || command == "formats" {
             guard segments.count == 1 else { throw StyleFilterError(.usage, "'\(command)' cannot be chained with '+'") }
             try Runtime.configure(threads: try globals.resolvedThreads(), allowUntrusted: globals.allowUntrusted)

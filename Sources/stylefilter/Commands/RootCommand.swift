@@ -13,6 +13,7 @@ struct RootCommand: ParsableCommand {
             stylefilter [<global-options>] <stage> [<stage-options>] [+ <stage> [<stage-options>]]...
               stylefilter info [<file>] [--json]
               stylefilter formats [--json]
+              stylefilter models list|path|fetch|verify|import|inspect
             """,
         discussion: """
             Reads standard input and writes PNG to standard output unless -i/-o/-f say otherwise. Stages \
@@ -35,7 +36,7 @@ struct RootCommand: ParsableCommand {
             74 write error, 1 other failure; 141 means the reader closed the pipe early.
             """,
         version: version,
-        subcommands: StageCommands.all + [InfoCommand.self, FormatsCommand.self])
+        subcommands: StageCommands.all + [InfoCommand.self, FormatsCommand.self, ModelsCommand.self])
 
     @OptionGroup(title: "Global options (before the first stage)")
     var globals: GlobalOptions

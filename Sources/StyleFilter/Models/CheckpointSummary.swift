@@ -1,0 +1,88 @@
+import Engine
+import Foundation
+
+/// What `models inspect` shows of a checkpoint: container format, tensor count, dtypes, shapes grouped by
+/// repeating block, and the recognised architecture. Reads only headers, never tensor data.
+public struct CheckpointSummary: Sendable {
+    /// One tensor's name, stored dtype and shape.
+    public struct TensorInfo: Sendable, Codable, Equatable {
+        public let name: String
+        public let dtype: String
+        public let shape: [Int]
+    }
+
+    /// Tensors whose names differ only in their first numeric component (`blocks.*.attn.qkv.weight`).
+    public struct Group: Sendable, Codable, Equatable {
+        public let pattern: String
+        public let count: Int
+        /// Distinct shapes, in first-seen order.
+        public let shapes: [[Int]]
+        public let dtypes: [String]
+    }
+
+    public let path: String
+    public let fileBytes: Int64
+    /// "safetensors", "torch.save zip" or "TorchScript zip".
+    public let format: String
+    public let tensors: [TensorInfo]
+    public let parameterCount: Int
+    /// Tensor count per stored dtype, most frequent first.
+    public let dtypeCounts: [(dtype: String, count: Int)]
+    public let groups: [Group]
+    public let architecture: RecognisedArchitecture?
+
+    /// Opens `path` with the Engine's checkpoint readers; errors are ``ModelError`` (66 missing, 65 not a checkpoint).
+    public static func read(_ path: String) throws -> CheckpointSummary {
+        guard let info = AtomicFile.fileInfo(path) else {
+            throw ModelError(.missingInput, "cannot inspect '\(path)': no such file")
+        }
+        let archive: any TensorArchive
+        do {
+            archive = try Checkpoint.open(path)
+        } catch let error as CheckpointError {
+            switch error {
+            case .unreadable: throw ModelError(.missingInput, error.description)
+            default: throw ModelError(.unrecognised, error.description)
+            }
+        }
+        let format: String
+        if let zip = archive as? TorchZipArchive {
+            format = zip.isTorchScript ? "TorchScript zip" : "torch.save zip"
+        } else {
+            format = "safetensors"
+        }
+        let tensors = archive.tensorNames.map { name in
+            TensorInfo(name: name, dtype: archive.dtype(of: name)?.rawValue ?? "?", shape: archive.shape(of: name) ?? [])
+        }
+        var counts: [String: Int] = [:]
+        for tensor in tensors { counts[tensor.dtype, default: 0] += 1 }
+        let dtypeCounts = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { ($0.key, $0.value) }
+        return CheckpointSummary(
+            path: path, fileBytes: info.size, format: format, tensors: tensors,
+            parameterCount: TensorIndex(archive).parameterCount(archive), dtypeCounts: dtypeCounts,
+            groups: group(tensors), architecture: ArchitectureRecognition.recognise(archive))
+    }
+
+    /// Groups tensors by name with the first numeric component replaced by `*`, in first-seen order.
+    static func group(_ tensors: [TensorInfo]) -> [Group] {
+        var order: [String] = []
+        var members: [String: [TensorInfo]] = [:]
+        for tensor in tensors {
+            var parts = tensor.name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            if let index = parts.firstIndex(where: { !$0.isEmpty && $0.allSatisfy(\.isNumber) }) { parts[index] = "*" }
+            let pattern = parts.joined(separator: ".")
+            if members[pattern] == nil { order.append(pattern) }
+            members[pattern, default: []].append(tensor)
+        }
+        return order.map { pattern in
+            let list = members[pattern]!
+            var shapes: [[Int]] = []
+            var dtypes: [String] = []
+            for tensor in list {
+                if !shapes.contains(tensor.shape) { shapes.append(tensor.shape) }
+                if !dtypes.contains(tensor.dtype) { dtypes.append(tensor.dtype) }
+            }
+            return Group(pattern: pattern, count: list.count, shapes: shapes, dtypes: dtypes)
+        }
+    }
+}
