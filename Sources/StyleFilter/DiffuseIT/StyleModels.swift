@@ -85,6 +85,26 @@ public struct StyleModelFiles: Sendable, Equatable {
         }
     }
 
+    /// Opens every file and recognises its architecture (cheap: headers and shapes only), so a corrupt
+    /// or foreign checkpoint fails with exit 78 before any image is read.
+    public func validate() throws {
+        _ = try StyleModelFiles.loading("U-Net", unet) {
+            let archive = try Checkpoint.open(unet)
+            return try UNetConfig.resolve(checkpointPath: unet, archive: archive)
+        }
+        let dinoSide = try StyleModelFiles.sidecar(dino)
+        _ = try StyleModelFiles.loading("DINO", dino) {
+            try DINOConfig.recognise(WeightStore(try Checkpoint.open(dino)), heads: dinoSide?["num_heads"] as? Int)
+        }
+        for member in clip {
+            let side = try StyleModelFiles.sidecar(member.path)
+            _ = try StyleModelFiles.loading("CLIP", member.path) {
+                try CLIPConfig.recognise(WeightStore(try Checkpoint.open(member.path)), visionHeads: side?["vision_heads"] as? Int,
+                    textHeads: side?["transformer_heads"] as? Int)
+            }
+        }
+    }
+
     /// The networks, loaded (memory-mapped where the format allows).
     public func load() throws -> (unet: UNetModel, dino: DINOVisionTransformer, dinoPatchSize: Int, clip: [NamedCLIPModel]) {
         let unet = try StyleModelFiles.loading("U-Net", self.unet) {

@@ -100,6 +100,7 @@ struct StyleCommand: StageCommand {
             ?? (preset == "fast" ? ["ViT-B/32"] : StyleModelFiles.defaultEnsemble)
         let files = try StyleModelFiles.resolve(
             imageMode: imageMode, unet: unet, dino: dino, clip: clip, clipModels: ensemble, modelsDirectory: modelsDir)
+        try files.validate()
         if dryRun {
             throw CleanExit.message(StylePlan(imageMode: imageMode, parameters: parameters, models: files, iterations: iterations).description)
         }
