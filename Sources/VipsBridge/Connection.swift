@@ -53,15 +53,6 @@ public final class VTarget: @unchecked Sendable {
         return VTarget(target)
     }
 
-    /// Writes to `descriptor` (dup()ed by libvips).
-    public static func descriptor(_ descriptor: Int32) throws(VipsError) -> VTarget {
-        try Vips.start()
-        guard let target = vips_target_new_to_descriptor(descriptor) else {
-            throw VipsError.fromBuffer("target fd \(descriptor)")
-        }
-        return VTarget(target)
-    }
-
     /// The bytes written to a memory target, once a saver has finished with it.
     public func bytes() -> [UInt8] {
         // After the saver ends the target, libvips 8.14 keeps the result only in the "blob" property

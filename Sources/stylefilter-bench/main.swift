@@ -7,6 +7,9 @@ let cases: [String: (ArraySlice<String>) throws -> Void] = [
     "unet256-fwd": { try BenchUNet.unet("unet256-fwd", gradient: false, $0) },
     "conv3x3": BenchConv.run,
     "unet256-grad": { try BenchUNet.unet("unet256-grad", gradient: true, $0) },
+    "dino-b8-grad": BenchFeatureNetworks.dino,
+    "clip-b32-grad": BenchFeatureNetworks.clip,
+    "pipeline": BenchPipeline.run,
 ]
 
 let args = CommandLine.arguments

@@ -19,26 +19,22 @@ import Testing
         #expect(!Self.torchScriptFiles.isEmpty, "no TorchScript CLIP archive in the fixture manifest")
     }
 
-    /// Loads the model of io case `file` from `weightsPath` (default: the case's `weights_file`), with the
-    /// head counts and epsilons the case states, and checks the recognised config against `model_config`.
+    /// The model of io case `file`, read from `weightsFile` (default: the case's `weights_file`) and configured
+    /// by the manifest's `model_config` (upstream `CLIP.__init__` keys) with the case's epsilons; recognition
+    /// from the shapes, given the case's head counts, must agree with it.
     static func load(_ file: String, weightsFile: String? = nil) throws -> CLIPModel {
         let c = try FeatureFixtures.caseInfo(file)
         let weights = try weightsFile ?? #require(c["weights_file"] as? String)
         let store = WeightStore(try Checkpoint.open(Fixtures.path(weights)))
-        var config = try CLIPConfig.recognise(store, visionHeads: c["vision_heads"] as? Int, textHeads: c["text_heads"] as? Int)
+        var config = try CLIPConfig(modelConfig: try #require(try FeatureFixtures.entry(file)["model_config"] as? [String: Any]))
         if let eps = c["layer_norm_eps"] as? Double { config.layerNormEps = Float(eps) }
         if let eps = c["batch_norm_eps"] as? Double { config.batchNormEps = Float(eps) }
-        if let m = try FeatureFixtures.entry(file)["model_config"] as? [String: Any] {
-            #expect(config.embedDim == m["embed_dim"] as? Int)
-            #expect(config.imageResolution == m["image_resolution"] as? Int)
-            switch config.vision {
-            case .transformer(let width, let layers, _, let patch):
-                #expect(width == m["vision_width"] as? Int && layers == m["vision_layers"] as? Int && patch == m["vision_patch_size"] as? Int)
-            case .resNet(let layers, let width, _):
-                #expect(width == m["vision_width"] as? Int && layers == m["vision_layers"] as? [Int])
-            }
-            #expect(config.text?.width == m["transformer_width"] as? Int && config.text?.layers == m["transformer_layers"] as? Int)
-            #expect(config.text?.contextLength == m["context_length"] as? Int && config.text?.vocabSize == m["vocab_size"] as? Int)
+        var recognised = try CLIPConfig.recognise(store, visionHeads: c["vision_heads"] as? Int, textHeads: c["text_heads"] as? Int)
+        (recognised.layerNormEps, recognised.batchNormEps) = (config.layerNormEps, config.batchNormEps)
+        #expect(recognised == config, "\(weights): shapes say \(recognised), model_config says \(config)")
+        switch config.vision {
+        case .transformer(_, _, let heads, _): #expect(c["vision_heads"] == nil || heads == c["vision_heads"] as? Int)
+        case .resNet(_, _, let heads): #expect(c["vision_heads"] == nil || heads == c["vision_heads"] as? Int)
         }
         return try CLIPModel(weights: store, config: config)
     }
@@ -87,6 +83,23 @@ import Testing
         try Self.checkImage(model, io: io, label: "\(archive) via \(io)")
         try Self.checkText(model, io: io, label: "\(archive) via \(io)")
     }
+
+    /// `CLIPModel(contentsOf:)` reads a `<stem>.json` model config beside the checkpoint: here the archive's
+    /// own `model_config` (whose text head count the shapes cannot tell).
+    @Test(arguments: torchScriptFiles) func checkpointWithJSONConfigParity(_ archive: String) throws {
+        let entry = try FeatureFixtures.entry(archive)
+        let io = try #require(entry["io_twin"] as? String)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-json-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let link = dir.appendingPathComponent(archive)
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: Fixtures.path(archive))
+        let json = try JSONSerialization.data(withJSONObject: try #require(entry["model_config"] as? [String: Any]))
+        try json.write(to: link.deletingPathExtension().appendingPathExtension("json"))
+        let model = try CLIPModel(contentsOf: link.path)
+        try Self.checkImage(model, io: io, label: "\(archive) + JSON config")
+        try Self.checkText(model, io: io, label: "\(archive) + JSON config")
+    }
 }
 
 /// Recognition from shapes, preprocessing and input checks that need no fixture.
@@ -129,6 +142,20 @@ import Testing
         #expect(c.name == "RN50x4")
     }
 
+    @Test func modelConfigDerivesHeadsLikeUpstream() throws {
+        let vit = try CLIPConfig(modelConfig: [
+            "embed_dim": 512, "image_resolution": 224, "vision_layers": 12, "vision_width": 768, "vision_patch_size": 32,
+            "context_length": 77, "vocab_size": 49408, "transformer_width": 512, "transformer_heads": 8, "transformer_layers": 12,
+        ])
+        #expect(vit == (try CLIPConfig.recognise(WeightStore(ShapesOnlyArchive(shapes: Self.vitB32())))))
+        let rn = try CLIPConfig(modelConfig: [
+            "embed_dim": 1024, "image_resolution": 224, "vision_layers": [3, 4, 6, 3], "vision_width": 64, "vision_patch_size": NSNull(),
+            "context_length": 77, "vocab_size": 49408, "transformer_width": 512, "transformer_heads": 8, "transformer_layers": 12,
+        ])
+        #expect(rn.vision == .resNet(layers: [3, 4, 6, 3], width: 64, heads: 32) && rn.name == "RN50")
+        #expect(throws: CLIPError.self) { try CLIPConfig(modelConfig: ["embed_dim": 512]) }
+    }
+
     @Test func rejectsForeignCheckpoint() {
         #expect(throws: CLIPError.self) { try CLIPConfig.recognise(WeightStore(ShapesOnlyArchive(shapes: ["blocks.0.attn.qkv.weight": [3, 1]]))) }
     }
@@ -143,5 +170,24 @@ import Testing
         let x = Variable(Tensor(shape: [1, 1, 3, 5], scalars: (0..<15).map(Float.init)))
         // (3-2)/2 = 0.5 -> 0, (5-2)/2 = 1.5 -> 2
         #expect(ImagePreprocessing.centerCrop(x, height: 2, width: 2).value.scalars == [2, 3, 7, 8])
+    }
+}
+
+/// CLIP's ncuts=0 path of DiffuseIT (`test_prep`: resize, centre crop, normalise; encode; L2-normalise) on the
+/// `kind: diffuseit_losses` cases.
+@Suite struct CLIPPreprocessingParityTests {
+    @Test(arguments: FeatureFixtures.ioFiles(kind: "diffuseit_losses")) func sourceEmbeddingParity(_ file: String) throws {
+        let entry = try FeatureFixtures.entry(file)
+        let c = try FeatureFixtures.caseInfo(file)
+        let clipConfig = try #require((entry["clip_part"] as? [String: Any])?["model_config"] as? [String: Any], "\(file) has no clip_part.model_config")
+        let weights = try #require(c["clip_weights_file"] as? String)
+        let model = try CLIPModel(weights: WeightStore(Checkpoint.open(Fixtures.path(weights))), config: CLIPConfig(modelConfig: clipConfig))
+        let io = try Fixtures.safetensors(file)
+        let source = Variable(try FeatureFixtures.tensor(io, "source", file: file))
+        let unit = source * 0.5 + Variable(Tensor(shape: [1], scalars: [0.5]))
+        let e = try model.encodeImage(CLIPPreprocessing.prepare(unit, resolution: model.inputResolution)).value.scalars
+        let norm = e.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let expected = try FeatureFixtures.tensor(io, "clip_E_I0", file: file)
+        FeatureFixtures.expectClose(Tensor(shape: expected.shape, scalars: e.map { $0 / norm }), expected, "\(file) clip_E_I0")
     }
 }

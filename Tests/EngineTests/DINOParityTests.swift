@@ -55,14 +55,19 @@ enum FeatureFixtures {
         let keysBlock: Int
     }
 
+    /// The model of io case `file`, configured by the manifest's `model_config` (upstream constructor keys);
+    /// recognition from the weights' shapes, given the case's head count, must agree with it.
     static func load(_ file: String) throws -> Loaded {
         let c = try FeatureFixtures.caseInfo(file)
         let weightsFile = try #require(c["weights_file"] as? String)
         let store = WeightStore(try Checkpoint.open(Fixtures.path(weightsFile)))
-        var config = try DINOConfig.recognise(store, heads: try FeatureFixtures.int(c, "num_heads"))
-        #expect(config.embedDim == (try FeatureFixtures.int(c, "embed_dim")))
-        #expect(config.patchSize == (try FeatureFixtures.int(c, "patch_size")))
+        var config = try DINOConfig(modelConfig: try #require(try FeatureFixtures.entry(file)["model_config"] as? [String: Any]))
         if let eps = c["layer_norm_eps"] as? Double { config.layerNormEps = Float(eps) }
+        let (width, patch) = (try FeatureFixtures.int(c, "embed_dim"), try FeatureFixtures.int(c, "patch_size"))
+        #expect(config.embedDim == width && config.patchSize == patch)
+        var recognised = try DINOConfig.recognise(store, heads: try FeatureFixtures.int(c, "num_heads"))
+        recognised.layerNormEps = config.layerNormEps
+        #expect(recognised == config, "\(file): shapes say \(recognised), model_config says \(config)")
         let model = try DINOVisionTransformer(weights: store, config: config)
         return Loaded(model: model, io: try Fixtures.safetensors(file), keysBlock: try FeatureFixtures.int(c, "keys_block"))
     }
@@ -131,4 +136,69 @@ struct ShapesOnlyArchive: TensorArchive {
     var tensorNames: [String] { shapes.keys.sorted() }
     func shape(of name: String) -> [Int]? { shapes[name] }
     func tensor(named name: String) throws -> Tensor { throw CheckpointError.missingTensor(name: name) }
+}
+
+/// The differentiable preprocessing DiffuseIT puts in front of DINO and CLIP (torchvision tensor resize,
+/// centre crop, normalisation), checked on the `kind: diffuseit_losses` cases through the feature taps and
+/// the two CLS losses whose gradients run back through the resize.
+@Suite struct FeaturePreprocessingParityTests {
+    static let cases = FeatureFixtures.ioFiles(kind: "diffuseit_losses")
+
+    @Test func manifestHasLossCases() { #expect(!Self.cases.isEmpty, "no diffuseit_losses case in the fixture manifest") }
+
+    struct Loaded {
+        let dino: DINOVisionTransformer
+        let io: SafeTensorsArchive
+        let patchSize: Int
+        let keysLayer: Int
+    }
+
+    static func load(_ file: String) throws -> Loaded {
+        let c = try FeatureFixtures.caseInfo(file)
+        let entry = try FeatureFixtures.entry(file)
+        let modelConfig = try #require((entry["config"] as? [String: Any])?["dino"] as? [String: Any], "\(file) has no config.dino")
+        let config = try DINOConfig(modelConfig: modelConfig)
+        #expect(config.heads == c["dino_heads"] as? Int && config.embedDim == c["dino_embed_dim"] as? Int)
+        let weights = try #require(c["dino_weights_file"] as? String)
+        let dino = try DINOVisionTransformer(weights: WeightStore(Checkpoint.open(Fixtures.path(weights))), config: config)
+        return Loaded(
+            dino: dino, io: try Fixtures.safetensors(file), patchSize: try FeatureFixtures.int(c, "global_patch_size"),
+            keysLayer: try FeatureFixtures.int(c, "keys_layer"))
+    }
+
+    /// `0.5·x + 0.5` of a [-1, 1] image, as DiffuseIT feeds its losses.
+    static func unit(_ x: Variable) -> Variable { x * 0.5 + Variable(Tensor(shape: [1], scalars: [0.5])) }
+
+    @Test(arguments: cases) func globalTransformAndKeysParity(_ file: String) throws {
+        let l = try Self.load(file)
+        func t(_ name: String) throws -> Tensor { try FeatureFixtures.tensor(l.io, name, file: file) }
+        let prepared = DINOPreprocessing.prepare(Self.unit(Variable(try t("x_in"))), shorterSide: l.patchSize)
+        let expected = try t("global_transform_x_in")
+        FeatureFixtures.expectClose(prepared.value.reshaped(expected.shape), expected, "\(file) global_transform_x_in")
+
+        let source = DINOPreprocessing.prepare(Self.unit(Variable(try t("source"))), shorterSide: l.patchSize)
+        let keys = try l.dino.features(source, keysBlock: l.keysLayer).keys.value  // [1, N, D]
+        let expectedKeys = try t("source_keys")  // [heads, N, d]
+        let (h, n, d) = (expectedKeys.shape[0], expectedKeys.shape[1], expectedKeys.shape[2])
+        FeatureFixtures.expectClose(Ops.permuteTensor(keys.reshaped([n, h, d]), [1, 0, 2]), expectedKeys, "\(file) source_keys")
+    }
+
+    /// dir_cls = −mse(cls(prev), cls(x_in)) and target_cls = mse(cls(target), cls(x_in)), with cls the last
+    /// block's token 0 before the final norm; gradients w.r.t. x_in through the resize and normalisation.
+    @Test(arguments: cases) func clsLossGradientParity(_ file: String) throws {
+        let l = try Self.load(file)
+        func t(_ name: String) throws -> Tensor { try FeatureFixtures.tensor(l.io, name, file: file) }
+        func cls(_ image: Variable) throws -> Variable {
+            try l.dino.features(DINOPreprocessing.prepare(Self.unit(image), shorterSide: l.patchSize), keysBlock: l.keysLayer).lastBlockCLS
+        }
+        for (other, sign, term) in [("prev", Float(-1), "dir_cls"), ("target", Float(1), "target_cls")] {
+            let reference = try cls(Variable(try t(other)))
+            let tape = Tape()
+            let x = tape.watch(try t("x_in"))
+            let loss = Ops.mse(reference, try cls(x)) * sign
+            FeatureFixtures.expectClose(loss.value.reshaped([1]), try t(term + "_value"), "\(file) \(term)_value")
+            let g = tape.gradients(of: loss, cotangent: Tensor(shape: [], scalars: [1]), wrt: [x])[0]
+            FeatureFixtures.expectClose(g, try t(term + "_grad"), "\(file) \(term)_grad")
+        }
+    }
 }

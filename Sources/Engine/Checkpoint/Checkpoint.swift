@@ -6,28 +6,27 @@ public enum Checkpoint {
         case safetensors
         /// A zip written by `torch.save` (PyTorch >= 1.6) or `torch.jit.save` (TorchScript).
         case torchZip = "torch zip"
-        /// `torch.save` before PyTorch 1.6: a bare pickle stream followed by raw storages (not read).
+        /// `torch.save` before PyTorch 1.6 (or with `_use_new_zipfile_serialization=False`): pickles back to
+        /// back, then raw storages.
         case legacyTorchSave = "legacy torch.save"
         /// The tar-based format of very old PyTorch releases (not read).
         case legacyTorchTar = "legacy torch tar"
     }
 
-    /// The legacy `torch.save` prefix: PROTO 2, then LONG1 of the magic number 0x1950a86a20f9469cfc6c.
-    static let legacyMagic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19]
+    /// The legacy `torch.save` prefix as PyTorch writes it (pickle protocol 2): PROTO 2, then LONG1 of the magic
+    /// number 0x1950a86a20f9469cfc6c. Other protocols are recognised too (`LegacyTorchArchive.magicPickleEnd`).
+    static let legacyMagic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A] + LegacyTorchArchive.magicNumber
 
-    /// Opens `path` as a safetensors file, a `torch.save` zip or a TorchScript archive.
+    /// Opens `path` as a safetensors file, a `torch.save` zip, a TorchScript archive or a legacy `torch.save` file.
     ///
     /// Throws one `CheckpointError` per problem: `.unknownFormat` for anything else, `.unsupportedFormat`
-    /// for the legacy PyTorch formats (with how to convert them), `.truncated`, `.corrupt`, `.forbiddenGlobal`.
+    /// for the tar-based PyTorch format (with how to convert it), `.truncated`, `.corrupt`, `.forbiddenGlobal`.
     public static func open(_ path: String) throws -> any TensorArchive {
         let file = try MappedFile(path: path)
         switch try format(of: file) {
         case .safetensors: return try SafeTensorsArchive(file: file)
         case .torchZip: return try TorchZipArchive(file: file)
-        case .legacyTorchSave:
-            throw CheckpointError.unsupportedFormat(
-                path: path,
-                reason: "legacy (pre-1.6, non-zip) torch.save file; re-save it with PyTorch >= 1.6 (torch.save(torch.load(f), f2)) or convert it to safetensors")
+        case .legacyTorchSave: return try LegacyTorchArchive(file: file)
         case .legacyTorchTar:
             throw CheckpointError.unsupportedFormat(
                 path: path,
@@ -48,7 +47,7 @@ public enum Checkpoint {
         if starts([0x50, 0x4B, 0x05, 0x06]) {
             throw CheckpointError.unsupportedFormat(path: file.path, reason: "an empty zip archive")
         }
-        if starts(legacyMagic) { return .legacyTorchSave }
+        if head.withUnsafeBytes({ LegacyTorchArchive.magicPickleEnd($0) }) != nil { return .legacyTorchSave }
         if head.count >= 262, Array(head[257..<262]) == Array("ustar".utf8) { return .legacyTorchTar }
         if head.count >= 9, head[8] == UInt8(ascii: "{") {
             let n = head[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
@@ -57,13 +56,16 @@ public enum Checkpoint {
         if starts([0x1F, 0x8B]) {
             throw CheckpointError.unsupportedFormat(path: file.path, reason: "gzip-compressed data; decompress it first")
         }
+        // A file cut inside the first bytes of a zip or of the legacy magic-number pickle.
+        if head.count < 4 && [0x50, 0x4B, 0x03, 0x04].starts(with: head)
+            || head.count <= legacyMagic.count && (legacyMagic + [0x2E]).starts(with: head)
+        {
+            throw CheckpointError.truncated(path: file.path, reason: "only \(head.count) bytes")
+        }
         if head.count >= 2, head[0] == 0x80, (2...5).contains(head[1]) {
             throw CheckpointError.unsupportedFormat(
                 path: file.path,
-                reason: "a bare pickle stream (a legacy torch.save or pickle.dump file); re-save it with PyTorch >= 1.6 or convert it to safetensors")
-        }
-        if head.count < 4, [0x50, 0x4B, 0x03, 0x04].starts(with: head) || legacyMagic.starts(with: head) {
-            throw CheckpointError.truncated(path: file.path, reason: "only \(head.count) bytes")
+                reason: "a bare pickle stream without the torch.save magic number (a pickle.dump file?); save the state dict with torch.save or convert it to safetensors")
         }
         let hex = head.prefix(8).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
         throw CheckpointError.unknownFormat(path: file.path, leadingBytes: hex.joined(separator: " "))

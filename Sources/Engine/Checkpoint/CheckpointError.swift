@@ -8,7 +8,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case corrupt(path: String, reason: String)
     /// The file is not any checkpoint format this reader knows; `leadingBytes` are its first bytes in hex.
     case unknownFormat(path: String, leadingBytes: String)
-    /// A recognised format this reader deliberately does not read (legacy `torch.save`, tar, encryption, ...).
+    /// A recognised format this reader deliberately does not read (tar-based `torch.save`, an nn.Module pickle, ...).
     case unsupportedFormat(path: String, reason: String)
     case unsupportedDType(name: String, dtype: String)
     case missingTensor(name: String)
@@ -22,7 +22,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case .truncated(let path, let reason): return "checkpoint '\(path)' is truncated: \(reason)"
         case .corrupt(let path, let reason): return "checkpoint '\(path)' is corrupt: \(reason)"
         case .unknownFormat(let path, let bytes):
-            return "'\(path)' is not a safetensors, torch.save zip or TorchScript file (it starts with bytes \(bytes))"
+            return "'\(path)' is not a safetensors, torch.save or TorchScript file (it starts with bytes \(bytes))"
         case .unsupportedFormat(let path, let reason): return "checkpoint '\(path)' has an unsupported format: \(reason)"
         case .unsupportedDType(let name, let dtype): return "tensor '\(name)' has unsupported dtype \(dtype)"
         case .missingTensor(let name): return "checkpoint has no tensor named '\(name)'"

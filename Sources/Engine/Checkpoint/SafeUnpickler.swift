@@ -16,7 +16,7 @@ indirect enum PickleValue {
     case object(PickleObject)
     /// A reference to an allow-listed global (class or function).
     case global(PickleGlobal)
-    /// A persistent storage reference (`('storage', torch.XStorage, key, location, numel)`).
+    /// A persistent storage reference (`('storage', torch.XStorage, key, location, numel[, view_metadata])`).
     case storage(PickleStorage)
     case tensor(PickleTensor)
 
@@ -87,8 +87,11 @@ struct PickleStorage {
     let typeName: String
     let key: String
     let location: String
-    /// Element count in units of the storage type (bytes for `UntypedStorage`).
+    /// Element count in units of the storage type (bytes for `UntypedStorage`); for a legacy view, the view's.
     let numel: Int
+    /// Elements from the start of storage `key` to this storage: non-zero only for the views that legacy
+    /// `torch.save` files can describe (`view_metadata`); tensor offsets count from here.
+    var viewOffset = 0
 }
 
 struct PickleTensor {
@@ -188,12 +191,19 @@ struct SafeUnpickler {
     /// iteratively, so that a hostile, deeply nested pickle cannot overflow the stack when it is freed;
     /// `body` must copy out what it needs (tensor descriptions are plain structs).
     func load<R>(_ bytes: [UInt8], _ body: (PickleValue) throws -> R) throws -> R {
+        try bytes.withUnsafeBytes { data in try load(data) { root, _ in try body(root) } }
+    }
+
+    /// Unpickles the pickle at the start of `data`, which may go on past it (the legacy `torch.save` format is
+    /// several pickles back to back, then raw data), and hands `body` the root and the byte offset just past
+    /// the pickle's STOP. Teardown as in `load(_:_:)`.
+    func load<R>(_ data: UnsafeRawBufferPointer, _ body: (_ root: PickleValue, _ end: Int) throws -> R) throws -> R {
         var stack: [PickleValue] = []
         var memo: [Int: PickleValue] = [:]
         let result: Result<R, any Error>
         do {
-            let root = try bytes.withUnsafeBytes { try run($0, &stack, &memo) }
-            result = Result { try body(root) }
+            let (root, end) = try run(data, &stack, &memo)
+            result = Result { try body(root, end) }
         } catch {
             result = .failure(error)
         }
@@ -225,7 +235,8 @@ struct SafeUnpickler {
     }
 
     /// Runs the machine; `stack` and `memo` belong to the caller so that it can dismantle them.
-    private func run(_ data: UnsafeRawBufferPointer, _ stack: inout [PickleValue], _ memo: inout [Int: PickleValue]) throws -> PickleValue {
+    /// Returns the root value and the offset just past STOP.
+    private func run(_ data: UnsafeRawBufferPointer, _ stack: inout [PickleValue], _ memo: inout [Int: PickleValue]) throws -> (PickleValue, Int) {
         var marks: [Int] = []
         var pos = 0
 
@@ -318,7 +329,7 @@ struct SafeUnpickler {
             case 0x95: _ = try le(8)  // FRAME: framing is only a read-ahead hint
             case 0x2E:  // STOP
                 guard marks.isEmpty, stack.count == 1 else { throw corrupt("STOP with \(stack.count) values on the stack") }
-                return stack[0]
+                return (stack[0], pos)
             case 0x28: marks.append(stack.count)  // MARK
             case 0x30: _ = try pop()  // POP
             case 0x31: _ = try popToMark()  // POP_MARK

@@ -37,9 +37,6 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
     let bigEndian: Bool
     private let entries: [String: Entry]
 
-    /// Maximum nesting of dicts/modules walked for tensors (guards against hostile recursion).
-    static let maxDepth = 256
-
     /// Opens and indexes the archive; tensor bytes are read on access.
     public convenience init(path: String) throws {
         try self.init(file: MappedFile(path: path))
@@ -83,14 +80,8 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
             storages[key] = storage
             return .storage(storage)
         }
-        let found: [(String, PickleTensor)] = try unpickler.load(try zip.readVerified(pickleEntry)) { root in
-            var found: [(String, PickleTensor)] = []
-            var onPath = Set<ObjectIdentifier>()
-            try Self.collect(root, prefix: "", depth: 0, onPath: &onPath, into: &found, path: path)
-            guard !found.isEmpty else {
-                throw CheckpointError.unsupportedFormat(path: path, reason: "data.pkl holds no named tensors (its top-level object is a \(root.kind))")
-            }
-            return found
+        let found = try unpickler.load(try zip.readVerified(pickleEntry)) { root in
+            try TorchTensorLayout.namedTensors(in: root, path: path, record: "data.pkl")
         }
 
         var entries: [String: Entry] = [:]
@@ -108,54 +99,12 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
         self.tensorNames = names
     }
 
-    /// Walks dicts, TorchScript objects, lists and tuples, naming tensors by their dotted path.
-    private static func collect(
-        _ value: PickleValue, prefix: String, depth: Int, onPath: inout Set<ObjectIdentifier>,
-        into out: inout [(String, PickleTensor)], path: String
-    ) throws {
-        guard depth <= maxDepth else {
-            throw CheckpointError.corrupt(path: path, reason: "data.pkl nests containers deeper than \(maxDepth) levels")
-        }
-        func join(_ key: String) -> String { prefix.isEmpty ? key : prefix + "." + key }
-        func visit(_ id: ObjectIdentifier, _ children: [(String, PickleValue)]) throws {
-            guard onPath.insert(id).inserted else { return }  // a container that contains itself
-            defer { onPath.remove(id) }
-            for (key, child) in children {
-                try collect(child, prefix: join(key), depth: depth + 1, onPath: &onPath, into: &out, path: path)
-            }
-        }
-        func named(_ d: PickleDict) -> [(String, PickleValue)] {
-            d.entries.compactMap { entry in
-                switch entry.key {
-                case .string(let s): return (s, entry.value)
-                case .int(let i): return (String(i), entry.value)
-                default: return nil  // keys without a name cannot hold addressable weights
-                }
-            }
-        }
-        switch value {
-        case .tensor(let t):
-            if !prefix.isEmpty { out.append((prefix, t)) }
-        case .dict(let d): try visit(ObjectIdentifier(d), named(d))
-        case .object(let o): try visit(ObjectIdentifier(o), named(o.attributes))
-        case .list(let l): try visit(ObjectIdentifier(l), l.items.enumerated().map { (String($0.offset), $0.element) })
-        case .tuple(let items):
-            for (i, item) in items.enumerated() {
-                try collect(item, prefix: join(String(i)), depth: depth + 1, onPath: &onPath, into: &out, path: path)
-            }
-        default: break
-        }
-    }
-
     /// Checks a tensor view against its storage record so that reads can never leave the record.
     private static func validate(name: String, _ t: PickleTensor, top: String, zip: ZipArchive) throws -> Entry {
         let path = zip.path
         func corrupt(_ reason: String) -> CheckpointError { .corrupt(path: path, reason: "tensor '\(name)': \(reason)") }
         let recordName = top + "/data/" + t.storage.key
         guard let record = zip.entry(recordName) else { throw corrupt("its storage record '\(recordName)' is missing") }
-        guard t.offset >= 0, t.shape.allSatisfy({ $0 >= 0 }), t.strides.allSatisfy({ $0 >= 0 }) else {
-            throw corrupt("negative size, stride or offset (size \(t.shape), stride \(t.strides), offset \(t.offset))")
-        }
         let dtype = DType(torchName: t.dtypeName)
         if let dtype {
             // Storage size in elements of `dtype` (an untyped storage counts bytes).
@@ -164,19 +113,11 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
             guard !o1, storageBytes <= record.uncompressedSize else {
                 throw corrupt("storage '\(t.storage.key)' declares \(storageElements) \(dtype.rawValue) elements but its record holds \(record.uncompressedSize) bytes")
             }
-            var count = 1, last = t.offset, overflow = false
-            for (n, s) in Swift.zip(t.shape, t.strides) {
-                let (c, oc) = count.multipliedReportingOverflow(by: n)
-                let (span, os) = (max(n, 1) - 1).multipliedReportingOverflow(by: s)
-                let (l, ol) = last.addingReportingOverflow(span)
-                count = c
-                last = l
-                overflow = overflow || oc || os || ol
+            if let problem = TorchTensorLayout.viewProblem(shape: t.shape, strides: t.strides, offset: t.offset, storageElements: storageElements) {
+                throw corrupt(problem)
             }
-            guard !overflow else { throw corrupt("size \(t.shape) with stride \(t.strides) overflows") }
-            if count > 0, last >= storageElements {
-                throw corrupt("view (offset \(t.offset), size \(t.shape), stride \(t.strides)) reaches element \(last) of a \(storageElements)-element storage")
-            }
+        } else if t.offset < 0 || t.shape.contains(where: { $0 < 0 }) || t.strides.contains(where: { $0 < 0 }) {
+            throw corrupt("negative size, stride or offset (size \(t.shape), stride \(t.strides), offset \(t.offset))")
         }
         return Entry(dtype: dtype, dtypeName: t.dtypeName, shape: t.shape, strides: t.strides, offset: t.offset, record: record)
     }
@@ -191,7 +132,7 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
         guard let dtype = e.dtype else { throw CheckpointError.unsupportedDType(name: name, dtype: e.dtypeName) }
         let count = Tensor.elementCount(e.shape)
         if count == 0 { return Tensor(uninitializedShape: e.shape) }
-        let contiguous = Self.isRowMajor(e.shape, e.strides)
+        let contiguous = TorchTensorLayout.isRowMajor(e.shape, e.strides)
         if dtype == .f32, !bigEndian, contiguous, let bytes = zip.mappedBytes(e.record) {
             let start = bytes.baseAddress! + e.offset * 4
             if Int(bitPattern: start) % MemoryLayout<Float>.alignment == 0 {
@@ -202,65 +143,10 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
         var t = Tensor(uninitializedShape: e.shape)
         try zip.withBytes(e.record) { raw in
             t.withUnsafeMutableBufferPointer { dst in
-                Self.gather(raw.baseAddress!, dtype: dtype, bigEndian: bigEndian, shape: e.shape, strides: e.strides,
-                            offset: e.offset, into: dst.baseAddress!)
+                TorchTensorLayout.gather(raw.baseAddress!, dtype: dtype, bigEndian: bigEndian, shape: e.shape,
+                                         strides: e.strides, offset: e.offset, into: dst.baseAddress!)
             }
         }
         return t
-    }
-
-    /// Whether `strides` are the row-major strides of `shape` (size-1 dimensions may have any stride).
-    static func isRowMajor(_ shape: [Int], _ strides: [Int]) -> Bool {
-        var expected = 1
-        for i in shape.indices.reversed() {
-            if shape[i] != 1 && strides[i] != expected { return false }
-            expected *= shape[i]
-        }
-        return true
-    }
-
-    /// Copies a strided view (element `i` at `offset + Σ iₖ·strideₖ`) into row-major float32.
-    static func gather(
-        _ src: UnsafeRawPointer, dtype: DType, bigEndian: Bool, shape: [Int], strides: [Int], offset: Int,
-        into dst: UnsafeMutablePointer<Float>
-    ) {
-        let size = dtype.size
-        let inner = shape.last ?? 1
-        let innerStride = strides.last ?? 1
-        let outerShape = Array(shape.dropLast()), outerStrides = Array(strides.dropLast())
-        var swapped = bigEndian ? [UInt8](repeating: 0, count: inner * size) : []
-
-        func convertRun(_ element: Int, _ n: Int, _ out: UnsafeMutablePointer<Float>) {
-            let p = src + element * size
-            if bigEndian {
-                swapped.withUnsafeMutableBytes { buf in
-                    for i in 0..<(n * size) { buf[i] = p.load(fromByteOffset: (i / size) * size + (size - 1 - i % size), as: UInt8.self) }
-                    dtype.convertToFloat(UnsafeRawPointer(buf.baseAddress!), count: n, into: out)
-                }
-            } else {
-                dtype.convertToFloat(p, count: n, into: out)
-            }
-        }
-
-        var index = [Int](repeating: 0, count: outerShape.count)
-        var written = 0
-        let rows = outerShape.reduce(1, *)
-        for _ in 0..<rows {
-            var base = offset
-            for k in index.indices { base += index[k] * outerStrides[k] }
-            if innerStride == 1 || inner == 1 {
-                convertRun(base, inner, dst + written)
-            } else {
-                for j in 0..<inner { convertRun(base + j * innerStride, 1, dst + written + j) }
-            }
-            written += inner
-            var k = index.count - 1
-            while k >= 0 {
-                index[k] += 1
-                if index[k] < outerShape[k] { break }
-                index[k] = 0
-                k -= 1
-            }
-        }
     }
 }

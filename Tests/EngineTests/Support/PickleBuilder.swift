@@ -3,6 +3,11 @@ struct PickleBuilder {
     private(set) var bytes: [UInt8] = [0x80, 0x02]
 
     mutating func op(_ b: UInt8) { bytes.append(b) }
+    mutating func raw(_ b: [UInt8]) { bytes += b }
+    /// BINPUT, or LONG_BINPUT from slot 256 on (as CPython's pickler writes them).
+    mutating func put(_ slot: Int) { bytes += slot < 256 ? [0x71, UInt8(slot)] : [0x72] + RawBytes.le(UInt32(slot)) }
+    /// BINGET, or LONG_BINGET from slot 256 on.
+    mutating func get(_ slot: Int) { bytes += slot < 256 ? [0x68, UInt8(slot)] : [0x6A] + RawBytes.le(UInt32(slot)) }
     mutating func mark() { op(0x28) }
     mutating func tuple() { op(0x74) }
     mutating func emptyTuple() { op(0x29) }
@@ -38,14 +43,20 @@ struct PickleBuilder {
         bytes += u
     }
 
+    /// An int the way CPython's protocol-2 pickler writes it: BININT1, BININT2, BININT, else LONG1 with the
+    /// fewest two's-complement bytes.
     mutating func int(_ v: Int) {
         if (0..<256).contains(v) {
             op(0x4B); bytes.append(UInt8(v))
         } else if (0..<65536).contains(v) {
             op(0x4D); bytes += [UInt8(v & 0xFF), UInt8(v >> 8)]
+        } else if let i = Int32(exactly: v) {
+            op(0x4A); bytes += RawBytes.le(i)
         } else {
-            op(0x8A); bytes.append(8)  // LONG1, 8 bytes two's complement
-            for i in 0..<8 { bytes.append(UInt8((UInt64(bitPattern: Int64(v)) >> (8 * UInt64(i))) & 0xFF)) }
+            var n = 8  // drop redundant sign bytes
+            while n > 1, Int64(v) == (Int64(v) << (64 - 8 * (n - 1))) >> (64 - 8 * (n - 1)) { n -= 1 }
+            op(0x8A); bytes.append(UInt8(n))
+            bytes += RawBytes.le(Int64(v)).prefix(n)
         }
     }
 

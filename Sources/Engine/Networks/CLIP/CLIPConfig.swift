@@ -1,7 +1,9 @@
+import Foundation
+
 /// Architecture of an OpenAI CLIP model (openai/CLIP `clip/model.py`).
-public struct CLIPConfig: Codable, Sendable, Equatable {
+public struct CLIPConfig: Sendable, Equatable {
     /// The image tower.
-    public enum Vision: Codable, Sendable, Equatable {
+    public enum Vision: Sendable, Equatable {
         /// `VisionTransformer`: `heads` is `width / 64` in every released model.
         case transformer(width: Int, layers: Int, heads: Int, patchSize: Int)
         /// `ModifiedResNet` with attention pooling: bottleneck blocks per stage, stem width, pooling heads
@@ -10,13 +12,19 @@ public struct CLIPConfig: Codable, Sendable, Equatable {
     }
 
     /// The text transformer.
-    public struct Text: Codable, Sendable, Equatable {
+    public struct Text: Sendable, Equatable {
+        /// Token width (`transformer_width`).
         public var width: Int
+        /// Residual attention blocks (`transformer_layers`).
         public var layers: Int
+        /// Attention heads (`transformer_heads`).
         public var heads: Int
+        /// Token positions (77 in every released model).
         public var contextLength: Int
+        /// Rows of `token_embedding` (49408 for the BPE tokenizer).
         public var vocabSize: Int
 
+        /// A text tower of the given shape.
         public init(width: Int, layers: Int, heads: Int, contextLength: Int, vocabSize: Int) {
             self.width = width
             self.layers = layers
@@ -30,6 +38,7 @@ public struct CLIPConfig: Codable, Sendable, Equatable {
     public var embedDim: Int
     /// Side of the square input image the image tower expects.
     public var imageResolution: Int
+    /// The image tower.
     public var vision: Vision
     /// The text tower, or nil for an image-only checkpoint.
     public var text: Text?
@@ -38,6 +47,7 @@ public struct CLIPConfig: Codable, Sendable, Equatable {
     /// BatchNorm epsilon of the ResNet tower (PyTorch's default 1e-5).
     public var batchNormEps: Float = 1e-5
 
+    /// A config with the default epsilons.
     public init(embedDim: Int, imageResolution: Int, vision: Vision, text: Text?) {
         self.embedDim = embedDim
         self.imageResolution = imageResolution
@@ -111,6 +121,44 @@ public struct CLIPConfig: Codable, Sendable, Equatable {
         return CLIPConfig(embedDim: embedDim, imageResolution: resolution, vision: vision, text: text)
     }
 
+    /// Builds the config from upstream `CLIP.__init__` arguments as JSON keys (`embed_dim`, `image_resolution`,
+    /// `vision_layers` (an int for ViT, four ints for ResNet), `vision_width`, `vision_patch_size`,
+    /// `context_length`, `vocab_size`, `transformer_width`, `transformer_heads`, `transformer_layers`),
+    /// deriving the image tower's heads as `CLIP.__init__` does. Optional `layer_norm_eps`, `batch_norm_eps`.
+    public init(modelConfig m: [String: Any]) throws {
+        func int(_ key: String) throws -> Int {
+            guard let v = m[key] as? Int else { throw CLIPError.invalidConfig("model config lacks integer \(key)") }
+            return v
+        }
+        let width = try int("vision_width")
+        if let stages = m["vision_layers"] as? [Int] {
+            guard stages.count == 4 else { throw CLIPError.invalidConfig("vision_layers must be one int (ViT) or four (ResNet)") }
+            vision = .resNet(layers: stages, width: width, heads: width * 32 / 64)
+        } else {
+            let heads = width / 64
+            guard heads > 0, width % 64 == 0 else { throw CLIPError.invalidConfig("vision_width \(width) is not a multiple of 64") }
+            vision = .transformer(width: width, layers: try int("vision_layers"), heads: heads, patchSize: try int("vision_patch_size"))
+        }
+        embedDim = try int("embed_dim")
+        imageResolution = try int("image_resolution")
+        text = Text(
+            width: try int("transformer_width"), layers: try int("transformer_layers"), heads: try int("transformer_heads"),
+            contextLength: try int("context_length"), vocabSize: try int("vocab_size"))
+        if let eps = m["layer_norm_eps"] as? Double { layerNormEps = Float(eps) }
+        if let eps = m["batch_norm_eps"] as? Double { batchNormEps = Float(eps) }
+    }
+
+    /// The config for the checkpoint at `path`: the `model_config` JSON `<stem>.json` beside it when present,
+    /// else what the tensor shapes say (`recognise`).
+    public static func resolve(checkpointPath path: String, weights: WeightStore) throws -> CLIPConfig {
+        let json = URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("json")
+        guard FileManager.default.fileExists(atPath: json.path) else { return try recognise(weights) }
+        guard let data = try? Data(contentsOf: json), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CLIPError.invalidConfig("\(json.path) is not a JSON object")
+        }
+        return try CLIPConfig(modelConfig: object)
+    }
+
     /// The upstream model name for a released architecture ("ViT-B/32", "RN50x16"), else a description.
     public var name: String {
         switch vision {
@@ -129,13 +177,20 @@ public struct CLIPConfig: Codable, Sendable, Equatable {
 
 /// Why a CLIP checkpoint or input cannot be used.
 public enum CLIPError: Error, CustomStringConvertible, Equatable {
+    /// The checkpoint's names or shapes are not those of a CLIP model.
     case notRecognised(String)
+    /// A model config (JSON) is incomplete or inconsistent.
+    case invalidConfig(String)
+    /// Images or token rows of the wrong shape or range.
     case badInput(String)
+    /// `encodeText` on an image-only checkpoint.
     case noTextTower
 
+    /// One line for users.
     public var description: String {
         switch self {
         case .notRecognised(let why): return "not a CLIP checkpoint: \(why)"
+        case .invalidConfig(let why): return "invalid CLIP config: \(why)"
         case .badInput(let why): return "CLIP input: \(why)"
         case .noTextTower: return "this CLIP checkpoint has no text tower (no token_embedding.weight)"
         }

@@ -6,6 +6,7 @@
 /// files (e.g. open_clip's `open_clip_pytorch_model.bin`) and `.safetensors` files with the same names.
 /// Every floating-point dtype is upcast to float32 (OpenAI's files mix float16 and float32).
 public final class CLIPModel: @unchecked Sendable {
+    /// The architecture the weights were loaded for.
     public let config: CLIPConfig
     enum ImageTower {
         case transformer(CLIPVisionTransformer)
@@ -34,9 +35,11 @@ public final class CLIPModel: @unchecked Sendable {
         textTower = try c.text.map { try CLIPTextTransformer(weights, config: $0, embedDim: c.embedDim, eps: c.layerNormEps) }
     }
 
-    /// Opens a checkpoint file (TorchScript archive, torch.save zip or safetensors) and loads it.
+    /// Opens a checkpoint file (TorchScript archive, torch.save zip or safetensors) and loads it; the config
+    /// defaults to `CLIPConfig.resolve` (a `<stem>.json` model config beside the file, else the shapes).
     public convenience init(contentsOf path: String, config: CLIPConfig? = nil) throws {
-        try self.init(weights: WeightStore(Checkpoint.open(path)), config: config)
+        let weights = WeightStore(try Checkpoint.open(path))
+        try self.init(weights: weights, config: config ?? CLIPConfig.resolve(checkpointPath: path, weights: weights))
     }
 
     /// Side of the square images `encodeImage` takes.

@@ -1,5 +1,7 @@
+import Foundation
+
 /// Architecture of a DINO ViT backbone (facebookresearch/dino `VisionTransformer`, no head).
-public struct DINOConfig: Codable, Sendable, Equatable {
+public struct DINOConfig: Sendable, Equatable {
     /// Token width D.
     public var embedDim: Int
     /// Number of blocks.
@@ -15,6 +17,7 @@ public struct DINOConfig: Codable, Sendable, Equatable {
     /// LayerNorm epsilon (1e-6 in every released model).
     public var layerNormEps: Float
 
+    /// A config from explicit values.
     public init(embedDim: Int, depth: Int, heads: Int, patchSize: Int, mlpHiddenDim: Int, trainedGridSize: Int, layerNormEps: Float = 1e-6) {
         self.embedDim = embedDim
         self.depth = depth
@@ -49,6 +52,35 @@ public struct DINOConfig: Codable, Sendable, Equatable {
         return DINOConfig(embedDim: d, depth: depth, heads: h, patchSize: p, mlpHiddenDim: fc1[0], trainedGridSize: grid)
     }
 
+    /// Builds the config from upstream `VisionTransformer` arguments as JSON keys: `img_size` (trained input side,
+    /// an int or a one-element list), `patch_size`, `embed_dim`, `depth`, `num_heads`, `mlp_ratio`; optional
+    /// `qkv_bias` (must be true) and `layer_norm_eps` (default 1e-6, as `vit_small`/`vit_base`).
+    public init(modelConfig m: [String: Any]) throws {
+        func int(_ key: String) throws -> Int {
+            guard let v = m[key] as? Int else { throw DINOError.invalidConfig("model config lacks integer \(key)") }
+            return v
+        }
+        guard let size = (m["img_size"] as? Int) ?? (m["img_size"] as? [Int])?.first else { throw DINOError.invalidConfig("model config lacks img_size") }
+        if let bias = m["qkv_bias"] as? Bool, !bias { throw DINOError.invalidConfig("qkv_bias=false is not supported") }
+        let (d, p, heads) = (try int("embed_dim"), try int("patch_size"), try int("num_heads"))
+        guard p > 0, size % p == 0, heads > 0, d % heads == 0 else { throw DINOError.invalidConfig("img_size \(size), patch \(p), width \(d), heads \(heads) do not fit") }
+        guard let ratio = (m["mlp_ratio"] as? Double) ?? (m["mlp_ratio"] as? Int).map(Double.init) else { throw DINOError.invalidConfig("model config lacks mlp_ratio") }
+        self.init(
+            embedDim: d, depth: try int("depth"), heads: heads, patchSize: p, mlpHiddenDim: Int(Double(d) * ratio),
+            trainedGridSize: size / p, layerNormEps: (m["layer_norm_eps"] as? Double).map { Float($0) } ?? 1e-6)
+    }
+
+    /// The config for the checkpoint at `path`: the `model_config` JSON `<stem>.json` beside it when present,
+    /// else what the tensor shapes say (`recognise`).
+    public static func resolve(checkpointPath path: String, weights: WeightStore) throws -> DINOConfig {
+        let json = URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("json")
+        guard FileManager.default.fileExists(atPath: json.path) else { return try recognise(weights) }
+        guard let data = try? Data(contentsOf: json), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw DINOError.invalidConfig("\(json.path) is not a JSON object")
+        }
+        return try DINOConfig(modelConfig: object)
+    }
+
     /// The hub name of a released architecture ("ViT-B/8"), or a description of another one.
     public var name: String {
         let family = [384: "S", 768: "B"][embedDim].map { "ViT-\($0)" } ?? "ViT(D=\(embedDim))"
@@ -58,12 +90,18 @@ public struct DINOConfig: Codable, Sendable, Equatable {
 
 /// Why a DINO checkpoint cannot be used.
 public enum DINOError: Error, CustomStringConvertible, Equatable {
+    /// The checkpoint's names or shapes are not those of a DINO ViT backbone.
     case notRecognised(String)
+    /// A model config (JSON) is incomplete or inconsistent.
+    case invalidConfig(String)
+    /// An image or tap request the model cannot take.
     case badInput(String)
 
+    /// One line for users.
     public var description: String {
         switch self {
         case .notRecognised(let why): return "not a DINO ViT backbone checkpoint: \(why)"
+        case .invalidConfig(let why): return "invalid DINO config: \(why)"
         case .badInput(let why): return "DINO ViT input: \(why)"
         }
     }
@@ -92,6 +130,7 @@ public struct DINOFeatures {
 /// patch grid differs from the trained one get the positional embedding resampled bicubically exactly as
 /// upstream's `interpolate_pos_encoding`, including its +0.1 scale-factor quirk.
 public final class DINOVisionTransformer: @unchecked Sendable {
+    /// The architecture the weights were loaded for.
     public let config: DINOConfig
     let clsToken: Tensor, posEmbed: Tensor
     let patchWeight: Tensor, patchBias: Tensor
@@ -117,9 +156,11 @@ public final class DINOVisionTransformer: @unchecked Sendable {
         normBias = try weights.tensor("norm.bias", shape: [d])
     }
 
-    /// Opens a checkpoint file (DINO's `*_pretrain.pth`, a torch.save zip, or safetensors) and loads it.
+    /// Opens a checkpoint file (DINO's `*_pretrain.pth`, a torch.save zip, or safetensors) and loads it; the
+    /// config defaults to `DINOConfig.resolve` (a `<stem>.json` model config beside the file, else the shapes).
     public convenience init(contentsOf path: String, config: DINOConfig? = nil) throws {
-        try self.init(weights: WeightStore(Checkpoint.open(path)), config: config)
+        let weights = WeightStore(try Checkpoint.open(path))
+        try self.init(weights: weights, config: config ?? DINOConfig.resolve(checkpointPath: path, weights: weights))
     }
 
     /// The positional embedding `[1, 1 + (H/p)(W/p), D]` for an `H × W` input (upstream
@@ -187,7 +228,9 @@ public final class DINOVisionTransformer: @unchecked Sendable {
 
 /// DINO's input preprocessing: ImageNet normalisation (`Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))`).
 public enum DINOPreprocessing {
+    /// ImageNet channel means.
     public static let mean: [Float] = [0.485, 0.456, 0.406]
+    /// ImageNet channel standard deviations.
     public static let std: [Float] = [0.229, 0.224, 0.225]
 
     /// `(x − mean[c]) / std[c]` on `[B, 3, H, W]` images in [0, 1], differentiable.

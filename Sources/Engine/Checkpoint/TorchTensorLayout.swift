@@ -1,0 +1,135 @@
+/// What the two PyTorch readers (zip and legacy `torch.save`) share once a pickle is unpickled: naming the
+/// tensors of the object tree, checking each strided view against its storage, and gathering a view into
+/// row-major float32.
+enum TorchTensorLayout {
+    /// Maximum nesting of dicts/modules walked for tensors (guards against hostile recursion).
+    static let maxDepth = 256
+
+    /// Every tensor reachable from `root`, named by its dotted path: a state dict's own keys; for nested dicts
+    /// the keys joined with "."; for TorchScript the module attribute path. Throws when there is none.
+    static func namedTensors(in root: PickleValue, path: String, record: String) throws -> [(String, PickleTensor)] {
+        var found: [(String, PickleTensor)] = []
+        var onPath = Set<ObjectIdentifier>()
+        try collect(root, prefix: "", depth: 0, onPath: &onPath, into: &found, path: path, record: record)
+        guard !found.isEmpty else {
+            throw CheckpointError.unsupportedFormat(path: path, reason: "\(record) holds no named tensors (its top-level object is a \(root.kind))")
+        }
+        return found
+    }
+
+    /// Walks dicts, TorchScript objects, lists and tuples, naming tensors by their dotted path.
+    private static func collect(
+        _ value: PickleValue, prefix: String, depth: Int, onPath: inout Set<ObjectIdentifier>,
+        into out: inout [(String, PickleTensor)], path: String, record: String
+    ) throws {
+        guard depth <= maxDepth else {
+            throw CheckpointError.corrupt(path: path, reason: "\(record) nests containers deeper than \(maxDepth) levels")
+        }
+        func join(_ key: String) -> String { prefix.isEmpty ? key : prefix + "." + key }
+        func visit(_ id: ObjectIdentifier, _ children: [(String, PickleValue)]) throws {
+            guard onPath.insert(id).inserted else { return }  // a container that contains itself
+            defer { onPath.remove(id) }
+            for (key, child) in children {
+                try collect(child, prefix: join(key), depth: depth + 1, onPath: &onPath, into: &out, path: path, record: record)
+            }
+        }
+        func named(_ d: PickleDict) -> [(String, PickleValue)] {
+            d.entries.compactMap { entry in
+                switch entry.key {
+                case .string(let s): return (s, entry.value)
+                case .int(let i): return (String(i), entry.value)
+                default: return nil  // keys without a name cannot hold addressable weights
+                }
+            }
+        }
+        switch value {
+        case .tensor(let t):
+            if !prefix.isEmpty { out.append((prefix, t)) }
+        case .dict(let d): try visit(ObjectIdentifier(d), named(d))
+        case .object(let o): try visit(ObjectIdentifier(o), named(o.attributes))
+        case .list(let l): try visit(ObjectIdentifier(l), l.items.enumerated().map { (String($0.offset), $0.element) })
+        case .tuple(let items):
+            for (i, item) in items.enumerated() {
+                try collect(item, prefix: join(String(i)), depth: depth + 1, onPath: &onPath, into: &out, path: path, record: record)
+            }
+        default: break
+        }
+    }
+
+    /// Checks that every element of the view (element `i` at `offset + Σ iₖ·strideₖ`) lies inside a storage of
+    /// `storageElements` elements, so that reads can never leave it. Returns a reason when it does not.
+    static func viewProblem(shape: [Int], strides: [Int], offset: Int, storageElements: Int) -> String? {
+        guard offset >= 0, shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }) else {
+            return "negative size, stride or offset (size \(shape), stride \(strides), offset \(offset))"
+        }
+        var count = 1, last = offset, overflow = false
+        for (n, s) in zip(shape, strides) {
+            let (c, oc) = count.multipliedReportingOverflow(by: n)
+            let (span, os) = (max(n, 1) - 1).multipliedReportingOverflow(by: s)
+            let (l, ol) = last.addingReportingOverflow(span)
+            count = c
+            last = l
+            overflow = overflow || oc || os || ol
+        }
+        if overflow { return "size \(shape) with stride \(strides) overflows" }
+        if count > 0, last >= storageElements {
+            return "view (offset \(offset), size \(shape), stride \(strides)) reaches element \(last) of a \(storageElements)-element storage"
+        }
+        return nil
+    }
+
+    /// Whether `strides` are the row-major strides of `shape` (size-1 dimensions may have any stride).
+    static func isRowMajor(_ shape: [Int], _ strides: [Int]) -> Bool {
+        var expected = 1
+        for i in shape.indices.reversed() {
+            if shape[i] != 1 && strides[i] != expected { return false }
+            expected *= shape[i]
+        }
+        return true
+    }
+
+    /// Copies a strided view (element `i` at `offset + Σ iₖ·strideₖ`) into row-major float32.
+    static func gather(
+        _ src: UnsafeRawPointer, dtype: DType, bigEndian: Bool, shape: [Int], strides: [Int], offset: Int,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
+        let size = dtype.size
+        let inner = shape.last ?? 1
+        let innerStride = strides.last ?? 1
+        let outerShape = Array(shape.dropLast()), outerStrides = Array(strides.dropLast())
+        var swapped = bigEndian ? [UInt8](repeating: 0, count: inner * size) : []
+
+        func convertRun(_ element: Int, _ n: Int, _ out: UnsafeMutablePointer<Float>) {
+            let p = src + element * size
+            if bigEndian {
+                swapped.withUnsafeMutableBytes { buf in
+                    for i in 0..<(n * size) { buf[i] = p.load(fromByteOffset: (i / size) * size + (size - 1 - i % size), as: UInt8.self) }
+                    dtype.convertToFloat(UnsafeRawPointer(buf.baseAddress!), count: n, into: out)
+                }
+            } else {
+                dtype.convertToFloat(p, count: n, into: out)
+            }
+        }
+
+        var index = [Int](repeating: 0, count: outerShape.count)
+        var written = 0
+        let rows = outerShape.reduce(1, *)
+        for _ in 0..<rows {
+            var base = offset
+            for k in index.indices { base += index[k] * outerStrides[k] }
+            if innerStride == 1 || inner == 1 {
+                convertRun(base, inner, dst + written)
+            } else {
+                for j in 0..<inner { convertRun(base + j * innerStride, 1, dst + written + j) }
+            }
+            written += inner
+            var k = index.count - 1
+            while k >= 0 {
+                index[k] += 1
+                if index[k] < outerShape[k] { break }
+                index[k] = 0
+                k -= 1
+            }
+        }
+    }
+}

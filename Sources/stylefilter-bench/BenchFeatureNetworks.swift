@@ -1,0 +1,110 @@
+import Engine
+import Foundation
+
+/// `dino-b8-grad` and `clip-b32-grad`: DiffuseIT's feature networks at 224x224 with random weights, batch 1
+/// (`batch=N` to change), forward plus the gradient w.r.t. the image, against sgemm in the same run.
+///
+/// Effective FLOPs count the forward and the input-gradient backward: every linear/convolution costs its
+/// forward MACs again backward (dX only, no weight gradients), and attention's two N x N products
+/// become four, so `MACs = 2·forward + layers·2·N²·D`; FLOPs = 2·MACs.
+enum BenchFeatureNetworks {
+    /// `dino-b8-grad`: DINO ViT-B/8, loss = Σ keys of the last block + Σ last-block CLS (DiffuseIT's taps).
+    static func dino(_ args: ArraySlice<String>) throws {
+        let (runs, batch) = options(args)
+        let (_, sgemm) = BenchUNet.sgemmGFLOPS()
+        Bench.log("dino-b8-grad: sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight ViT-B/8")
+        let d = 768, depth = 12, patch = 8, side = 224
+        var shapes: [(name: String, shape: [Int])] = [
+            ("cls_token", [1, 1, d]), ("pos_embed", [1, 785, d]), ("patch_embed.proj.weight", [d, 3, patch, patch]),
+            ("patch_embed.proj.bias", [d]), ("norm.weight", [d]), ("norm.bias", [d]),
+        ]
+        for i in 0..<depth {
+            let p = "blocks.\(i)."
+            shapes += [
+                (p + "norm1.weight", [d]), (p + "norm1.bias", [d]), (p + "attn.qkv.weight", [3 * d, d]), (p + "attn.qkv.bias", [3 * d]),
+                (p + "attn.proj.weight", [d, d]), (p + "attn.proj.bias", [d]), (p + "norm2.weight", [d]), (p + "norm2.bias", [d]),
+                (p + "mlp.fc1.weight", [4 * d, d]), (p + "mlp.fc1.bias", [4 * d]), (p + "mlp.fc2.weight", [d, 4 * d]), (p + "mlp.fc2.bias", [d]),
+            ]
+        }
+        let model = try DINOVisionTransformer(weights: WeightStore(RandomArchive(shapes)))
+        Bench.log("  \(model.config.name)")
+        let image = randomImage(batch: batch, side: side)
+        let n = (side / patch) * (side / patch) + 1
+        let macs = 2 * Double(model.forwardMACs(height: side, width: side)) + Double(depth * 2 * n * n * d)
+        var checksum: Float = 0
+        let seconds = try Bench.medianSeconds(runs: runs, warmup: 1) {
+            try timed {
+                let tape = Tape()
+                let x = tape.watch(image)
+                let f = try model.features(x)
+                let loss = Ops.sum(f.keys) + Ops.sum(f.lastBlockCLS)
+                checksum = tape.gradients(of: loss, cotangent: Tensor(shape: [], scalars: [1]), wrt: [x])[0].scalars[0]
+            }
+        }
+        report("dino-b8-grad", seconds: seconds, flop: 2 * macs * Double(batch), sgemm: sgemm, checksum: checksum)
+    }
+
+    /// `clip-b32-grad`: CLIP ViT-B/32 image tower, loss = Σ encode_image.
+    static func clip(_ args: ArraySlice<String>) throws {
+        let (runs, batch) = options(args)
+        let (_, sgemm) = BenchUNet.sgemmGFLOPS()
+        Bench.log("clip-b32-grad: sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight ViT-B/32 image tower")
+        let w = 768, layers = 12, patch = 32, side = 224, embed = 512
+        var shapes: [(name: String, shape: [Int])] = [
+            ("visual.class_embedding", [w]), ("visual.positional_embedding", [50, w]), ("visual.conv1.weight", [w, 3, patch, patch]),
+            ("visual.ln_pre.weight", [w]), ("visual.ln_pre.bias", [w]), ("visual.ln_post.weight", [w]), ("visual.ln_post.bias", [w]),
+            ("visual.proj", [w, embed]),
+        ]
+        for i in 0..<layers {
+            let p = "visual.transformer.resblocks.\(i)."
+            shapes += [
+                (p + "ln_1.weight", [w]), (p + "ln_1.bias", [w]), (p + "attn.in_proj_weight", [3 * w, w]), (p + "attn.in_proj_bias", [3 * w]),
+                (p + "attn.out_proj.weight", [w, w]), (p + "attn.out_proj.bias", [w]), (p + "ln_2.weight", [w]), (p + "ln_2.bias", [w]),
+                (p + "mlp.c_fc.weight", [4 * w, w]), (p + "mlp.c_fc.bias", [4 * w]), (p + "mlp.c_proj.weight", [w, 4 * w]), (p + "mlp.c_proj.bias", [w]),
+            ]
+        }
+        let model = try CLIPModel(weights: WeightStore(RandomArchive(shapes)))
+        Bench.log("  \(model.config.name), text tower: \(model.config.text == nil ? "none" : "yes")")
+        let image = randomImage(batch: batch, side: side)
+        let n = (side / patch) * (side / patch) + 1
+        let macs = 2 * Double(model.imageForwardMACs) + Double(layers * 2 * n * n * w)
+        var checksum: Float = 0
+        let seconds = try Bench.medianSeconds(runs: runs, warmup: 1) {
+            try timed {
+                let tape = Tape()
+                let x = tape.watch(image)
+                let loss = Ops.sum(try model.encodeImage(x))
+                checksum = tape.gradients(of: loss, cotangent: Tensor(shape: [], scalars: [1]), wrt: [x])[0].scalars[0]
+            }
+        }
+        report("clip-b32-grad", seconds: seconds, flop: 2 * macs * Double(batch), sgemm: sgemm, checksum: checksum)
+    }
+
+    /// `runs=N` (default 3 timed runs after one warm-up), `batch=N` (default 1).
+    static func options(_ args: ArraySlice<String>) -> (runs: Int, batch: Int) {
+        func arg(_ key: String, _ fallback: Int) -> Int {
+            args.compactMap { $0.hasPrefix(key + "=") ? Int($0.dropFirst(key.count + 1)) : nil }.last ?? fallback
+        }
+        return (arg("runs", 3), arg("batch", 1))
+    }
+
+    static func randomImage(batch: Int, side: Int) -> Tensor {
+        var rng = RandomArchive.Generator(seed: 42)
+        return Tensor(shape: [batch, 3, side, side], scalars: (0..<(batch * 3 * side * side)).map { _ in rng.uniform(scale: 1.7) })
+    }
+
+    static func timed(_ body: () throws -> Void) rethrows {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        Bench.log(String(format: "  run %.3f s", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+    }
+
+    static func report(_ name: String, seconds: Double, flop: Double, sgemm: Double, checksum: Float) {
+        let gflops = flop / seconds / 1e9
+        Bench.log("checksum \(checksum)")
+        Bench.report(name, [
+            "seconds": String(format: "%.3f", seconds), "gflops": String(format: "%.1f", gflops),
+            "peak_rss_mb": "\(Bench.peakRSSMiB())", "ratio_to_sgemm": String(format: "%.3f", gflops / sgemm),
+        ])
+    }
+}
