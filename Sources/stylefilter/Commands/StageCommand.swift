@@ -11,7 +11,7 @@ protocol StageCommand: ParsableCommand {
 enum StageCommands {
     static let all: [any StageCommand.Type] = [
         ResizeCommand.self, ThumbnailCommand.self, CropCommand.self, SmartcropCommand.self, PadCommand.self,
-        FlattenCommand.self, ColourspaceCommand.self, DepthCommand.self, CopyCommand.self,
+        FlattenCommand.self, ColourspaceCommand.self, DepthCommand.self, CopyCommand.self, StyleCommand.self,
     ]
 
     /// The StyleFilter registry built from the commands: each entry parses through the root command, so

@@ -1,0 +1,95 @@
+import Engine
+
+/// A DINO ViT as DiffuseIT's structure and style losses use it.
+public protocol DINOGuidanceModel: AnyObject {
+    /// For one ImageNet-normalised image `[1, 3, h, w]`: the last block's keys with the heads
+    /// concatenated, CLS row included (`[N, D]`), and the last block's output token 0 before the final
+    /// LayerNorm (`[D]`). Both differentiable w.r.t. the image.
+    func keysAndCLS(_ image: Variable) throws -> (keys: Variable, cls: Variable)
+}
+
+/// DiffuseIT's DINO losses (`model_vit/loss_vit.py`), all read from ONE forward pass of the image
+/// (upstream runs one pass per term and re-encodes the reference images every step).
+///
+/// Every image goes through `0.5·x + 0.5`, a bilinear resize of the shorter side to
+/// `globalPatchSize` (long side capped at 480, no antialias) and ImageNet normalisation.
+public final class DINOLosses {
+    /// Features of an image that only serves as a reference (no gradient).
+    public struct Reference {
+        /// Unit-length keys `[N, D]`.
+        public let unitKeys: Tensor
+        /// Cosine self-similarity of the keys `[N, N]`.
+        public let selfSimilarity: Tensor
+        /// Last-block CLS token `[D]`.
+        public let cls: Tensor
+    }
+
+    /// The unweighted terms for one image.
+    public struct Terms {
+        /// MSE between the key self-similarity matrices (Splice's "global ssim").
+        public let selfSimilarity: Variable
+        /// PatchNCE-style contrastive loss between the keys and the source's keys.
+        public let contrastive: Variable
+        /// −MSE between the CLS token and the previous image's (semantic divergence), if asked.
+        public let semanticDivergence: Variable?
+        /// MSE between the CLS token and the style image's, if asked.
+        public let style: Variable?
+        /// The image's CLS token value (the next step's "previous" CLS).
+        public let cls: Tensor
+    }
+
+    public let model: any DINOGuidanceModel
+    /// The shorter side DINO sees (`dino_global_patch_size`, 224 upstream).
+    public let globalPatchSize: Int
+    /// The temperature of the contrastive loss.
+    static let temperature: Float = 0.07
+
+    public init(model: any DINOGuidanceModel, globalPatchSize: Int = 224) {
+        self.model = model
+        self.globalPatchSize = globalPatchSize
+    }
+
+    /// The DINO input for `[1, 3, H, W]` images in [−1, 1].
+    public func preprocess(_ image: Variable) -> Variable {
+        DINOPreprocessing.normalize(ImagePreprocessing.resizeShorterSide(image.unitRange, to: globalPatchSize, maxSize: 480))
+    }
+
+    /// Keys and CLS of an image in [−1, 1].
+    public func features(_ image: Variable) throws -> (keys: Variable, cls: Variable) {
+        precondition(image.rank == 4 && image.shape[0] == 1, "DINO losses take one image [1, 3, H, W], got \(image.shape)")
+        return try model.keysAndCLS(preprocess(image))
+    }
+
+    /// Reference features of a fixed image (source or style image).
+    public func reference(_ image: Tensor) throws -> Reference {
+        let f = try features(Variable(image))
+        let unit = Ops.l2Normalize(f.keys)
+        return Reference(unitKeys: unit.value, selfSimilarity: Ops.matmul(unit, unit, transposeB: true).value, cls: f.cls.value)
+    }
+
+    /// The terms for `image` (usually watched on a tape): one DINO pass shared by all of them.
+    public func terms(_ image: Variable, source: Reference, previousCLS: Tensor?, styleCLS: Tensor?) throws -> Terms {
+        let f = try features(image)
+        let unit = Ops.l2Normalize(f.keys)
+        let selfSim = Ops.mse(Ops.matmul(unit, unit, transposeB: true), Variable(source.selfSimilarity))
+        let contrastive = DINOLosses.contrastive(unitKeys: unit, sourceUnitKeys: source.unitKeys)
+        let divergence = previousCLS.map { Ops.scale(Ops.mse(f.cls, Variable($0)), -1) }
+        let style = styleCLS.map { Ops.mse(f.cls, Variable($0)) }
+        return Terms(selfSimilarity: selfSim, contrastive: contrastive, semanticDivergence: divergence, style: style, cls: f.cls.value)
+    }
+
+    /// DiffuseIT's `PatchLoss` averaged over tokens: row i has logits [cos(q_i, p_i), cos(q_i, p_j) for
+    /// all j with the j = i entry replaced by −10] / 0.07, and the loss is the cross-entropy of class 0.
+    static func contrastive(unitKeys q: Variable, sourceUnitKeys p: Tensor) -> Variable {
+        let n = q.shape[0], d = q.shape[1]
+        let pv = Variable(p)
+        let cosines = Ops.matmul(q, pv, transposeB: true)  // [N, N]
+        var offDiagonal = [Float](repeating: 1, count: n * n), diagonal = [Float](repeating: 0, count: n * n)
+        for i in 0..<n { offDiagonal[i * n + i] = 0; diagonal[i * n + i] = -10 }
+        let negatives = cosines * Variable(Tensor(shape: [n, n], scalars: offDiagonal)) + Variable(Tensor(shape: [n, n], scalars: diagonal))
+        let positives = Ops.reshape(Ops.scale(Ops.mean(q * pv, axis: 1), Float(d)), [n, 1])
+        let logits = Ops.scale(Ops.concat([positives, negatives], axis: 1), 1 / temperature)
+        let logProbability = Ops.slice(Ops.logSoftmax(logits), axis: 1, 0..<1)
+        return Ops.scale(Ops.mean(logProbability), -1)
+    }
+}

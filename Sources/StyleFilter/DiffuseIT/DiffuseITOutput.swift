@@ -1,0 +1,24 @@
+import Engine
+
+/// How DiffuseIT turns its final x₀ estimate into 8-bit pixels.
+public enum DiffuseITOutput {
+    /// `to_pil_image(((x + 1) / 2).clamp(0, 1))`: ×255 and truncated (upstream's `.byte()`), from planar
+    /// `[C, H, W]` values to interleaved `H x W x C` bytes.
+    public static func truncatedBytes(planar x: [Float], channels: Int) -> [UInt8] {
+        let plane = x.count / channels
+        var out = [UInt8](repeating: 0, count: x.count)
+        for c in 0..<channels {
+            for p in 0..<plane {
+                let v = min(max((x[c * plane + p] + 1) / 2, 0), 1)
+                out[p * channels + c] = UInt8(v * 255)
+            }
+        }
+        return out
+    }
+
+    /// Image mode with colour matching: the truncated output's colours carried onto the style
+    /// image's (`ColorMatching.mkl`), both interleaved RGB bytes of any sizes.
+    public static func colorMatched(output: [UInt8], style: [UInt8]) -> [UInt8] {
+        ColorMatching.mkl(source: output.map(Double.init), reference: style.map(Double.init)).bytes
+    }
+}

@@ -1,0 +1,129 @@
+import Engine
+import Foundation
+
+/// The weight files a `style` run uses and how they are found: an explicit path (`--unet`, `--dino`,
+/// `--clip`), else the official file name in the models directory (`--models-dir`, then
+/// `$STYLEFILTER_MODELS`, then the XDG cache; see ``ModelsDirectory``). Architectures come from the
+/// tensor shapes, or from `<file stem>.json` beside the file (U-Net: guided-diffusion's
+/// `model_config` keys; DINO: `num_heads`, `global_patch_size`; CLIP: `vision_heads`,
+/// `transformer_heads`).
+public struct StyleModelFiles: Sendable, Equatable {
+    public var unet: String
+    public var dino: String
+    /// CLIP ensemble members (text mode): display name and path.
+    public var clip: [(name: String, path: String)]
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.unet == b.unet && a.dino == b.dino && a.clip.map(\.name) == b.clip.map(\.name) && a.clip.map(\.path) == b.clip.map(\.path)
+    }
+
+    /// DiffuseIT's default CLIP ensemble (upstream `--clip_models`), by catalogue file name.
+    public static let defaultEnsemble = ["RN50", "RN50x4", "ViT-B/32", "RN50x16", "ViT-B/16"]
+
+    /// Resolves every file; throws `ModelError(.notUsable)` (exit 78) naming each missing file, where it
+    /// was looked for and where to download it.
+    public static func resolve(
+        imageMode: Bool, unet: String?, dino: String?, clip: [String], clipModels: [String], modelsDirectory option: String?,
+        environment: ModelEnvironment? = nil
+    ) throws -> StyleModelFiles {
+        var missing: [String] = []
+        var directory: ModelsDirectory?
+        func locate(explicit: String?, entryName: String) throws -> String {
+            if let explicit {
+                if !FileManager.default.isReadableFile(atPath: explicit) { missing.append("'\(explicit)' (given on the command line; not readable)") }
+                return explicit
+            }
+            guard let entry = ModelCatalog.entry(named: entryName) else { throw ModelError(.usage, "style: unknown model '\(entryName)'") }
+            if directory == nil { directory = try ModelsDirectory.resolve(option: option, environment: environment ?? ModelEnvironment()) }
+            let path = directory!.filePath(entry)
+            if !FileManager.default.isReadableFile(atPath: path) {
+                let from = entry.urls.first ?? entry.manualSource ?? "no public URL"
+                missing.append("\(entry.fileName) (looked in \(directory!.path) from \(directory!.source.rawValue); download \(from) or run 'stylefilter models fetch \(entry.name)')")
+            }
+            return path
+        }
+        let unetPath = try locate(explicit: unet, entryName: "adm-256-uncond")
+        let dinoPath = try locate(explicit: dino, entryName: "dino-vitb8")
+        var clipFiles: [(String, String)] = []
+        if !imageMode {
+            if !clip.isEmpty {
+                for path in clip { clipFiles.append((URL(fileURLWithPath: path).lastPathComponent, try locate(explicit: path, entryName: ""))) }
+            } else {
+                for name in clipModels {
+                    let entryName = "clip-" + name.lowercased().replacingOccurrences(of: "/", with: "").replacingOccurrences(of: "-", with: "")
+                    guard ModelCatalog.entry(named: entryName) != nil else {
+                        throw ModelError(.usage, "style: unknown CLIP model '\(name)' (known: \(defaultEnsemble.joined(separator: ", ")))")
+                    }
+                    clipFiles.append((name, try locate(explicit: nil, entryName: entryName)))
+                }
+            }
+        }
+        if !missing.isEmpty {
+            throw ModelError(.notUsable, "style: missing model weights: " + missing.joined(separator: "; "))
+        }
+        return StyleModelFiles(unet: unetPath, dino: dinoPath, clip: clipFiles)
+    }
+
+    /// The JSON object in `<stem>.json` beside `path`, if present.
+    static func sidecar(_ path: String) throws -> [String: Any]? {
+        let json = URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("json")
+        guard FileManager.default.fileExists(atPath: json.path) else { return nil }
+        guard let data = try? Data(contentsOf: json), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ModelError(.notUsable, "style: cannot read the config \(json.path) (not a JSON object)")
+        }
+        return object
+    }
+
+    /// Runs `body`, turning any error into a one-line exit-78 error naming the file.
+    static func loading<T>(_ what: String, _ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ModelError {
+            throw error
+        } catch {
+            throw ModelError(.notUsable, "style: cannot load the \(what) weights '\(path)': \(error)")
+        }
+    }
+
+    /// Opens every file and recognises its architecture (cheap: headers and shapes only), so a corrupt
+    /// or foreign checkpoint fails with exit 78 before any image is read.
+    public func validate() throws {
+        _ = try StyleModelFiles.loading("U-Net", unet) {
+            let archive = try Checkpoint.open(unet)
+            return try UNetConfig.resolve(checkpointPath: unet, archive: archive)
+        }
+        let dinoSide = try StyleModelFiles.sidecar(dino)
+        _ = try StyleModelFiles.loading("DINO", dino) {
+            try DINOConfig.recognise(WeightStore(try Checkpoint.open(dino)), heads: dinoSide?["num_heads"] as? Int)
+        }
+        for member in clip {
+            let side = try StyleModelFiles.sidecar(member.path)
+            _ = try StyleModelFiles.loading("CLIP", member.path) {
+                try CLIPConfig.recognise(WeightStore(try Checkpoint.open(member.path)), visionHeads: side?["vision_heads"] as? Int,
+                    textHeads: side?["transformer_heads"] as? Int)
+            }
+        }
+    }
+
+    /// The networks, loaded (memory-mapped where the format allows).
+    public func load() throws -> (unet: UNetModel, dino: DINOVisionTransformer, dinoPatchSize: Int, clip: [NamedCLIPModel]) {
+        let unet = try StyleModelFiles.loading("U-Net", self.unet) {
+            let archive = try Checkpoint.open(self.unet)
+            return try UNetModel(config: UNetConfig.resolve(checkpointPath: self.unet, archive: archive), weights: WeightStore(archive))
+        }
+        let dinoSide = try StyleModelFiles.sidecar(dino)
+        let dino = try StyleModelFiles.loading("DINO", self.dino) {
+            let store = WeightStore(try Checkpoint.open(self.dino))
+            return try DINOVisionTransformer(weights: store, config: DINOConfig.recognise(store, heads: dinoSide?["num_heads"] as? Int))
+        }
+        let clipModels = try clip.map { member in
+            let side = try StyleModelFiles.sidecar(member.path)
+            return try StyleModelFiles.loading("CLIP", member.path) {
+                let store = WeightStore(try Checkpoint.open(member.path))
+                let config = try CLIPConfig.recognise(store, visionHeads: side?["vision_heads"] as? Int, textHeads: side?["transformer_heads"] as? Int)
+                return NamedCLIPModel(name: member.name, model: try CLIPModel(weights: store, config: config))
+            }
+        }
+        return (unet, dino, dinoSide?["global_patch_size"] as? Int ?? 224, clipModels)
+    }
+}

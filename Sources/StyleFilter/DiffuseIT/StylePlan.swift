@@ -1,0 +1,72 @@
+import Engine
+
+/// What a `style` run will do, for `--dry-run`: steps, network passes and an estimated time.
+public struct StylePlan: Sendable {
+    public let imageMode: Bool
+    public let parameters: DiffuseITParameters
+    public let models: StyleModelFiles
+    public let iterations: Int
+
+    public init(imageMode: Bool, parameters: DiffuseITParameters, models: StyleModelFiles, iterations: Int) {
+        self.imageMode = imageMode
+        self.parameters = parameters
+        self.models = models
+        self.iterations = iterations
+    }
+
+    /// Respaced step count N of the schedule.
+    public var respacedSteps: Int? {
+        (try? TimestepRespacing.keptTimesteps(baseStepCount: 1000, spec: parameters.timestepRespacing))?.count
+    }
+
+    /// Guided steps per output (without restarts).
+    public var guidedStepsPerOutput: Int? {
+        guard let n = respacedSteps else { return nil }
+        let k0 = n - parameters.skipTimesteps - 1
+        guard k0 >= 0 else { return nil }
+        return parameters.ddim ? k0 + 1 : k0 + parameters.resampleCount
+    }
+
+    /// Seconds per guided step at 256x256 on the reference 2-core machine, idle (BENCHMARKS.md
+    /// `step-image`: about 8000 sgemm-GFLOP-equivalents, i.e. ~17 s at that machine's ~466 GFLOP/s
+    /// sgemm), and the extra cost of one CLIP ViT-B/32-sized view (`clip-b32-grad batch=8`). Larger
+    /// CLIP models (RN50x16 at 384 px) cost more per view; the estimate is a lower bound for them.
+    public static let secondsPerImageStep = 17.0
+    public static let secondsPerCLIPView = 0.06
+
+    public var estimatedSecondsPerStep: Double {
+        var s = StylePlan.secondsPerImageStep
+        if !imageMode { s += StylePlan.secondsPerCLIPView * Double(models.clip.count * parameters.augNum) }
+        return s
+    }
+
+    /// A multi-line human-readable plan.
+    public var description: String {
+        let p = parameters
+        var lines: [String] = []
+        lines.append("style plan (\(imageMode ? "image-guided" : "text-guided"), \(p.ddim ? "DDIM eta 0" : "guided DDPM"))")
+        lines.append("  U-Net: \(models.unet)")
+        lines.append("  DINO:  \(models.dino)")
+        for m in models.clip { lines.append("  CLIP:  \(m.name) \(m.path)") }
+        let n = respacedSteps.map(String.init) ?? "?"
+        lines.append("  schedule: respacing \(p.timestepRespacing) (N = \(n)), skip \(p.skipTimesteps), resampling \(p.ddim ? 0 : p.resampleCount), diff_iter \(p.diffIter)")
+        lines.append("  weights: " + [
+            imageMode ? "lambda_trg \(p.lambdaTrg), l2_trg_lambda \(p.l2TrgLambda)" : "clip_guidance_lambda \(p.clipGuidanceLambda), aug_num \(p.augNum)",
+            "lambda_ssim \(p.lambdaSSIM)", "lambda_contra_ssim \(p.lambdaContraSSIM)", "lambda_dir_cls \(p.lambdaDirCls)",
+            "range_lambda \(p.rangeLambda)", "vit_lambda \(p.vitLambda)",
+        ].joined(separator: ", "))
+        lines.append("  flags: range_restart \(p.useRangeRestart) (max \(p.maxRestarts)), noise_aug_all \(p.useNoiseAugAll), regularize_content \(p.regularizeContent), prog_contrast \(p.useProgContrast), colormatch \(imageMode && p.useColormatch)")
+        if let steps = guidedStepsPerOutput {
+            let clipPasses = imageMode ? 0 : models.clip.count * p.augNum
+            lines.append("  per output: \(steps) guided steps; per step 1 U-Net forward+backward, 1 DINO forward+backward"
+                + (clipPasses > 0 ? ", \(clipPasses) CLIP image forward+backward passes" : ""))
+            lines.append("  network passes for \(iterations) output(s): U-Net \(steps * iterations), DINO \(steps * iterations)"
+                + (clipPasses > 0 ? ", CLIP \(steps * iterations * clipPasses)" : "") + " (each forward+backward; restarts add more)")
+            let seconds = Double(steps * iterations) * estimatedSecondsPerStep
+            lines.append("  estimated time: about \(Int((seconds / 60).rounded())) min (\(Int(estimatedSecondsPerStep.rounded())) s per step on a 2-core x86-64 reference machine)")
+        } else {
+            lines.append("  the schedule leaves no step: check --steps/--skip")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

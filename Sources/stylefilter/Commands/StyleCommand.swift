@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import StyleFilter
+
+struct StyleCommand: StageCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "style",
+        abstract: "DiffuseIT translation guided by a style image or by text (source and target prompts).",
+        discussion: """
+            Image mode: --style-image PATH. Text mode: --prompt TEXT --source-prompt TEXT.
+            Runs at the U-Net's native size (256x256 for the official models) and maps back to the
+            input's size; alpha is kept. --seed (a global option) makes the output reproducible.
+
+            Models are looked up by file name in --models-dir, $STYLEFILTER_MODELS, then
+            $XDG_CACHE_HOME/stylefilter/models (fetch them with 'stylefilter models fetch');
+            --unet/--dino/--clip name files directly. Missing weights exit with status 78.
+
+            Examples:
+              stylefilter style --style-image ref.jpg < photo.jpg > out.png
+              stylefilter style --prompt "black leopard" --source-prompt "lion" < lion.jpg > out.png
+              stylefilter resize --width 512 + style --style-image ref.png --preset fast < in.jpg > out.png
+            """)
+
+    @Option(help: ArgumentHelp("Style image (image-guided mode).", valueName: "path"))
+    var styleImage: String?
+
+    @Option(help: ArgumentHelp("Target text (text-guided mode).", valueName: "text"))
+    var prompt: String?
+
+    @Option(help: ArgumentHelp("Text describing the source image (text-guided mode).", valueName: "text"))
+    var sourcePrompt: String?
+
+    @Option(help: "Settings: 'paper' (upstream README per mode, default) or 'fast' (half the steps, 5 resampling repeats, 4 CLIP views, CLIP ViT-B/32 only).")
+    var preset: String = "paper"
+
+    @Option(help: "Respaced diffusion steps N (timestep_respacing); without --skip the preset's start level is kept.")
+    var steps: Int?
+
+    @Option(help: "Respaced steps skipped at the noisy end (skip_timesteps).")
+    var skip: Int?
+
+    @Flag(help: "Deterministic DDIM sampling with condition_score (no resampling).")
+    var ddim = false
+
+    @Option(help: "Independent outputs; the chain continues with the first, all go to --iterations-dir.")
+    var iterations: Int = 1
+
+    @Option(help: ArgumentHelp("Directory for the outputs of --iterations (style_i_<n>.png).", valueName: "dir"))
+    var iterationsDir: String?
+
+    @Option(name: .customLong("param"), help: ArgumentHelp("Any upstream setting, e.g. lambda_ssim=500, use_colormatch=false (repeatable).", valueName: "name=value"))
+    var params: [String] = []
+
+    @Flag(help: "Resolve the models and print the plan (steps, network passes, estimated time); compute nothing.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Models directory.", valueName: "dir"))
+    var modelsDir: String?
+
+    @Option(help: ArgumentHelp("U-Net checkpoint file.", valueName: "file"))
+    var unet: String?
+
+    @Option(help: ArgumentHelp("DINO checkpoint file.", valueName: "file"))
+    var dino: String?
+
+    @Option(help: ArgumentHelp("CLIP checkpoint file (repeatable; replaces the ensemble).", valueName: "file"))
+    var clip: [String] = []
+
+    @Option(help: ArgumentHelp("CLIP ensemble by name (comma-separated: RN50, RN50x4, ViT-B/32, RN50x16, ViT-B/16).", valueName: "names"))
+    var clipModels: String?
+
+    func makeStage() throws -> any Stage {
+        let imageMode: Bool
+        switch (styleImage, prompt, sourcePrompt) {
+        case (.some, nil, nil): imageMode = true
+        case (nil, .some, .some): imageMode = false
+        default: throw ValidationError("give either --style-image PATH, or --prompt TEXT with --source-prompt TEXT")
+        }
+        guard var parameters = DiffuseITParameters.named(preset, imageMode: imageMode) else {
+            throw ValidationError("unknown --preset '\(preset)' (known: \(DiffuseITParameters.presetNames.joined(separator: ", ")))")
+        }
+        if let steps {
+            guard steps >= 2 else { throw ValidationError("--steps must be at least 2") }
+            let n = Double(Int(parameters.timestepRespacing) ?? 100)
+            parameters.timestepRespacing = String(steps)
+            if skip == nil { parameters.skipTimesteps = Int((Double(parameters.skipTimesteps) * Double(steps) / n).rounded()) }
+            parameters.diffIter = Int((Double(parameters.diffIter) * Double(steps) / n).rounded())
+        }
+        if let skip { parameters.skipTimesteps = skip }
+        if ddim { parameters.ddim = true }
+        for item in params {
+            guard let eq = item.firstIndex(of: "=") else { throw ValidationError("--param expects NAME=VALUE, got '\(item)'") }
+            do {
+                try parameters.set(String(item[..<eq]), String(item[item.index(after: eq)...]))
+            } catch let error as DiffuseITError {
+                throw ValidationError(error.description)
+            }
+        }
+        let ensemble = clipModels.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            ?? (preset == "fast" ? ["ViT-B/32"] : StyleModelFiles.defaultEnsemble)
+        let files = try StyleModelFiles.resolve(
+            imageMode: imageMode, unet: unet, dino: dino, clip: clip, clipModels: ensemble, modelsDirectory: modelsDir)
+        try files.validate()
+        if dryRun {
+            throw CleanExit.message(StylePlan(imageMode: imageMode, parameters: parameters, models: files, iterations: iterations).description)
+        }
+        let guide: StyleStage.Guide = imageMode ? .image(styleImage!) : .text(prompt: prompt!, source: sourcePrompt!)
+        return try StyleStage(guide: guide, parameters: parameters, models: files, iterations: iterations, iterationsDirectory: iterationsDir)
+    }
+}
