@@ -49,13 +49,15 @@ import Testing
         return out
     }
 
-    /// The tiled im2col path (several tiles, tiles of one row) equals the direct definition, and its
-    /// input gradient equals the adjoint computed through the naive forward's linearity.
-    @Test(arguments: [(1, 1), (2, 1), (1, 0)], [64, 400, 1 << 20])
-    mutating func convolutionTilesMatchNaive(geometry: (Int, Int), tileFloats: Int) {
+    /// The tiled im2col path (several tiles, tiles of one row; small images and the per-thread row
+    /// bands of large ones) equals the direct definition, and its input gradient equals the adjoint
+    /// computed through the naive forward's linearity.
+    @Test(arguments: [(1, 1), (2, 1), (1, 0)], [(64, 9, 7), (400, 9, 7), (1 << 20, 9, 7), (500, 70, 40), (1 << 20, 70, 40)])
+    mutating func convolutionTilesMatchNaive(geometry: (Int, Int), tiling: (Int, Int, Int)) {
         let (stride, padding) = geometry
-        let x = rng.tensor([2, 5, 9, 7]), w = rng.tensor([6, 5, 3, 3]), b = rng.tensor([6])
-        let g = ConvGeometry(batch: 2, inChannels: 5, height: 9, width: 7, outChannels: 6, kernelH: 3, kernelW: 3, stride: stride, padding: padding)
+        let (tileFloats, h, wd) = tiling
+        let x = rng.tensor([2, 5, h, wd]), w = rng.tensor([6, 5, 3, 3]), b = rng.tensor([6])
+        let g = ConvGeometry(batch: 2, inChannels: 5, height: h, width: wd, outChannels: 6, kernelH: 3, kernelW: 3, stride: stride, padding: padding)
         let out = Tensor(uninitializedShape: [2, 6, g.outHeight, g.outWidth])
         ConvolutionKernel.forward(g, input: x.readPointer, weight: w.readPointer, bias: b.readPointer, output: out.mutablePointer, tileFloats: tileFloats)
         #expect(relativeL2(out.scalars, naiveConv(x, w, b, stride: stride, padding: padding)) < 1e-6)
