@@ -105,6 +105,13 @@ import Testing
         checkGradients([a, b]) { v in Ops.mse(v[0], v[1]) }
     }
 
+    @Test mutating func checkpointedBlock() {
+        let x = rng.tensor([1, 2, 5, 5]), y = rng.tensor([1, 2, 5, 5]), w = rng.tensor([3, 4, 3, 3], scale: 0.3)
+        checkGradients([x, y]) { v in
+            Ops.checkpoint(v) { u in Ops.silu(Ops.conv2d(Ops.concat(u, axis: 1), weight: w, padding: 1)) }
+        }
+    }
+
     @Test func constantsAreNotRecorded() {
         let tape = Tape()
         let x = tape.watch(Tensor(shape: [1, 2], scalars: [1, 2]))

@@ -89,6 +89,12 @@ struct UNetParityCase: Sendable, CustomStringConvertible {
             let gradErr = relativeL2(grad.scalars, try io.tensor(named: "grad_x").scalars)
             #expect(gradErr <= parityTolerance, "grad_x rel-L2 \(gradErr)")
             print("\(c): grad_x rel-L2 \(gradErr)")
+
+            // Block recomputation (checkpointing) must give the same gradient.
+            let recomputing = try UNetModel(config: config, weights: WeightStore(archive), checkpointing: true)
+            let (_, recomputed) = recomputing.inputGradient(x, timesteps: t, cotangent: cotangent)
+            let recomputedErr = relativeL2(recomputed.scalars, try io.tensor(named: "grad_x").scalars)
+            #expect(recomputedErr <= parityTolerance, "grad_x with checkpointing rel-L2 \(recomputedErr)")
         }
     }
 }

@@ -201,7 +201,7 @@ enum ConvolutionKernel {
                             let lo = max(0, p - kx), hi = min(ow, w + p - kx)
                             if hi > lo {
                                 let d = line + (lo - p + kx)
-                                for j in 0..<(hi - lo) { d[j] += row[lo + j] }
+                                VectorMath.map2(d, row + lo, d, hi - lo) { $0 + $1 }
                             }
                         } else {
                             for ox in 0..<ow {

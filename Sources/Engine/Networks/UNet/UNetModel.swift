@@ -21,11 +21,16 @@ public final class UNetModel: Sendable {
     let outputBlocks: [[Layer]]
     let outNorm: GroupNormLayer
     let outConv: ConvLayer
+    /// Whether differentiable passes recompute each block in the backward pass instead of keeping
+    /// its activations (upstream's `use_checkpoint`): less memory, about one more forward.
+    public let checkpointing: Bool
 
     /// Builds the model; throws on a missing or wrongly shaped weight, or an unsupported config.
-    public init(config: UNetConfig, weights: WeightStore) throws {
+    /// `checkpointing` defaults to the config's `use_checkpoint`.
+    public init(config: UNetConfig, weights: WeightStore, checkpointing: Bool? = nil) throws {
         try config.validate()
         self.config = config
+        self.checkpointing = checkpointing ?? config.useCheckpoint
         let mc = config.modelChannels, e = 4 * mc
         timeEmbed = (
             try weights.tensor("time_embed.0.weight", shape: [e, mc]), try weights.tensor("time_embed.0.bias", shape: [e]),
@@ -70,7 +75,7 @@ public final class UNetModel: Sendable {
             "U-Net input size \(x.shape[2])x\(x.shape[3]) must be divisible by \(1 << levels)")
         let embActivated = Ops.silu(Variable(timestepEmbedding(timesteps))).value
 
-        func run(_ layers: [Layer], _ input: Variable) -> Variable {
+        @Sendable func run(_ layers: [Layer], _ input: Variable) -> Variable {
             var h = input
             for layer in layers {
                 switch layer {
@@ -86,17 +91,24 @@ public final class UNetModel: Sendable {
             return h
         }
 
+        // With checkpointing (and a recorded input) each block keeps only its inputs.
+        let recompute = checkpointing && x.requiresGradient
+        func block(_ layers: [Layer], _ inputs: [Variable]) -> Variable {
+            let body: ([Variable]) -> Variable = { v in run(layers, v.count == 1 ? v[0] : Ops.concat(v, axis: 1)) }
+            return recompute ? Ops.checkpoint(inputs, body) : body(inputs)
+        }
+
         var skips: [Variable] = []
         var h = x
-        for (i, block) in inputBlocks.enumerated() {
-            h = run(block, h)
+        for (i, layers) in inputBlocks.enumerated() {
+            h = block(layers, [h])
             observe?("input_blocks.\(i)", h.value)
             skips.append(h)
         }
-        h = run(middleBlock, h)
+        h = block(middleBlock, [h])
         observe?("middle_block", h.value)
-        for (j, block) in outputBlocks.enumerated() {
-            h = run(block, Ops.concat([h, skips.removeLast()], axis: 1))
+        for (j, layers) in outputBlocks.enumerated() {
+            h = block(layers, [h, skips.removeLast()])
             observe?("output_blocks.\(j)", h.value)
         }
         return outConv(outNorm(h, silu: true))
