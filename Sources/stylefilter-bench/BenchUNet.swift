@@ -32,14 +32,16 @@ enum BenchUNet {
     }
 
     /// `runs=N` (default 3, after one warm-up run) sets how many timed runs the median takes;
-    /// `checkpoint=1` recomputes blocks in the backward pass instead of keeping their activations.
+    /// `recompute=full|all` recomputes full-resolution (or all) blocks in the backward pass instead
+    /// of keeping their activations.
     static func unet(_ name: String, gradient: Bool, _ args: ArraySlice<String>) throws {
         let runs = args.compactMap { $0.hasPrefix("runs=") ? Int($0.dropFirst(5)) : nil }.last ?? 3
         let (_, sgemm) = sgemmGFLOPS()
         Bench.log("\(name): sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight model")
         let config = UNetConfig.imageNet256Unconditional
-        let checkpointing = args.contains("checkpoint=1")
-        let model = try UNetModel(config: config, weights: WeightStore(RandomArchive(config.parameterShapes())), checkpointing: checkpointing)
+        let recompute: UNetModel.Recompute = args.contains("recompute=all") ? .all : args.contains("recompute=full") ? .fullResolution : .none
+        Bench.log("recompute: \(recompute)")
+        let model = try UNetModel(config: config, weights: WeightStore(RandomArchive(config.parameterShapes())), recompute: recompute)
         var rng = RandomArchive.Generator(seed: 42)
         let x = Tensor(shape: [1, 3, 256, 256], scalars: (0..<(3 * 256 * 256)).map { _ in rng.uniform(scale: 1.7) })
         let t = Tensor(shape: [1], scalars: [500])

@@ -91,10 +91,12 @@ struct UNetParityCase: Sendable, CustomStringConvertible {
             print("\(c): grad_x rel-L2 \(gradErr)")
 
             // Block recomputation (checkpointing) must give the same gradient.
-            let recomputing = try UNetModel(config: config, weights: WeightStore(archive), checkpointing: true)
-            let (_, recomputed) = recomputing.inputGradient(x, timesteps: t, cotangent: cotangent)
-            let recomputedErr = relativeL2(recomputed.scalars, try io.tensor(named: "grad_x").scalars)
-            #expect(recomputedErr <= parityTolerance, "grad_x with checkpointing rel-L2 \(recomputedErr)")
+            for policy in [UNetModel.Recompute.fullResolution, .all] {
+                let recomputing = try UNetModel(config: config, weights: WeightStore(archive), recompute: policy)
+                let (_, recomputed) = recomputing.inputGradient(x, timesteps: t, cotangent: cotangent)
+                let recomputedErr = relativeL2(recomputed.scalars, try io.tensor(named: "grad_x").scalars)
+                #expect(recomputedErr <= parityTolerance, "grad_x with recompute \(policy) rel-L2 \(recomputedErr)")
+            }
         }
     }
 }

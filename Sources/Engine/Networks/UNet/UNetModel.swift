@@ -21,16 +21,27 @@ public final class UNetModel: Sendable {
     let outputBlocks: [[Layer]]
     let outNorm: GroupNormLayer
     let outConv: ConvLayer
-    /// Whether differentiable passes recompute each block in the backward pass instead of keeping
-    /// its activations (upstream's `use_checkpoint`): less memory, about one more forward.
-    public let checkpointing: Bool
+    /// Which blocks a differentiable pass recomputes in the backward pass instead of keeping their
+    /// activations (gradient checkpointing, upstream's `use_checkpoint`).
+    public enum Recompute: Sendable {
+        /// Keep every activation: fastest, most memory.
+        case none
+        /// Recompute blocks working at the input's full resolution: they hold the largest
+        /// activations for the fewest FLOPs (fewest channels), so this saves most memory per second.
+        case fullResolution
+        /// Recompute every block: least memory, about one extra forward pass.
+        case all
+    }
+
+    /// The recomputation policy of differentiable passes.
+    public let recompute: Recompute
 
     /// Builds the model; throws on a missing or wrongly shaped weight, or an unsupported config.
-    /// `checkpointing` defaults to the config's `use_checkpoint`.
-    public init(config: UNetConfig, weights: WeightStore, checkpointing: Bool? = nil) throws {
+    /// `recompute` defaults to `.all` when the config's `use_checkpoint` is set, else `.none`.
+    public init(config: UNetConfig, weights: WeightStore, recompute: Recompute? = nil) throws {
         try config.validate()
         self.config = config
-        self.checkpointing = checkpointing ?? config.useCheckpoint
+        self.recompute = recompute ?? (config.useCheckpoint ? .all : .none)
         let mc = config.modelChannels, e = 4 * mc
         timeEmbed = (
             try weights.tensor("time_embed.0.weight", shape: [e, mc]), try weights.tensor("time_embed.0.bias", shape: [e]),
@@ -91,11 +102,16 @@ public final class UNetModel: Sendable {
             return h
         }
 
-        // With checkpointing (and a recorded input) each block keeps only its inputs.
-        let recompute = checkpointing && x.requiresGradient
+        // A recomputed block (when x is recorded) keeps only its inputs.
         func block(_ layers: [Layer], _ inputs: [Variable]) -> Variable {
             let body: ([Variable]) -> Variable = { v in run(layers, v.count == 1 ? v[0] : Ops.concat(v, axis: 1)) }
-            return recompute ? Ops.checkpoint(inputs, body) : body(inputs)
+            let again: Bool
+            switch recompute {
+            case .none: again = false
+            case .fullResolution: again = inputs[0].shape[2] == x.shape[2]
+            case .all: again = true
+            }
+            return again && x.requiresGradient ? Ops.checkpoint(inputs, body) : body(inputs)
         }
 
         var skips: [Variable] = []
