@@ -58,6 +58,10 @@ struct UNetParityCase: Sendable, CustomStringConvertible {
         let config = try JSONDecoder().decode(UNetConfig.self, from: c.configJSON)
         let archive = try #require(try loadArchive(Fixtures.path(c.weightsFile)))
         let model = try UNetModel(config: config, weights: WeightStore(archive))
+        // float32 checkpoints are used in place (memory-mapped), never copied.
+        if let st = archive as? SafeTensorsArchive, st.dtype(of: "out.2.weight") == .f32 {
+            #expect(model.outConv.weight.storage.pointer == (try st.tensor(named: "out.2.weight")).storage.pointer)
+        }
         let io = try Fixtures.safetensors(c.ioFile)
         let x = try io.tensor(named: "x"), t = try io.tensor(named: "timesteps")
 
