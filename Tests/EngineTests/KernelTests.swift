@@ -120,6 +120,13 @@ import Testing
             x += 0.37
         }
         #expect(worst < 5e-7)
+        var worstErf: Double = 0
+        x = -6
+        while x < 6 {
+            worstErf = max(worstErf, abs(Double(VectorMath.erf(SIMD8<Float>(repeating: x))[0]) - erf(Double(x))))
+            x += 0.013
+        }
+        #expect(worstErf < 3e-7)
         #expect(VectorMath.exp(SIMD8<Float>(repeating: -1000))[0] >= 0)
         #expect(VectorMath.exp(SIMD8<Float>(repeating: 1000))[0].isFinite)
     }
