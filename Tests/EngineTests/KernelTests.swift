@@ -126,7 +126,7 @@ import Testing
             worstErf = max(worstErf, abs(Double(VectorMath.erf(SIMD8<Float>(repeating: x))[0]) - erf(Double(x))))
             x += 0.013
         }
-        #expect(worstErf < 3e-7)
+        #expect(worstErf < 4e-7)  // 1.5e-7 formula error plus float32 evaluation
         #expect(VectorMath.exp(SIMD8<Float>(repeating: -1000))[0] >= 0)
         #expect(VectorMath.exp(SIMD8<Float>(repeating: 1000))[0].isFinite)
     }
