@@ -86,9 +86,19 @@ public final class UNetModel: Sendable {
             "U-Net input size \(x.shape[2])x\(x.shape[3]) must be divisible by \(1 << levels)")
         let embActivated = Ops.silu(Variable(timestepEmbedding(timesteps))).value
 
-        @Sendable func run(_ layers: [Layer], _ input: Variable) -> Variable {
-            var h = input
-            for layer in layers {
+        /// `inputs` are concatenated along channels (an output block's [h, skip]) by its first ResBlock.
+        @Sendable func run(_ layers: [Layer], _ inputs: [Variable]) -> Variable {
+            var h = inputs[0]
+            var rest = layers[...]
+            if inputs.count > 1 {
+                if case .res(let r)? = layers.first {
+                    h = r(concatenating: inputs, embActivated: embActivated)
+                    rest = layers.dropFirst()
+                } else {
+                    h = Ops.concat(inputs, axis: 1)
+                }
+            }
+            for layer in rest {
                 switch layer {
                 case .conv(let c): h = c(h)
                 case .res(let r): h = r(h, embActivated: embActivated)
@@ -104,7 +114,7 @@ public final class UNetModel: Sendable {
 
         // A recomputed block (when x is recorded) keeps only its inputs.
         func block(_ layers: [Layer], _ inputs: [Variable]) -> Variable {
-            let body: ([Variable]) -> Variable = { v in run(layers, v.count == 1 ? v[0] : Ops.concat(v, axis: 1)) }
+            let body: ([Variable]) -> Variable = { v in run(layers, v) }
             let again: Bool
             switch recompute {
             case .none: again = false
