@@ -89,7 +89,9 @@ public struct Variable {
 
     /// Whether gradients flow through this value.
     public var requiresGradient: Bool { id >= 0 }
+    /// Shape of the value.
     public var shape: [Int] { value.shape }
+    /// Number of dimensions of the value.
     public var rank: Int { value.rank }
 
     /// Builds an op's output: recorded on the inputs' tape when any input requires a gradient,
