@@ -11,7 +11,7 @@ enum BenchFeatureNetworks {
     /// `dino-b8-grad`: DINO ViT-B/8, loss = Σ keys of the last block + Σ last-block CLS (DiffuseIT's taps).
     static func dino(_ args: ArraySlice<String>) throws {
         let (runs, batch) = options(args)
-        let (_, sgemm) = BenchUNet.sgemmGFLOPS()
+        let sgemm = BenchUNet.sgemmGFLOPS().gflops
         Bench.log("dino-b8-grad: sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight ViT-B/8")
         let d = 768, depth = 12, patch = 8, side = 224
         var shapes: [(name: String, shape: [Int])] = [
@@ -47,7 +47,7 @@ enum BenchFeatureNetworks {
     /// `clip-b32-grad`: CLIP ViT-B/32 image tower, loss = Σ encode_image.
     static func clip(_ args: ArraySlice<String>) throws {
         let (runs, batch) = options(args)
-        let (_, sgemm) = BenchUNet.sgemmGFLOPS()
+        let sgemm = BenchUNet.sgemmGFLOPS().gflops
         Bench.log("clip-b32-grad: sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight ViT-B/32 image tower")
         let w = 768, layers = 12, patch = 32, side = 224, embed = 512
         var shapes: [(name: String, shape: [Int])] = [

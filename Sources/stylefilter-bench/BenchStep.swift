@@ -12,7 +12,7 @@ enum BenchStep {
         let name = text ? "step-text" : "step-image"
         let runs = args.compactMap { $0.hasPrefix("runs=") ? Int($0.dropFirst(5)) : nil }.last ?? 3
         let views = args.compactMap { $0.hasPrefix("views=") ? Int($0.dropFirst(6)) : nil }.last ?? 8
-        let (_, sgemm) = BenchUNet.sgemmGFLOPS()
+        let sgemm = BenchUNet.sgemmGFLOPS().gflops
         Bench.log("\(name): sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight networks")
         let config = UNetConfig.imageNet256Unconditional
         let unet = try UNetModel(config: config, weights: WeightStore(RandomArchive(config.parameterShapes())))

@@ -8,57 +8,108 @@ enum BenchUNet {
     /// Forward FLOPs of the 256x256 uncond U-Net (spec A.9: 1.120 T MACs).
     static let forwardFLOP = 2.24e12
 
+    /// CPU seconds (user + system) this process has used so far, all threads.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// Medians of wall-clock and CPU seconds over `runs` runs after `warmup` untimed runs. CPU time
+    /// is reported too because the benchmark machine is shared: under load the wall clock of both
+    /// the U-Net and sgemm stretches with whatever else runs, their CPU time much less.
+    static func timed(runs: Int, warmup: Int, _ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
+        for _ in 0..<warmup { try body() }
+        var walls: [Double] = [], cpus: [Double] = []
+        for _ in 0..<runs {
+            let (w0, c0) = (DispatchTime.now().uptimeNanoseconds, cpuSeconds())
+            try body()
+            walls.append(Double(DispatchTime.now().uptimeNanoseconds - w0) / 1e9)
+            cpus.append(cpuSeconds() - c0)
+            Bench.log(String(format: "  run %.3f s wall, %.3f s cpu", walls.last!, cpus.last!))
+        }
+        return (walls.sorted()[walls.count / 2], cpus.sorted()[cpus.count / 2])
+    }
+
     /// OpenBLAS's own multithreaded sgemm (n x n x n) on all the engine's threads: the peak the
-    /// U-Net is compared with.
-    static func sgemmGFLOPS(size n: Int = 2048) -> (seconds: Double, gflops: Double) {
+    /// U-Net is compared with. Also returns single-threaded sgemm GFLOP per CPU second, the
+    /// per-core peak for CPU-time comparisons (a multithreaded OpenBLAS spins while a descheduled
+    /// partner thread catches up, so its CPU time is inflated on a loaded machine).
+    static func sgemmGFLOPS(size n: Int = 2048, runs: Int = 3) -> (seconds: Double, gflops: Double, cpuGflops: Double) {
         let threads = EngineThreads.current  // also puts the engine's OpenBLAS setting in place
         let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
         var c = [Float](repeating: 0, count: n * n)
-        openblas_set_num_threads(Int32(threads))
-        defer { openblas_set_num_threads(1) }
-        let seconds = Bench.medianSeconds(runs: 3, warmup: 1) {
+        let flop = 2 * Double(n * n * n)
+        let (_, cpu) = timed(runs: runs, warmup: 1) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
         }
-        return (seconds, 2 * Double(n * n * n) / seconds / 1e9)
+        openblas_set_num_threads(Int32(threads))
+        defer { openblas_set_num_threads(1) }
+        let (wall, _) = timed(runs: runs, warmup: 1) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+        }
+        return (wall, flop / wall / 1e9, flop / cpu / 1e9)
     }
 
     static func sgemm(_ args: ArraySlice<String>) throws {
         Bench.log("sgemm 2048^3 on \(EngineThreads.current) OpenBLAS threads")
-        let (seconds, gflops) = sgemmGFLOPS()
+        let (seconds, gflops, cpuGflops) = sgemmGFLOPS()
         Bench.report("sgemm", [
             "seconds": String(format: "%.4f", seconds), "gflops": String(format: "%.1f", gflops),
-            "peak_rss_mb": "\(Bench.peakRSSMiB())",
+            "peak_rss_mb": "\(Bench.peakRSSMiB())", "gflops_per_cpu_s": String(format: "%.1f", cpuGflops),
         ])
     }
 
-    /// `runs=N` (default 3, after one warm-up run) sets how many timed runs the median takes.
+    /// `runs=N` (default 3, after one warm-up run) sets how many timed runs the median takes;
+    /// `recompute=full|all` recomputes full-resolution (or all) blocks in the backward pass instead
+    /// of keeping their activations.
+    ///
+    /// The machine is shared, so sgemm is measured again right before every timed run and
+    /// `ratio_to_sgemm` is the median of the per-run ratios (each against the sgemm of its moment).
     static func unet(_ name: String, gradient: Bool, _ args: ArraySlice<String>) throws {
         let runs = args.compactMap { $0.hasPrefix("runs=") ? Int($0.dropFirst(5)) : nil }.last ?? 3
-        let (_, sgemm) = sgemmGFLOPS()
-        Bench.log("\(name): sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight model")
         let config = UNetConfig.imageNet256Unconditional
-        let model = try UNetModel(config: config, weights: WeightStore(RandomArchive(config.parameterShapes())))
+        let recompute: UNetModel.Recompute = args.contains("recompute=all") ? .all : args.contains("recompute=full") ? .fullResolution : .none
+        Bench.log("\(name): \(EngineThreads.current) threads, recompute \(recompute); building random-weight model")
+        let model = try UNetModel(config: config, weights: WeightStore(RandomArchive(config.parameterShapes())), recompute: recompute)
         var rng = RandomArchive.Generator(seed: 42)
         let x = Tensor(shape: [1, 3, 256, 256], scalars: (0..<(3 * 256 * 256)).map { _ in rng.uniform(scale: 1.7) })
         let t = Tensor(shape: [1], scalars: [500])
         let cotangent = Tensor(shape: [1, config.outChannels, 256, 256], scalars: (0..<(config.outChannels * 65536)).map { _ in rng.uniform(scale: 1.7) })
+        let flop = gradient ? 2 * forwardFLOP : forwardFLOP
         var checksum: Float = 0
-        let seconds = Bench.medianSeconds(runs: runs, warmup: runs >= 3 ? 1 : 0) {
-            let start = DispatchTime.now().uptimeNanoseconds
+        func pass() {
             if gradient {
                 let (out, grad) = model.inputGradient(x, timesteps: t, cotangent: cotangent)
                 checksum = out.scalars[0] + grad.scalars[0]
             } else {
                 checksum = model.forward(x, timesteps: t).scalars[0]
             }
-            Bench.log(String(format: "  run %.3f s", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
         }
-        let flop = gradient ? 2 * forwardFLOP : forwardFLOP
-        let gflops = flop / seconds / 1e9
+        if runs >= 3 { pass() }  // warm-up: first-touch page faults, buffer pool
+        var walls: [Double] = [], cpus: [Double] = [], sgemms: [Double] = [], ratios: [Double] = [], cpuRatios: [Double] = []
+        for _ in 0..<runs {
+            let (_, sgemm, sgemmPerCPU) = sgemmGFLOPS(runs: 3)
+            let (w0, c0) = (DispatchTime.now().uptimeNanoseconds, cpuSeconds())
+            pass()
+            let wall = Double(DispatchTime.now().uptimeNanoseconds - w0) / 1e9
+            walls.append(wall)
+            cpus.append(cpuSeconds() - c0)
+            sgemms.append(sgemm)
+            ratios.append(flop / wall / 1e9 / sgemm)
+            cpuRatios.append(flop / cpus.last! / 1e9 / sgemmPerCPU)
+            Bench.log(String(format: "  run %.3f s wall, %.3f s cpu; sgemm just before %.1f GFLOP/s; ratio %.3f", wall, cpus.last!, sgemm, ratios.last!))
+        }
+        func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+        let seconds = median(walls)
         Bench.log("checksum \(checksum)")
         Bench.report(name, [
-            "seconds": String(format: "%.3f", seconds), "gflops": String(format: "%.1f", gflops),
-            "peak_rss_mb": "\(Bench.peakRSSMiB())", "ratio_to_sgemm": String(format: "%.3f", gflops / sgemm),
+            "seconds": String(format: "%.3f", seconds), "gflops": String(format: "%.1f", flop / seconds / 1e9),
+            "peak_rss_mb": "\(Bench.peakRSSMiB())", "ratio_to_sgemm": String(format: "%.3f", median(ratios)),
+            "sgemm_gflops": String(format: "%.1f", median(sgemms)), "cpu_seconds": String(format: "%.3f", median(cpus)),
+            // FLOP per CPU second against single-threaded sgemm's: the efficiency the load does not hide.
+            "cpu_ratio_to_sgemm": String(format: "%.3f", median(cpuRatios)),
         ])
     }
 }
@@ -111,7 +162,7 @@ enum BenchConv {
             args.compactMap { $0.hasPrefix(key + "=") ? Int($0.dropFirst(key.count + 1)) : nil }.last ?? fallback
         }
         let c = arg("channels", 256), s = arg("size", 256)
-        let (_, sgemm) = BenchUNet.sgemmGFLOPS()
+        let (_, sgemm, _) = BenchUNet.sgemmGFLOPS()
         var rng = RandomArchive.Generator(seed: 7)
         let x = Tensor(shape: [1, c, s, s], scalars: (0..<(c * s * s)).map { _ in rng.uniform(scale: 1) })
         let w = Tensor(shape: [c, c, 3, 3], scalars: (0..<(c * c * 9)).map { _ in rng.uniform(scale: 0.02) })

@@ -105,6 +105,13 @@ import Testing
         checkGradients([a, b]) { v in Ops.mse(v[0], v[1]) }
     }
 
+    @Test mutating func checkpointedBlock() {
+        let x = rng.tensor([1, 2, 5, 5]), y = rng.tensor([1, 2, 5, 5]), w = rng.tensor([3, 4, 3, 3], scale: 0.3)
+        checkGradients([x, y]) { v in
+            Ops.checkpoint(v) { u in Ops.silu(Ops.conv2d(Ops.concat(u, axis: 1), weight: w, padding: 1)) }
+        }
+    }
+
     @Test func constantsAreNotRecorded() {
         let tape = Tape()
         let x = tape.watch(Tensor(shape: [1, 2], scalars: [1, 2]))
@@ -116,5 +123,28 @@ import Testing
         #expect(z.requiresGradient)
         let g = tape.gradients(of: z, cotangent: Tensor(shape: [1, 2], repeating: 1), wrt: [x])
         #expect(g[0].scalars == y.value.scalars)
+    }
+
+    /// A recorded op's activations live exactly as long as its backward closure: released once
+    /// `gradients` has run that op, and never kept for ops whose inputs need no gradient.
+    @Test func activationsAreReleasedAfterBackward() {
+        weak var captured: TensorStorage?
+        let tape = Tape()
+        let x = tape.watch(Tensor(shape: [4], scalars: [1, -2, 3, -4]))
+        var y: Variable? = x * 2  // the product is captured by silu's backward only
+        captured = y!.value.storage
+        let z = Ops.silu(y!)
+        y = nil
+        #expect(captured != nil, "silu's backward needs its input")
+        _ = tape.gradients(of: z, cotangent: Tensor(shape: [4], repeating: 1), wrt: [x])
+        #expect(captured == nil, "the input of silu outlived the backward pass")
+        #expect(tape.nodes.isEmpty)
+
+        weak var constantInput: TensorStorage?
+        var c: Variable? = Variable(Tensor(shape: [4], repeating: 1))
+        constantInput = c!.value.storage
+        let d = Ops.silu(c!)
+        c = nil
+        #expect(constantInput == nil && !d.requiresGradient, "an op on constants kept its input alive")
     }
 }

@@ -2,11 +2,9 @@ import Foundation
 import Testing
 @testable import Engine
 
-/// Opens any weight file the manifest lists, or nil when its format has no reader yet.
-/// (.safetensors now; torch.save `.pt` joins when the checkpoint reader lands: switch to it here.)
-func loadArchive(_ path: String) throws -> (any TensorArchive)? {
-    if path.hasSuffix(".safetensors") { return try SafeTensorsArchive(path: path) }
-    return nil
+/// Opens any weight file the manifest lists (safetensors, torch.save zip, legacy torch.save), by its bytes.
+func loadArchive(_ path: String) throws -> any TensorArchive {
+    try Checkpoint.open(path)
 }
 
 /// One U-Net weight file of the manifest together with the io file that holds its reference outputs.
@@ -22,7 +20,7 @@ struct UNetParityCase: Sendable, CustomStringConvertible {
 
     var description: String { "\(weightsFile) vs \(ioFile):\(outputTensor)" }
 
-    /// Every (weight file, io file) pair named by a `kind: unet` case, restricted to readable formats.
+    /// Every (weight file, io file) pair named by a `kind: unet` case.
     static let all: [UNetParityCase] = {
         var cases: [UNetParityCase] = []
         for entry in Fixtures.files {
@@ -36,9 +34,8 @@ struct UNetParityCase: Sendable, CustomStringConvertible {
                 ("f16_weights_file", "out_f16weights", false), ("f16_pt_file", "out_f16weights", false),
             ]
             for role in roles {
-                guard let file = c[role.key] as? String,
-                    (try? loadArchive(Fixtures.path(file))) as? any TensorArchive != nil
-                else { continue }
+                // Every listed weight file is a case: an unreadable one fails its test instead of vanishing.
+                guard let file = c[role.key] as? String else { continue }
                 cases.append(UNetParityCase(
                     weightsFile: file, ioFile: io, outputTensor: role.output, checksGradient: role.gradient,
                     intermediates: role.gradient ? intermediates : [], configJSON: configJSON))
@@ -56,8 +53,12 @@ struct UNetParityCase: Sendable, CustomStringConvertible {
     @Test(arguments: UNetParityCase.all)
     func unetParity(_ c: UNetParityCase) throws {
         let config = try JSONDecoder().decode(UNetConfig.self, from: c.configJSON)
-        let archive = try #require(try loadArchive(Fixtures.path(c.weightsFile)))
+        let archive = try loadArchive(Fixtures.path(c.weightsFile))
         let model = try UNetModel(config: config, weights: WeightStore(archive))
+        // float32 checkpoints are used in place (memory-mapped), never copied.
+        if let st = archive as? SafeTensorsArchive, st.dtype(of: "out.2.weight") == .f32 {
+            #expect(model.outConv.weight.storage.pointer == (try st.tensor(named: "out.2.weight")).storage.pointer)
+        }
         let io = try Fixtures.safetensors(c.ioFile)
         let x = try io.tensor(named: "x"), t = try io.tensor(named: "timesteps")
 
@@ -89,6 +90,14 @@ struct UNetParityCase: Sendable, CustomStringConvertible {
             let gradErr = relativeL2(grad.scalars, try io.tensor(named: "grad_x").scalars)
             #expect(gradErr <= parityTolerance, "grad_x rel-L2 \(gradErr)")
             print("\(c): grad_x rel-L2 \(gradErr)")
+
+            // Block recomputation (checkpointing) must give the same gradient.
+            for policy in [UNetModel.Recompute.fullResolution, .all] {
+                let recomputing = try UNetModel(config: config, weights: WeightStore(archive), recompute: policy)
+                let (_, recomputed) = recomputing.inputGradient(x, timesteps: t, cotangent: cotangent)
+                let recomputedErr = relativeL2(recomputed.scalars, try io.tensor(named: "grad_x").scalars)
+                #expect(recomputedErr <= parityTolerance, "grad_x with recompute \(policy) rel-L2 \(recomputedErr)")
+            }
         }
     }
 }

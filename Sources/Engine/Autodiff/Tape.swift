@@ -56,7 +56,9 @@ public final class Tape {
             for (id, ig) in zip(ids, inputGrads) where id >= 0 {
                 guard let ig else { continue }
                 precondition(ig.shape == nodes[id].shape, "gradient shape \(ig.shape) does not match input \(nodes[id].shape)")
-                if grads[id] == nil { grads[id] = ig } else { grads[id]!.add(ig) }
+                // Out of place: the gradient is often shared (an add passes one tensor to both
+                // inputs), so an in-place add would first copy it.
+                if let existing = grads[id] { grads[id] = Ops.mapTensors(existing, ig) { $0 + $1 } } else { grads[id] = ig }
             }
         }
         nodes.removeAll()
@@ -87,7 +89,9 @@ public struct Variable {
 
     /// Whether gradients flow through this value.
     public var requiresGradient: Bool { id >= 0 }
+    /// Shape of the value.
     public var shape: [Int] { value.shape }
+    /// Number of dimensions of the value.
     public var rank: Int { value.rank }
 
     /// Builds an op's output: recorded on the inputs' tape when any input requires a gradient,
@@ -103,21 +107,6 @@ public struct Variable {
 }
 
 extension Tensor {
-    /// In-place `self += other` (same shape).
-    mutating func add(_ other: Tensor) {
-        precondition(shape == other.shape, "shape mismatch \(shape) vs \(other.shape)")
-        let n = count
-        other.withUnsafeBufferPointer { o in
-            let src = UncheckedSendable(o.baseAddress!)
-            withUnsafeMutableBufferPointer { d in
-                let dst = UncheckedSendable(d.baseAddress!)
-                Parallel.forRanges(n, grain: 1 << 16) { r in
-                    VectorMath.map2(dst.value + r.lowerBound, src.value + r.lowerBound, dst.value + r.lowerBound, r.count) { $0 + $1 }
-                }
-            }
-        }
-    }
-
     /// Base address for kernels that only read.
     var readPointer: UnsafePointer<Float> { UnsafePointer(storage.pointer) }
 }

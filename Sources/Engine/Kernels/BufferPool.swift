@@ -15,7 +15,7 @@ final class BufferPool: Sendable {
     /// Buffers at least this large are pooled (smaller ones stay on malloc's heap anyway).
     static let minimumBytes = 16 << 20
     /// At most this much idle memory is kept.
-    static let capacityBytes = 768 << 20
+    static let capacityBytes = 128 << 20
 
     /// Addresses are kept as integers so the state is Sendable.
     private struct State {

@@ -13,15 +13,32 @@ struct ConvGeometry: Equatable {
 
 /// Convolution kernels: the weight `[Cout, Cin, kh, kw]` is used as a row-major `[Cout, Cin*kh*kw]`
 /// matrix against an unfolded input (im2col), processed in tiles of output rows so the unfolded
-/// buffer stays small (cache-sized) whatever the image size.
+/// buffer stays small whatever the image size.
+///
+/// Threading: on large images each thread takes its own band of output rows and runs unfold and a
+/// single-threaded GEMM per tile (no barrier between them, the tile stays in that core's cache).
+/// Small images with many channels (too few columns to amortise packing the weights per thread)
+/// instead run the tiles in order with the GEMM split over the weight rows.
 enum ConvolutionKernel {
-    /// Upper bound on the unfolded tile, in floats. Measured on the 256x256 U-Net: tiles between
-    /// 0.5M and 4M floats perform alike; smaller tiles make the GEMMs too thin.
-    static let defaultTileFloats = 1 << 20
+    /// Upper bound on one thread's unfolded tile, in floats (16 MiB). OpenBLAS re-packs the weights
+    /// for every tile, so tiles need many columns: with 1M-float tiles split over both threads a
+    /// 256x256 U-Net forward spent 7-10% of its samples re-packing weights (perf), with these ~2.5%.
+    static let defaultTileFloats = 1 << 22
+    /// Fewest output columns per thread for which each thread works on its own rows.
+    static let minimumColumnsPerThread = 512
 
     /// Output rows per tile so that `patchSize * rows * outWidth <= tileFloats`.
     static func tileRows(_ g: ConvGeometry, tileFloats: Int) -> Int {
         max(1, min(g.outHeight, tileFloats / max(1, g.patchSize * g.outWidth)))
+    }
+
+    /// Threads that each take a band of rows, or 1 when the image is too small for that.
+    static func bandThreads(_ g: ConvGeometry, minimumBandRows: Int) -> Int {
+        let threads = EngineThreads.current
+        guard threads > 1, g.outHeight * g.outWidth / threads >= minimumColumnsPerThread,
+            g.outHeight / threads >= minimumBandRows
+        else { return 1 }
+        return threads
     }
 
     /// `output = conv(input, weight) + bias`, all NCHW contiguous.
@@ -32,34 +49,44 @@ enum ConvolutionKernel {
         let (oh, ow) = (g.outHeight, g.outWidth)
         let outPlane = oh * ow
         let inPlane = g.height * g.width
+        let beta: Float = bias == nil ? 0 : 1
         for b in 0..<g.batch {
             let src = input + b * g.inChannels * inPlane
             let dst = output + b * g.outChannels * outPlane
             fillBias(dst, bias: bias, channels: g.outChannels, plane: outPlane)
-            let beta: Float = bias == nil ? 0 : 1
             if g.isPointwise {
                 GEMM.multiply(
                     m: g.outChannels, n: outPlane, k: g.inChannels, a: weight, lda: g.inChannels,
                     b: src, ldb: inPlane, beta: beta, c: dst, ldc: outPlane)
                 continue
             }
-            let rows = tileRows(g, tileFloats: tileFloats)
-            let col = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * rows * ow)
-            defer { col.deallocate() }
-            var y0 = 0
-            while y0 < oh {
-                let n = min(rows, oh - y0) * ow
-                unfold(g, input: src, rowStart: y0, rowCount: min(rows, oh - y0), into: col)
-                GEMM.multiply(
-                    m: g.outChannels, n: n, k: g.patchSize, a: weight, lda: g.patchSize,
-                    b: col, ldb: n, beta: beta, c: dst + y0 * ow, ldc: outPlane)
-                y0 += rows
+            let maxRows = tileRows(g, tileFloats: tileFloats)
+            let bands = bandThreads(g, minimumBandRows: 1)
+            let ps = UncheckedSendable(src), pd = UncheckedSendable(dst), pw = UncheckedSendable(weight)
+            // One band per thread (or the whole image, with GEMMs split over the weight rows).
+            Parallel.forEach(bands) { band in
+                let y0 = oh * band / bands, y1 = oh * (band + 1) / bands
+                let rows = min(maxRows, y1 - y0)
+                let col = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * rows * ow)
+                defer { col.deallocate() }
+                var y = y0
+                while y < y1 {
+                    let count = min(rows, y1 - y)
+                    let n = count * ow
+                    unfold(g, input: ps.value, rowStart: y, rowCount: count, into: col, parallel: bands == 1)
+                    GEMM.multiply(
+                        m: g.outChannels, n: n, k: g.patchSize, a: pw.value, lda: g.patchSize,
+                        b: col, ldb: n, beta: beta, c: pd.value + y * ow, ldc: outPlane, threads: bands == 1 ? EngineThreads.current : 1)
+                    y += count
+                }
             }
         }
     }
 
     /// `gradInput = conv^T(gradOutput, weight)`: the vector-Jacobian product w.r.t. the input.
-    /// Computed tile by tile as `W^T * dY` followed by a scatter-add (col2im).
+    /// Computed tile by tile as `W^T * dY` followed by a scatter-add (col2im). Bands of neighbouring
+    /// rows overlap in the input, so bands run in two phases (even, then odd) that never touch the
+    /// same input rows.
     static func backwardInput(
         _ g: ConvGeometry, gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         gradInput: UnsafeMutablePointer<Float>, tileFloats: Int = defaultTileFloats
@@ -77,18 +104,30 @@ enum ConvolutionKernel {
                 continue
             }
             dx.update(repeating: 0, count: g.inChannels * inPlane)
-            let rows = tileRows(g, tileFloats: tileFloats)
-            let col = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * rows * ow)
-            defer { col.deallocate() }
-            var y0 = 0
-            while y0 < oh {
-                let count = min(rows, oh - y0)
-                let n = count * ow
-                GEMM.multiply(
-                    transposeA: true, m: g.patchSize, n: n, k: g.outChannels, a: weight, lda: g.patchSize,
-                    b: dy + y0 * ow, ldb: outPlane, c: col, ldc: n)
-                fold(g, columns: col, rowStart: y0, rowCount: count, into: dx)
-                y0 += rows
+            let maxRows = tileRows(g, tileFloats: tileFloats)
+            // Bands separated by one band of at least `gap` rows touch disjoint input rows.
+            let gap = max(1, (g.kernelH + g.stride - 1) / g.stride)
+            let threads = bandThreads(g, minimumBandRows: 2 * gap)
+            let bands = threads == 1 ? 1 : 2 * threads
+            let pdy = UncheckedSendable(dy), pdx = UncheckedSendable(dx), pw = UncheckedSendable(weight)
+            for phase in 0..<(bands == 1 ? 1 : 2) {
+                Parallel.forEach(threads) { t in
+                    let band = bands == 1 ? 0 : 2 * t + phase
+                    let y0 = oh * band / bands, y1 = oh * (band + 1) / bands
+                    let rows = min(maxRows, max(1, y1 - y0))
+                    let col = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * rows * ow)
+                    defer { col.deallocate() }
+                    var y = y0
+                    while y < y1 {
+                        let count = min(rows, y1 - y)
+                        let n = count * ow
+                        GEMM.multiply(
+                            transposeA: true, m: g.patchSize, n: n, k: g.outChannels, a: pw.value, lda: g.patchSize,
+                            b: pdy.value + y * ow, ldb: outPlane, c: col, ldc: n, threads: bands == 1 ? EngineThreads.current : 1)
+                        fold(g, columns: col, rowStart: y, rowCount: count, into: pdx.value, parallel: bands == 1)
+                        y += count
+                    }
+                }
             }
         }
     }
@@ -102,13 +141,16 @@ enum ConvolutionKernel {
     }
 
     /// Writes the patch matrix `[Cin*kh*kw, rowCount*outWidth]` for output rows `rowStart...`.
-    static func unfold(_ g: ConvGeometry, input: UnsafePointer<Float>, rowStart: Int, rowCount: Int, into col: UnsafeMutablePointer<Float>) {
+    static func unfold(
+        _ g: ConvGeometry, input: UnsafePointer<Float>, rowStart: Int, rowCount: Int, into col: UnsafeMutablePointer<Float>,
+        parallel: Bool = true
+    ) {
         let ow = g.outWidth
         let n = rowCount * ow
         let taps = g.kernelH * g.kernelW
         let (h, w, s, p) = (g.height, g.width, g.stride, g.padding)
         let src = UncheckedSendable(input), dst = UncheckedSendable(col)
-        Parallel.forEach(g.patchSize, grain: max(1, 8192 / max(n, 1))) { r in
+        Parallel.forEach(g.patchSize, grain: parallel ? max(1, 8192 / max(n, 1)) : Int.max) { r in
             let c = r / taps, ky = (r % taps) / g.kernelW, kx = r % g.kernelW
             let plane = src.value + c * h * w
             var out = dst.value + r * n
@@ -137,14 +179,17 @@ enum ConvolutionKernel {
     }
 
     /// Adds the patch-gradient matrix back onto the input gradient (the adjoint of `unfold`).
-    static func fold(_ g: ConvGeometry, columns col: UnsafePointer<Float>, rowStart: Int, rowCount: Int, into dx: UnsafeMutablePointer<Float>) {
+    static func fold(
+        _ g: ConvGeometry, columns col: UnsafePointer<Float>, rowStart: Int, rowCount: Int, into dx: UnsafeMutablePointer<Float>,
+        parallel: Bool = true
+    ) {
         let ow = g.outWidth
         let n = rowCount * ow
         let taps = g.kernelH * g.kernelW
         let (h, w, s, p) = (g.height, g.width, g.stride, g.padding)
         let src = UncheckedSendable(col), dst = UncheckedSendable(dx)
         // One channel per iteration: channels write disjoint planes, so no two threads collide.
-        Parallel.forEach(g.inChannels, grain: max(1, 8192 / max(n * taps, 1))) { c in
+        Parallel.forEach(g.inChannels, grain: parallel ? max(1, 8192 / max(n * taps, 1)) : Int.max) { c in
             let plane = dst.value + c * h * w
             for t in 0..<taps {
                 let ky = t / g.kernelW, kx = t % g.kernelW
@@ -157,7 +202,7 @@ enum ConvolutionKernel {
                             let lo = max(0, p - kx), hi = min(ow, w + p - kx)
                             if hi > lo {
                                 let d = line + (lo - p + kx)
-                                for j in 0..<(hi - lo) { d[j] += row[lo + j] }
+                                VectorMath.map2(d, row + lo, d, hi - lo) { $0 + $1 }
                             }
                         } else {
                             for ox in 0..<ow {

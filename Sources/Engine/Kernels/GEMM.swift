@@ -4,8 +4,8 @@ import COpenBLAS
 /// all matrices row-major.
 enum GEMM {
     /// `op(A)` is `m x k`, `op(B)` is `k x n`, `C` is `m x n`; `lda`/`ldb`/`ldc` are row strides of
-    /// the matrices as stored (before transposition).
-    @inline(__always)
+    /// the matrices as stored (before transposition). `threads` defaults to the engine's budget;
+    /// pass 1 from inside a parallel loop.
     static func multiply(
         transposeA: Bool = false, transposeB: Bool = false,
         m: Int, n: Int, k: Int,
@@ -13,7 +13,8 @@ enum GEMM {
         a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0,
-        c: UnsafeMutablePointer<Float>, ldc: Int
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        threads: Int = EngineThreads.current
     ) {
         guard m > 0, n > 0 else { return }
         if k == 0 {
@@ -24,17 +25,18 @@ enum GEMM {
             }
             return
         }
-        let threads = EngineThreads.current
-        // Split big products across the engine's threads (OpenBLAS is single-threaded, see
-        // EngineThreads): along n when wide enough, so the packed A panel is shared, else along m.
-        if threads > 1, m * n * k >= 1 << 21, n >= 64 * threads || m >= 64 * threads {
-            let alongN = n >= 64 * threads
+        // Big products are split across the engine's threads (OpenBLAS itself is single-threaded,
+        // see EngineThreads). Each part packs its own copy of the operand it shares, so split the
+        // larger side of C: along n every part re-packs A (m·k), along m every part re-packs B (k·n).
+        if threads > 1, m * n * k >= 1 << 21, max(m, n) >= 32 * threads {
+            let alongN = n >= m
             let total = alongN ? n : m
             let pa = UncheckedSendable(a), pb = UncheckedSendable(b), pc = UncheckedSendable(c)
             Parallel.forRanges(threads) { parts in
                 for part in parts {
-                    // Boundaries on multiples of 16 keep the micro-kernel's column blocks whole.
-                    let lo = (total * part / threads) & ~15, hi = part == threads - 1 ? total : (total * (part + 1) / threads) & ~15
+                    // Boundaries on multiples of 16 keep the micro-kernel's blocks whole.
+                    let lo = (total * part / threads) & ~15
+                    let hi = part == threads - 1 ? total : (total * (part + 1) / threads) & ~15
                     guard hi > lo else { continue }
                     if alongN {
                         single(transposeA, transposeB, m, hi - lo, k, alpha, pa.value, lda,

@@ -100,7 +100,9 @@ enum NormalizationKernel {
             let rs = Float(1 / (variance + Double(eps)).squareRoot())
             pm.value[r] = mu
             pr.value[r] = rs
-            for i in 0..<d { dst[i] = (src[i] - mu) * rs * gamma[i] + beta[i] }
+            let m = V(repeating: mu), s = V(repeating: rs)
+            VectorMath.map2(src, gamma, dst, d) { v, g in (v - m) * s * g }
+            VectorMath.map2(dst, beta, dst, d) { $0 + $1 }
         }
     }
 
@@ -113,18 +115,13 @@ enum NormalizationKernel {
         Parallel.forEach(rows, grain: max(1, 4096 / max(d, 1))) { r in
             let src = px.value + r * d, g = pdy.value + r * d, out = pdx.value + r * d
             let mu = mean[r], rs = rstd[r]
-            var s0 = 0.0, s1 = 0.0
-            for i in 0..<d {
-                let dh = g[i] * gamma[i]
-                out[i] = dh
-                s0 += Double(dh)
-                s1 += Double(dh) * Double((src[i] - mu) * rs)
-            }
-            let m1 = Float(s0 / Double(d)), m2 = Float(s1 / Double(d))
-            for i in 0..<d {
-                let xhat = (src[i] - mu) * rs
-                out[i] = (out[i] - m1 - xhat * m2) * rs
-            }
+            VectorMath.map2(g, gamma, out, d) { $0 * $1 }
+            // Σ dxhat·xhat = rs·(Σ dxhat·x − mu·Σ dxhat)
+            let s0 = VectorMath.sum(out, d)
+            let s1 = Double(rs) * (VectorMath.dot(out, src, d) - Double(mu) * s0)
+            let m1 = V(repeating: Float(s0 / Double(d))), m2 = V(repeating: Float(s1 / Double(d)))
+            let m = V(repeating: mu), s = V(repeating: rs)
+            VectorMath.map2(out, src, out, d) { dh, v in (dh - m1 - (v - m) * s * m2) * s }
         }
     }
 }

@@ -34,6 +34,21 @@ enum VectorMath {
         return er * unsafeBitCast((ni &+ 127) &<< 23, to: V.self)
     }
 
+    /// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7), odd-extended.
+    @inline(__always)
+    static func erf(_ x: V) -> V {
+        let negative = x .< 0
+        let a = x.replacing(with: -x, where: negative)
+        let t = 1 / (1 + 0.3275911 * a)
+        var p = V(repeating: 1.061405429)
+        p = p * t - 1.453152027
+        p = p * t + 1.421413741
+        p = p * t - 0.284496736
+        p = p * t + 0.254829592
+        let y = 1 - p * t * exp(-(a * a))
+        return y.replacing(with: -y, where: negative)
+    }
+
     /// 1 / (1 + e^-x).
     @inline(__always)
     static func sigmoid(_ x: V) -> V { 1 / (1 + exp(-x)) }

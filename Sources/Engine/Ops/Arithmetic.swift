@@ -118,8 +118,12 @@ extension Ops {
 }
 
 extension Variable {
+    /// Broadcasting sum (`Ops.add`).
     public static func + (a: Variable, b: Variable) -> Variable { Ops.add(a, b) }
+    /// Broadcasting difference (`Ops.sub`).
     public static func - (a: Variable, b: Variable) -> Variable { Ops.sub(a, b) }
+    /// Broadcasting element-wise product (`Ops.mul`).
     public static func * (a: Variable, b: Variable) -> Variable { Ops.mul(a, b) }
+    /// Product with a scalar (`Ops.scale`).
     public static func * (a: Variable, b: Float) -> Variable { Ops.scale(a, b) }
 }

@@ -5,6 +5,10 @@ import Foundation
 ///
 /// `attentionResolutions` holds downsampling factors (`ds`), as `UNetModel` receives them
 /// (`script_util` turns "32,16,8" into `image_size / r`).
+///
+/// Property names mirror the upstream arguments (`image_size` → `imageSize`, ...); `useFP16` and
+/// `useCheckpoint` are accepted but the engine always computes in float32 (`useCheckpoint`
+/// selects `UNetModel.Recompute.all`).
 public struct UNetConfig: Codable, Sendable, Equatable {
     public var imageSize: Int
     public var inChannels: Int

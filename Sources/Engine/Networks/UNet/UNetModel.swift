@@ -21,11 +21,27 @@ public final class UNetModel: Sendable {
     let outputBlocks: [[Layer]]
     let outNorm: GroupNormLayer
     let outConv: ConvLayer
+    /// Which blocks a differentiable pass recomputes in the backward pass instead of keeping their
+    /// activations (gradient checkpointing, upstream's `use_checkpoint`).
+    public enum Recompute: Sendable {
+        /// Keep every activation: fastest, most memory.
+        case none
+        /// Recompute blocks working at the input's full resolution: they hold the largest
+        /// activations for the fewest FLOPs (fewest channels), so this saves most memory per second.
+        case fullResolution
+        /// Recompute every block: least memory, about one extra forward pass.
+        case all
+    }
+
+    /// The recomputation policy of differentiable passes.
+    public let recompute: Recompute
 
     /// Builds the model; throws on a missing or wrongly shaped weight, or an unsupported config.
-    public init(config: UNetConfig, weights: WeightStore) throws {
+    /// `recompute` defaults to `.all` when the config's `use_checkpoint` is set, else `.none`.
+    public init(config: UNetConfig, weights: WeightStore, recompute: Recompute? = nil) throws {
         try config.validate()
         self.config = config
+        self.recompute = recompute ?? (config.useCheckpoint ? .all : .none)
         let mc = config.modelChannels, e = 4 * mc
         timeEmbed = (
             try weights.tensor("time_embed.0.weight", shape: [e, mc]), try weights.tensor("time_embed.0.bias", shape: [e]),
@@ -70,9 +86,19 @@ public final class UNetModel: Sendable {
             "U-Net input size \(x.shape[2])x\(x.shape[3]) must be divisible by \(1 << levels)")
         let embActivated = Ops.silu(Variable(timestepEmbedding(timesteps))).value
 
-        func run(_ layers: [Layer], _ input: Variable) -> Variable {
-            var h = input
-            for layer in layers {
+        /// `inputs` are concatenated along channels (an output block's [h, skip]) by its first ResBlock.
+        @Sendable func run(_ layers: [Layer], _ inputs: [Variable]) -> Variable {
+            var h = inputs[0]
+            var rest = layers[...]
+            if inputs.count > 1 {
+                if case .res(let r)? = layers.first {
+                    h = r(concatenating: inputs, embActivated: embActivated)
+                    rest = layers.dropFirst()
+                } else {
+                    h = Ops.concat(inputs, axis: 1)
+                }
+            }
+            for layer in rest {
                 switch layer {
                 case .conv(let c): h = c(h)
                 case .res(let r): h = r(h, embActivated: embActivated)
@@ -86,17 +112,29 @@ public final class UNetModel: Sendable {
             return h
         }
 
+        // A recomputed block (when x is recorded) keeps only its inputs.
+        func block(_ layers: [Layer], _ inputs: [Variable]) -> Variable {
+            let body: ([Variable]) -> Variable = { v in run(layers, v) }
+            let again: Bool
+            switch recompute {
+            case .none: again = false
+            case .fullResolution: again = inputs[0].shape[2] == x.shape[2]
+            case .all: again = true
+            }
+            return again && x.requiresGradient ? Ops.checkpoint(inputs, body) : body(inputs)
+        }
+
         var skips: [Variable] = []
         var h = x
-        for (i, block) in inputBlocks.enumerated() {
-            h = run(block, h)
+        for (i, layers) in inputBlocks.enumerated() {
+            h = block(layers, [h])
             observe?("input_blocks.\(i)", h.value)
             skips.append(h)
         }
-        h = run(middleBlock, h)
+        h = block(middleBlock, [h])
         observe?("middle_block", h.value)
-        for (j, block) in outputBlocks.enumerated() {
-            h = run(block, Ops.concat([h, skips.removeLast()], axis: 1))
+        for (j, layers) in outputBlocks.enumerated() {
+            h = block(layers, [h, skips.removeLast()])
             observe?("output_blocks.\(j)", h.value)
         }
         return outConv(outNorm(h, silu: true))

@@ -64,7 +64,24 @@ struct UNetResBlock: Sendable {
 
     /// `embActivated` is `SiLU(emb)`, shared by all blocks (a constant: no gradient flows into it).
     func callAsFunction(_ x: Variable, embActivated: Tensor) -> Variable {
-        var h = inNorm(x, silu: true)
+        body(x, normalized: inNorm(x, silu: true), embActivated: embActivated)
+    }
+
+    /// The block applied to the channel concatenation of `parts` (an output block's [h, skip]).
+    /// The first GroupNorm is recomputed in the backward pass from the parts, so the concatenated
+    /// copy is never kept (the skip is kept by the input path anyway): the concat is cheap to
+    /// redo, and at full resolution it is the largest activation of the block.
+    func callAsFunction(concatenating parts: [Variable], embActivated: Tensor) -> Variable {
+        let x = Ops.concat(parts, axis: 1)
+        let norm = inNorm
+        let normalized = parts.contains(where: \.requiresGradient)
+            ? Ops.checkpoint(parts) { p in norm(Ops.concat(p, axis: 1), silu: true) }
+            : norm(x, silu: true)
+        return body(x, normalized: normalized, embActivated: embActivated)
+    }
+
+    private func body(_ x: Variable, normalized: Variable, embActivated: Tensor) -> Variable {
+        var h = normalized
         var residual = x
         switch resample {
         case .none: break
