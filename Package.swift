@@ -56,9 +56,11 @@ let package = Package(
         ),
 
         .testTarget(name: "VipsBridgeTests", dependencies: ["VipsBridge"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
-        .testTarget(name: "StyleFilterTests", dependencies: ["StyleFilter", "Engine", "VipsBridge"]),
-        .testTarget(name: "CLITests", dependencies: ["stylefilter", "VipsBridge"]),
+        // Locates the parity fixtures (STYLEFILTER_FIXTURES or Tests/Fixtures) for the test targets.
+        .target(name: "FixtureSupport", dependencies: ["Engine"], path: "Tests/FixtureSupport"),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "FixtureSupport"]),
+        .testTarget(name: "StyleFilterTests", dependencies: ["StyleFilter", "Engine", "VipsBridge", "FixtureSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["stylefilter", "VipsBridge", "FixtureSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

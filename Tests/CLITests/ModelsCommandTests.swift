@@ -1,16 +1,14 @@
 import Foundation
 import StyleFilter
 import Testing
+import FixtureSupport
 
 /// `stylefilter models ...` end to end: exit statuses and the messages users see.
 @Suite("stylefilter models (end to end)")
 struct ModelsCommandTests {
     typealias S = ModelsTestSupport
 
-    static var fixtures: String {
-        ProcessInfo.processInfo.environment["STYLEFILTER_FIXTURES"]
-            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures").path
-    }
+    static var fixtures: String { Fixtures.directory.path }
 
     @Test("models path follows --models-dir, STYLEFILTER_MODELS, XDG_CACHE_HOME, HOME")
     func pathResolution() throws {

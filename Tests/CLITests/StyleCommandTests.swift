@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import FixtureSupport
 
 /// End-to-end runs of `stylefilter style` with small random-weight networks of the real
 /// architectures in official formats (the parity fixtures: a safetensors ADM U-Net, a 12-block DINO
@@ -15,10 +16,7 @@ import Testing
         var modelArguments: [String] { ["--unet", unet, "--dino", dino] }
     }
 
-    static let fixtures: URL = {
-        if let env = ProcessInfo.processInfo.environment["STYLEFILTER_FIXTURES"], !env.isEmpty { return URL(fileURLWithPath: env) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
-    }()
+    static let fixtures: URL = Fixtures.directory
 
     /// Copies the networks of the manifest's guided-step case and writes their configs.
     static func makeModels() throws -> Models {

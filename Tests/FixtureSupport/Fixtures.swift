@@ -3,18 +3,20 @@ import Engine
 
 /// Parity fixtures: the folder named by `STYLEFILTER_FIXTURES`, else the repo's `Tests/Fixtures` copy.
 /// Tests read every case and model config from its `manifest.json`, never from hard-coded names.
-enum Fixtures {
-    static let directory: URL = {
+/// Shared by every test target that compares against the PyTorch parity fixtures.
+public enum Fixtures {
+    public static let directory: URL = {
         if let env = ProcessInfo.processInfo.environment["STYLEFILTER_FIXTURES"], !env.isEmpty {
             return URL(fileURLWithPath: env, isDirectory: true)
         }
+        // This file lives in Tests/FixtureSupport/; the fixtures in Tests/Fixtures/.
         return URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures", isDirectory: true)
     }()
 
     /// The parsed manifest.json (top-level object).
-    nonisolated(unsafe) static let manifest: [String: Any] = {
+    public nonisolated(unsafe) static let manifest: [String: Any] = {
         let url = directory.appendingPathComponent("manifest.json")
         guard let data = try? Data(contentsOf: url),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
@@ -23,17 +25,17 @@ enum Fixtures {
     }()
 
     /// The manifest's file entries.
-    static var files: [[String: Any]] { manifest["files"] as? [[String: Any]] ?? [] }
+    public static var files: [[String: Any]] { manifest["files"] as? [[String: Any]] ?? [] }
 
-    static func path(_ file: String) -> String { directory.appendingPathComponent(file).path }
+    public static func path(_ file: String) -> String { directory.appendingPathComponent(file).path }
 
-    static func safetensors(_ file: String) throws -> SafeTensorsArchive {
+    public static func safetensors(_ file: String) throws -> SafeTensorsArchive {
         try SafeTensorsArchive(path: path(file))
     }
 }
 
 /// Relative L2 error ‖a − b‖ / ‖b‖ (float64 accumulation); ‖a‖ when b is all zeros.
-func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
+public func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
     precondition(a.count == b.count, "length mismatch \(a.count) vs \(b.count)")
     var num = 0.0, den = 0.0
     for i in 0..<a.count {
@@ -45,4 +47,11 @@ func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
 }
 
 /// The parity tolerance from the project's brief.
-let parityTolerance = 1e-4
+public let parityTolerance = 1e-4
+
+extension Fixtures {
+    /// The manifest entries whose `case.kind` is `kind`.
+    public static func entries(kind: String) -> [[String: Any]] {
+        files.filter { ($0["case"] as? [String: Any])?["kind"] as? String == kind }
+    }
+}

@@ -2,16 +2,16 @@ import Foundation
 
 /// Reads a fixture tensor at full precision as float64 (F64, F32, I64, I32 stored), for references the
 /// float32 `TensorArchive` path would round (schedule arrays) or that are integers (timestep maps).
-enum FixtureScalars {
-    enum Failure: Error, CustomStringConvertible {
+public enum FixtureScalars {
+    public enum Failure: Error, CustomStringConvertible {
         case unreadable(String)
-        var description: String {
+        public var description: String {
             switch self { case .unreadable(let reason): return reason }
         }
     }
 
     /// The tensor's elements as Double, or nil when the file has no such tensor.
-    static func doubles(file: String, name: String) throws -> [Double]? {
+    public static func doubles(file: String, name: String) throws -> [Double]? {
         let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path(file)), options: .alwaysMapped)
         guard data.count >= 8 else { throw Failure.unreadable("\(file): shorter than a safetensors header") }
         let headerLength = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
@@ -28,6 +28,7 @@ enum FixtureScalars {
             case "F64": return (0..<raw.count / 8).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self))) }
             case "F32": return (0..<raw.count / 4).map { Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))) }
             case "I64": return (0..<raw.count / 8).map { Double(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
+            case "U8": return raw.map { Double($0) }
             case "I32": return (0..<raw.count / 4).map { Double(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }
             default: throw Failure.unreadable("\(file): tensor '\(name)' has dtype \(dtype), not a float or integer type read here")
             }
@@ -35,7 +36,7 @@ enum FixtureScalars {
     }
 
     /// Like `doubles`, but the tensor must exist.
-    static func requiredDoubles(file: String, name: String) throws -> [Double] {
+    public static func requiredDoubles(file: String, name: String) throws -> [Double] {
         guard let values = try doubles(file: file, name: name) else {
             throw Failure.unreadable("\(file) has no tensor named '\(name)'")
         }
@@ -43,13 +44,13 @@ enum FixtureScalars {
     }
 
     /// The tensor as integers (exact for stored integer types).
-    static func integers(file: String, name: String) throws -> [Int] {
+    public static func integers(file: String, name: String) throws -> [Int] {
         try requiredDoubles(file: file, name: name).map { Int($0) }
     }
 }
 
 /// Relative L2 error of float64 arrays (as `relativeL2` for float32).
-func relativeL2Double(_ a: [Double], _ b: [Double]) -> Double {
+public func relativeL2Double(_ a: [Double], _ b: [Double]) -> Double {
     precondition(a.count == b.count, "length mismatch \(a.count) vs \(b.count)")
     var num = 0.0, den = 0.0
     for i in 0..<a.count {

@@ -1,0 +1,2 @@
+// Every test file here sees the shared fixture helpers without importing them one by one.
+@_exported import FixtureSupport
