@@ -10,6 +10,9 @@ let cases: [String: (ArraySlice<String>) throws -> Void] = [
     "dino-b8-grad": BenchFeatureNetworks.dino,
     "clip-b32-grad": BenchFeatureNetworks.clip,
     "pipeline": BenchPipeline.run,
+    "tiles-whole": BenchTiles.whole,
+    "tiles-tiled": BenchTiles.tiled,
+    "tiles-detail": BenchTiles.detail,
 ]
 
 let args = CommandLine.arguments
