@@ -10,6 +10,8 @@ let cases: [String: (ArraySlice<String>) throws -> Void] = [
     "dino-b8-grad": BenchFeatureNetworks.dino,
     "clip-b32-grad": BenchFeatureNetworks.clip,
     "pipeline": BenchPipeline.run,
+    "step-image": { try BenchStep.run(text: false, $0) },
+    "step-text": { try BenchStep.run(text: true, $0) },
     "tiles-whole": BenchTiles.whole,
     "tiles-tiled": BenchTiles.tiled,
     "tiles-detail": BenchTiles.detail,

@@ -110,6 +110,27 @@ struct ModelsStoreTests {
         #expect(try store.verify(S.entry("none", file: "none.pt")) == .missing)
     }
 
+    @Test("installedPath: verified files resolve; missing, unverified, modified and truncated files are 78 with the fix")
+    func installedPathStates() throws {
+        let directory = try S.scratchDirectory()
+        let entry = S.entry("tiny", file: "tiny.safetensors")
+        let store = try S.store(directory, server: nil, catalog: [entry], offline: true)
+        let missing = try #require(throws: ModelError.self) { try store.installedPath(entry) }
+        #expect(missing.exitCode == 78 && missing.message.contains("model 'tiny' is not installed (looked for tiny.safetensors in \(directory), from --models-dir); install it with 'stylefilter models fetch tiny'"))
+
+        let path = store.directory.filePath(entry)
+        try S.tinyDINO().write(to: URL(fileURLWithPath: path))
+        let unverified = try #require(throws: ModelError.self) { try store.installedPath(entry) }
+        #expect(unverified.message.contains("has not been verified since it was copied there; run 'stylefilter models verify tiny'"))
+        // A file copied in by hand and then imported in place is recorded, not refused as "other content".
+        #expect(try store.importFile(path).path == path)
+        #expect(try store.installedPath(entry) == path)
+
+        try S.tinyDINO().prefix(100).write(to: URL(fileURLWithPath: path))
+        let truncated = try #require(throws: ModelError.self) { try store.installedPath(entry) }
+        #expect(truncated.message.contains("is corrupt (100 bytes, verified size \(S.tinyDINO().count)); run 'stylefilter models fetch --force tiny'"))
+    }
+
     @Test("A malformed pin record is an error, not a silently emptied one")
     func malformedPins() throws {
         let directory = try S.scratchDirectory()

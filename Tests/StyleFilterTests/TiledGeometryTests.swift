@@ -99,12 +99,12 @@ import Testing
         let lhs = zip(v.view(of: x).scalars, g.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         // Spread over the image in tile-sized pieces, as the sampler does.
         var rhs = 0.0
-        let t = 16
+        let t = 16, xs = x.scalars
         for y0 in stride(from: 0, to: h, by: t) {
             for x0 in stride(from: 0, to: w, by: t) {
                 let piece = v.spread(g, x: x0, y: y0, tile: t).scalars
                 for c in 0..<3 { for yy in 0..<t { for xx in 0..<t where y0 + yy < h && x0 + xx < w {
-                    rhs += Double(piece[(c * t + yy) * t + xx]) * Double(x.scalars[(c * h + y0 + yy) * w + x0 + xx])
+                    rhs += Double(piece[(c * t + yy) * t + xx]) * Double(xs[(c * h + y0 + yy) * w + x0 + xx])
                 } } }
             }
         }

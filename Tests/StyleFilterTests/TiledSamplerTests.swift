@@ -145,6 +145,25 @@ import Testing
         #expect(m.interior > 0, "a flat output says nothing about seams")
         #expect(m.ratio <= 1.1, "border energy \(m.border) vs interior \(m.interior)")
     }
+    /// The control that shows the seam measure can fail: finished tiles translated one by one and
+    /// pasted side by side (stitching, no per-step fusion) have visible seams by the same measure.
+    @Test func stitchedFinishedTilesShowSeamsByTheSameMeasure() throws {
+        let n = try Self.networks()
+        let t = n.size, w = 3 * t, h = 2 * t
+        let source = Self.image(width: w, height: h)
+        var out = [Float](repeating: 0, count: 3 * w * h)
+        for ty in 0..<2 {
+            for tx in 0..<3 {
+                let piece = TiledImageOps.crop(source, x: tx * t, y: ty * t, width: t, height: t)
+                let r = try Self.run(try Self.sampler(n, source: piece, imageMode: true), source: piece, seed: 21).scalars
+                for c in 0..<3 { for v in 0..<t { for u in 0..<t { out[(c * h + ty * t + v) * w + tx * t + u] = r[(c * t + v) * t + u] } } }
+            }
+        }
+        let grid = try TileGrid(width: w, height: h, tileSize: t, overlap: 0)
+        let m = TiledSeamMeasure(bytes: DiffuseITOutput.truncatedBytes(planar: out, channels: 3), width: w, height: h, grid: grid)
+        print("seams of stitched finished tiles: border \(m.border), interior \(m.interior), ratio \(m.ratio)")
+        #expect(m.ratio > 1.1, "stitching should show seams: ratio \(m.ratio)")
+    }
 }
 
 /// Mean squared difference between neighbouring pixels across tile borders versus everywhere else

@@ -25,6 +25,11 @@ public final class CLIPGuidance {
         public let model: any CLIPGuidanceModel
         /// t_m, `[E]`, unit length.
         public let target: Tensor
+
+        public init(model: any CLIPGuidanceModel, target: Tensor) {
+            self.model = model
+            self.target = target
+        }
     }
 
     public let members: [Member]

@@ -64,8 +64,9 @@ struct ModelDownloader: Sendable {
         if resumeFrom > 0 { request.setValue("bytes=\(resumeFrom)-", forHTTPHeaderField: "Range") }
 
         let configuration = URLSessionConfiguration.ephemeral
-        // Stalls are detected below; the session's own timeouts only catch what is far beyond that.
-        configuration.timeoutIntervalForRequest = max(stallTimeout * 4, 600)
+        // Stalls (including a host that never answers) are detected below, from the last byte seen; the
+        // session's own timeouts are set out of the way so they can never cut a slow but moving transfer.
+        configuration.timeoutIntervalForRequest = 7 * 24 * 3600
         configuration.timeoutIntervalForResource = 7 * 24 * 3600
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil

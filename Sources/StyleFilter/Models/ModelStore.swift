@@ -86,6 +86,30 @@ public struct ModelStore: Sendable {
 
     func loadPins() throws -> ModelPins { try ModelPins.load(from: directory.pinsPath) }
 
+    /// The path of `entry`'s file for a run, checked cheaply (size and modification time against the last
+    /// full verification) so a run never hashes gigabytes; every other state is a one-line error (78)
+    /// that names the command that fixes it.
+    public func installedPath(_ entry: ModelEntry) throws -> String {
+        let current = try status(entry)
+        let installHint = "install it with 'stylefilter models fetch \(entry.name)', or import a local copy with 'stylefilter models import FILE'"
+        switch current.state {
+        case .verified:
+            return current.path
+        case .missing, .partial:
+            throw ModelError(
+                .notUsable,
+                "model '\(entry.name)' is not installed (looked for \(entry.fileName) in \(directory.path), from \(directory.source.rawValue)); \(installHint)")
+        case .unverified, .modified:
+            throw ModelError(
+                .notUsable,
+                "model '\(entry.name)' at \(current.path) has not been verified since it was \(current.state == .modified ? "modified" : "copied there"); run 'stylefilter models verify \(entry.name)'")
+        case .wrongSize(let expected, let found):
+            throw ModelError(
+                .notUsable,
+                "model '\(entry.name)' at \(current.path) is corrupt (\(found) bytes, verified size \(expected)); run 'stylefilter models fetch --force \(entry.name)'")
+        }
+    }
+
     // MARK: Verify
 
     public enum Verification: Sendable, Equatable {
@@ -187,6 +211,7 @@ public struct ModelStore: Sendable {
                 if AtomicFile.fileInfo(partial)?.size == 0 { unlink(partial) }
                 throw error
             }
+            if bytes >= 100_000_000 { log("\(entry.name): verifying SHA-256 of \(ByteCount.format(bytes))") }
             let (sha, size) = try FileDigest.sha256(ofFileAt: partial)
             let expected = entry.publishedSHA256 ?? pins.files[entry.fileName]?.sha256
             if let expected, expected != sha {
@@ -299,7 +324,7 @@ public struct ModelStore: Sendable {
                     .notUsable,
                     "'\(source)' differs from the \(entry.fileName) pinned on \(pinned.pinnedAt) (SHA-256 \(sha), pinned \(pinned.sha256)); pass --force to replace the pin")
             }
-            if AtomicFile.fileInfo(final) != nil, pinned?.sha256 != sha, !force {
+            if sourcePath != final, AtomicFile.fileInfo(final) != nil, pinned?.sha256 != sha, !force {
                 throw ModelError(.usage, "\(final) already exists with other content; pass --force to replace it")
             }
             if sourcePath == final {

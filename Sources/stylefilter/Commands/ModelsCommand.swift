@@ -37,8 +37,9 @@ struct ModelsCommand: ParsableCommand {
     /// Runs `models ...` (`arguments` start with "models"); called by the ``Dispatcher``.
     static func dispatch(_ arguments: [String], chained: Bool, globals: GlobalOptions, console: Console) throws {
         if chained { throw ModelError(.usage, "'models' cannot be chained with '+'") }
-        let parsed = try RootCommand.parseAsRoot(arguments)
+        var parsed = try RootCommand.parseAsRoot(arguments)
         guard let command = parsed as? any ModelsSubcommand else {
+            try parsed.run()  // --help and help: a clean exit that prints the help
             throw ModelError(.usage, "missing models subcommand: list, path, fetch, verify, import or inspect")
         }
         var globals = globals

@@ -45,9 +45,10 @@ final class TransferProgressView: Sendable {
                 line += ByteCount.format(bytes)
                 if let total { line += " of \(ByteCount.format(total))" }
                 if rate > 0 { line += ", \(ByteCount.format(Int64(rate)))/s" }
-                if !finished, let total, rate > 0 { line += ", ETA \(Self.duration(Double(total - bytes) / rate))" }
+                if !finished, let total, bytes < total, rate > 0 { line += ", ETA \(Self.duration(Double(total - bytes) / rate))" }
                 let padding = String(repeating: " ", count: max(0, state.width - line.count))
-                state.width = line.count
+                // A finished line ends with a newline; nothing is left to clear or abandon.
+                state.width = finished ? 0 : line.count
                 return "\r" + line + padding + (finished ? "\n" : "")
             case .lines:
                 let step = finished ? 100 : (percent ?? 0) / 10 * 10
@@ -56,7 +57,7 @@ final class TransferProgressView: Sendable {
                 var line = "stylefilter: \(label) \(step)% (\(ByteCount.format(bytes))"
                 if let total { line += " of \(ByteCount.format(total))" }
                 if rate > 0 { line += ", \(ByteCount.format(Int64(rate)))/s" }
-                if !finished, let total, rate > 0 { line += ", ETA \(Self.duration(Double(total - bytes) / rate))" }
+                if !finished, let total, bytes < total, rate > 0 { line += ", ETA \(Self.duration(Double(total - bytes) / rate))" }
                 return line + ")\n"
             }
         }

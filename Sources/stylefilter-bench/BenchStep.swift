@@ -1,0 +1,91 @@
+import Engine
+import Foundation
+import StyleFilter
+
+/// `step-image`, `step-text`: one guided DiffuseIT step at 256x256 with the full official
+/// architectures on random weights (ADM 256 uncond, DINO ViT-B/8, and for text CLIP ViT-B/32 with
+/// `aug_num` views, default 8), paper settings, as `DiffuseITGuidance.step` runs it: one U-Net
+/// forward + backward, one DINO forward + backward, the CLIP views forward + backward.
+/// Options: `runs=N` (median of N timed steps after one warm-up, default 3), `views=N`.
+enum BenchStep {
+    static func run(text: Bool, _ args: ArraySlice<String>) throws {
+        let name = text ? "step-text" : "step-image"
+        let runs = args.compactMap { $0.hasPrefix("runs=") ? Int($0.dropFirst(5)) : nil }.last ?? 3
+        let views = args.compactMap { $0.hasPrefix("views=") ? Int($0.dropFirst(6)) : nil }.last ?? 8
+        let (_, sgemm) = BenchUNet.sgemmGFLOPS()
+        Bench.log("\(name): sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight networks")
+        let config = UNetConfig.imageNet256Unconditional
+        let unet = try UNetModel(config: config, weights: WeightStore(RandomArchive(config.parameterShapes())))
+        let dino = try DINOVisionTransformer(weights: WeightStore(RandomArchive(dinoB8Shapes())))
+        var rng = RandomArchive.Generator(seed: 7)
+        func image() -> Tensor { Tensor(shape: [1, 3, 256, 256], scalars: (0..<(3 * 65536)).map { _ in rng.uniform(scale: 1) }) }
+        let source = image(), style = image()
+        var clip: CLIPGuidance?
+        if text {
+            let model = try CLIPModel(weights: WeightStore(RandomArchive(clipB32ImageShapes())))
+            var t = (0..<512).map { _ in rng.uniform(scale: 1) }
+            let norm = t.map { $0 * $0 }.reduce(0, +).squareRoot()
+            t = t.map { $0 / norm }
+            clip = CLIPGuidance(members: [.init(model: NamedCLIPModel(name: "ViT-B/32", model: model), target: Tensor(shape: [512], scalars: t))])
+        }
+        var p = DiffuseITParameters.named("paper", imageMode: !text)!
+        p.augNum = views
+        let diffusion = try GaussianDiffusion(schedule: .linear, baseSteps: 1000, respacing: p.timestepRespacing)
+        let guidance = try DiffuseITGuidance(
+            parameters: p, diffusion: diffusion, unet: unet, dino: DINOLosses(model: dino), clip: clip, source: source,
+            style: text ? nil : style)
+        var philox = PhiloxGenerator(seed: 1)
+        let k = guidance.startIndex - 1  // a step below k0 with semantic divergence active
+        let x = try diffusion.qSample(xStart: source, t: [k], noise: philox.normalTensor(source.shape))
+        let noise = philox.normalTensor(source.shape)
+        let augs: [[CLIPAugmentation]]? = text ? [(0..<views).map { _ in CLIPAugmentation.random(size: 256, using: &philox) }] : nil
+        var checksum: Float = 0
+        let seconds = try Bench.medianSeconds(runs: runs, warmup: 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let step = try guidance.step(x, k: k, noise: noise, views: augs)
+            checksum = step.sample.scalars[0]
+            Bench.log(String(format: "  step %.2f s (terms: %@)", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
+                step.terms.keys.map(\.rawValue).sorted().joined(separator: ",")))
+        }
+        Bench.log("checksum \(checksum)")
+        Bench.report(name, [
+            "seconds": String(format: "%.2f", seconds), "sgemm_gflops": String(format: "%.1f", sgemm),
+            "sgemm_gflop_equivalent": String(format: "%.0f", seconds * sgemm), "peak_rss_mb": "\(Bench.peakRSSMiB())",
+        ])
+    }
+
+    static func dinoB8Shapes() -> [(name: String, shape: [Int])] {
+        let d = 768
+        var shapes: [(name: String, shape: [Int])] = [
+            ("cls_token", [1, 1, d]), ("pos_embed", [1, 785, d]), ("patch_embed.proj.weight", [d, 3, 8, 8]),
+            ("patch_embed.proj.bias", [d]), ("norm.weight", [d]), ("norm.bias", [d]),
+        ]
+        for i in 0..<12 {
+            let p = "blocks.\(i)."
+            shapes += [
+                (p + "norm1.weight", [d]), (p + "norm1.bias", [d]), (p + "attn.qkv.weight", [3 * d, d]), (p + "attn.qkv.bias", [3 * d]),
+                (p + "attn.proj.weight", [d, d]), (p + "attn.proj.bias", [d]), (p + "norm2.weight", [d]), (p + "norm2.bias", [d]),
+                (p + "mlp.fc1.weight", [4 * d, d]), (p + "mlp.fc1.bias", [4 * d]), (p + "mlp.fc2.weight", [d, 4 * d]), (p + "mlp.fc2.bias", [d]),
+            ]
+        }
+        return shapes
+    }
+
+    static func clipB32ImageShapes() -> [(name: String, shape: [Int])] {
+        let w = 768
+        var shapes: [(name: String, shape: [Int])] = [
+            ("visual.class_embedding", [w]), ("visual.positional_embedding", [50, w]), ("visual.conv1.weight", [w, 3, 32, 32]),
+            ("visual.ln_pre.weight", [w]), ("visual.ln_pre.bias", [w]), ("visual.ln_post.weight", [w]), ("visual.ln_post.bias", [w]),
+            ("visual.proj", [w, 512]),
+        ]
+        for i in 0..<12 {
+            let p = "visual.transformer.resblocks.\(i)."
+            shapes += [
+                (p + "ln_1.weight", [w]), (p + "ln_1.bias", [w]), (p + "attn.in_proj_weight", [3 * w, w]), (p + "attn.in_proj_bias", [3 * w]),
+                (p + "attn.out_proj.weight", [w, w]), (p + "attn.out_proj.bias", [w]), (p + "ln_2.weight", [w]), (p + "ln_2.bias", [w]),
+                (p + "mlp.c_fc.weight", [4 * w, w]), (p + "mlp.c_fc.bias", [4 * w]), (p + "mlp.c_proj.weight", [w, 4 * w]), (p + "mlp.c_proj.bias", [w]),
+            ]
+        }
+        return shapes
+    }
+}
