@@ -22,20 +22,7 @@ enum BenchTiles {
     static func setup() throws -> Setup {
         let config = UNetConfig.imageNet256Unconditional
         let unet = try UNetModel(config: config, weights: WeightStore(RandomArchive(config.parameterShapes())))
-        let d = 768, patch = 8
-        var shapes: [(name: String, shape: [Int])] = [
-            ("cls_token", [1, 1, d]), ("pos_embed", [1, 785, d]), ("patch_embed.proj.weight", [d, 3, patch, patch]),
-            ("patch_embed.proj.bias", [d]), ("norm.weight", [d]), ("norm.bias", [d]),
-        ]
-        for i in 0..<12 {
-            let p = "blocks.\(i)."
-            shapes += [
-                (p + "norm1.weight", [d]), (p + "norm1.bias", [d]), (p + "attn.qkv.weight", [3 * d, d]), (p + "attn.qkv.bias", [3 * d]),
-                (p + "attn.proj.weight", [d, d]), (p + "attn.proj.bias", [d]), (p + "norm2.weight", [d]), (p + "norm2.bias", [d]),
-                (p + "mlp.fc1.weight", [4 * d, d]), (p + "mlp.fc1.bias", [4 * d]), (p + "mlp.fc2.weight", [d, 4 * d]), (p + "mlp.fc2.bias", [d]),
-            ]
-        }
-        let dino = try DINOVisionTransformer(weights: WeightStore(RandomArchive(shapes)))
+        let dino = try DINOVisionTransformer(weights: WeightStore(RandomArchive(BenchStep.dinoB8Shapes())))
         var p = DiffuseITParameters.named("paper", imageMode: true)!
         p.useRangeRestart = false  // random weights would restart at once
         return Setup(unet: unet, dino: DINOLosses(model: dino, globalPatchSize: 224), parameters: p)

@@ -64,7 +64,7 @@ public final class TiledSampler {
     ///   - clip: CLIP guidance whose targets were built from the source's view (text mode), else nil.
     public init(
         parameters: DiffuseITParameters, diffusion: GaussianDiffusion, unet: UNetModel, dino: DINOLosses?, clip: CLIPGuidance?,
-        source: Tensor, style: Tensor?, overlap: Int, referenceCacheBytes: Int = 1 << 30
+        source: Tensor, style: Tensor?, overlap: Int, referenceCacheBytes: Int = 256 << 20
     ) throws {
         guard (style == nil) != (clip == nil) else {
             throw DiffuseITError.badInput("give either a style image (image mode) or CLIP guidance (text mode)")

@@ -24,8 +24,9 @@ public struct TilingOptions: Sendable, Equatable {
     public var detailSteps = 4
     /// The base-schedule timestep (of 1000) the detail refinement starts from: its noise level.
     public var detailLevel = 100
-    /// Memory allowed for cached DINO keys of the source tiles (beyond it they are recomputed).
-    public var referenceCacheBytes = 1 << 30
+    /// Memory allowed for cached DINO keys of the source tiles (about 2.4 MB per tile for ViT-B/8;
+    /// beyond it a tile's reference is recomputed every step, one DINO forward, ~2 % of a tile step).
+    public var referenceCacheBytes = 256 << 20
 
     public init() {}
 
