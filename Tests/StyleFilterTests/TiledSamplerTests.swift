@@ -132,37 +132,34 @@ import Testing
     }
 
     /// Seam check (issue 6): the squared pixel differences across tile borders are, on average, not
-    /// above those inside the tiles by more than 10 %.
+    /// above those inside the tiles by more than 10 %. The image is sized so the default overlap gives
+    /// exactly a 4 x 3 grid with that overlap.
     @Test(arguments: [true, false])
     func tileBordersCarryNoMoreGradientEnergyThanTheInterior(_ imageMode: Bool) throws {
         let n = try Self.networks()
-        let source = Self.image(width: 104, height: 80)
-        let s = try Self.sampler(n, source: source, imageMode: imageMode)
-        let out = try Self.run(s, source: source, seed: 21)
-        let bytes = DiffuseITOutput.truncatedBytes(planar: out.scalars, channels: 3)
-        let m = TiledSeamMeasure(bytes: bytes, width: 104, height: 80, grid: s.grid)
-        print("seams (\(imageMode ? "image" : "text") mode, \(s.grid.columns.count)x\(s.grid.rows.count) tiles): border \(m.border), interior \(m.interior), ratio \(m.ratio)")
+        let m = try Self.seams(n, imageMode: imageMode, overlap: TilingOptions().overlap(forTile: n.size))
         #expect(m.interior > 0, "a flat output says nothing about seams")
         #expect(m.ratio <= 1.1, "border energy \(m.border) vs interior \(m.interior)")
     }
-    /// The control that shows the seam measure can fail: finished tiles translated one by one and
-    /// pasted side by side (stitching, no per-step fusion) have visible seams by the same measure.
-    @Test func stitchedFinishedTilesShowSeamsByTheSameMeasure() throws {
+
+    /// The control that shows the measure can fail: with no overlap each pixel comes from one tile and
+    /// the fusion has nothing to blend, so tile borders show.
+    @Test(arguments: [true, false])
+    func withoutOverlapTheSameMeasureSeesSeams(_ imageMode: Bool) throws {
         let n = try Self.networks()
-        let t = n.size, w = 3 * t, h = 2 * t
+        let m = try Self.seams(n, imageMode: imageMode, overlap: 0)
+        #expect(m.ratio > 1.1, "no overlap should show seams: ratio \(m.ratio)")
+    }
+
+    static func seams(_ n: Networks, imageMode: Bool, overlap o: Int) throws -> TiledSeamMeasure {
+        let t = n.size, w = 4 * t - 3 * o, h = 3 * t - 2 * o
         let source = Self.image(width: w, height: h)
-        var out = [Float](repeating: 0, count: 3 * w * h)
-        for ty in 0..<2 {
-            for tx in 0..<3 {
-                let piece = TiledImageOps.crop(source, x: tx * t, y: ty * t, width: t, height: t)
-                let r = try Self.run(try Self.sampler(n, source: piece, imageMode: true), source: piece, seed: 21).scalars
-                for c in 0..<3 { for v in 0..<t { for u in 0..<t { out[(c * h + ty * t + v) * w + tx * t + u] = r[(c * t + v) * t + u] } } }
-            }
-        }
-        let grid = try TileGrid(width: w, height: h, tileSize: t, overlap: 0)
-        let m = TiledSeamMeasure(bytes: DiffuseITOutput.truncatedBytes(planar: out, channels: 3), width: w, height: h, grid: grid)
-        print("seams of stitched finished tiles: border \(m.border), interior \(m.interior), ratio \(m.ratio)")
-        #expect(m.ratio > 1.1, "stitching should show seams: ratio \(m.ratio)")
+        let s = try Self.sampler(n, source: source, imageMode: imageMode, overlap: o)
+        #expect(s.grid.columns.count == 4 && s.grid.rows.count == 3)
+        let out = try Self.run(s, source: source, seed: 21)
+        let m = TiledSeamMeasure(bytes: DiffuseITOutput.truncatedBytes(planar: out.scalars, channels: 3), width: w, height: h, grid: s.grid)
+        print("seams (\(imageMode ? "image" : "text") mode, \(w)x\(h), overlap \(o)): border \(m.border), interior \(m.interior), ratio \(m.ratio)")
+        return m
     }
 }
 

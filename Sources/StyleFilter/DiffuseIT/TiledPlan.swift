@@ -23,8 +23,10 @@ public struct TiledPlan: Sendable {
     /// whole-mode image step), of the image-mode global pass (one DINO forward+backward on the view)
     /// and of a DINO reference forward of a source tile.
     public static let secondsPerTileStep = StylePlan.secondsPerImageStep
-    public static let secondsPerGlobalDINOPass = 4.0
-    public static let secondsPerReferencePass = 1.5
+    public static let secondsPerGlobalDINOPass = 1.2
+    public static let secondsPerReferencePass = 0.4
+    /// Cached source keys per tile for DINO ViT-B/8 (785 tokens x 768 plus the CLS token, float32).
+    public static let referenceBytesPerTile = 4 * (785 * 768 + 768)
 
     /// Network passes and estimated seconds of one mode, per output.
     public struct ModeCost: Sendable, Equatable {
@@ -53,8 +55,11 @@ public struct TiledPlan: Sendable {
         let tileSeconds = Double(steps * tiles) * TiledPlan.secondsPerTileStep
         let globalSeconds = Double(globalDINO) * TiledPlan.secondsPerGlobalDINOPass
             + Double(steps * views) * StylePlan.secondsPerCLIPView
-        var cost = ModeCost(tiles: tiles, unetPasses: steps * tiles, dinoPasses: steps * tiles + globalDINO, dinoReferencePasses: tiles,
-            clipPasses: steps * views, seconds: tileSeconds + globalSeconds + Double(tiles) * TiledPlan.secondsPerReferencePass)
+        // Source references: once per tile while the cache lasts, every step for the rest.
+        let cached = min(tiles, tiling.referenceCacheBytes / TiledPlan.referenceBytesPerTile)
+        let references = tiles + (tiles - cached) * (steps - 1)
+        var cost = ModeCost(tiles: tiles, unetPasses: steps * tiles, dinoPasses: steps * tiles + globalDINO, dinoReferencePasses: references,
+            clipPasses: steps * views, seconds: tileSeconds + globalSeconds + Double(references) * TiledPlan.secondsPerReferencePass)
         if mode == .detail {
             cost.unetPasses += whole.unetPasses
             cost.dinoPasses += whole.dinoPasses
@@ -66,7 +71,7 @@ public struct TiledPlan: Sendable {
 
     /// Lines for the dry run: one per mode.
     public var description: String {
-        var lines = ["  modes for a \(width)x\(height) image (tiles of \(tileSize), overlap \(tiling.overlap(forTile: tileSize)); per output, forward+backward passes):"]
+        var lines = ["  modes for a \(width)x\(height) image (tiles of \(tileSize), overlap \(tiling.overlap(forTile: tileSize)); per output, forward+backward passes; times for the official architectures):"]
         if let grid { lines.append("    grid: \(grid.columns.count) x \(grid.rows.count) = \(grid.count) tiles") }
         for mode in StyleMode.allCases {
             guard let c = cost(mode) else {

@@ -18,7 +18,8 @@ public enum StyleMode: String, Sendable, CaseIterable {
 
 /// Settings of the tiled and detail modes.
 public struct TilingOptions: Sendable, Equatable {
-    /// Minimum overlap of neighbouring tiles in pixels; nil: a quarter of the tile (64 at 256).
+    /// Minimum overlap of neighbouring tiles in pixels; nil: an eighth of the tile (32 at 256), the
+    /// cheapest overlap that passed the seam measurement (BENCHMARKS.md, "Tiled modes").
     public var overlap: Int?
     /// Guided steps of the detail refinement.
     public var detailSteps = 4
@@ -31,7 +32,7 @@ public struct TilingOptions: Sendable, Equatable {
     public init() {}
 
     /// The overlap used with tiles of side `tile`.
-    public func overlap(forTile tile: Int) -> Int { overlap ?? tile / 4 }
+    public func overlap(forTile tile: Int) -> Int { overlap ?? tile / 8 }
 
     /// The detail refinement's diffusion: the linear 1000-step schedule keeping `detailSteps`
     /// timesteps evenly spread over 0…`detailLevel` (the run starts at the last).

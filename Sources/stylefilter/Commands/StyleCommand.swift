@@ -58,7 +58,7 @@ struct StyleCommand: StageCommand {
     @Option(help: "whole (resize to the model's 256x256 and back), tiled (full resolution as overlapping tiles fused every step) or detail (whole, upscaled, then a short tiled refinement).")
     var mode: String = "whole"
 
-    @Option(help: "Minimum overlap of neighbouring tiles in pixels (tiled, detail; default a quarter tile: 64).")
+    @Option(help: "Minimum overlap of neighbouring tiles in pixels (tiled, detail; default an eighth of a tile: 32).")
     var overlap: Int?
 
     @Option(help: "Guided steps of the detail refinement.")
