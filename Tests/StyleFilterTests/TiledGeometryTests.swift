@@ -87,11 +87,17 @@ import Testing
     }
 
     @Test(arguments: [(100, 37, 32), (32, 32, 32), (20, 7, 32), (257, 1000, 64)])
-    func areaViewIsAnAverageAndItsSpreadIsTheScaledAdjoint(_ w: Int, _ h: Int, _ s: Int) {
+    func viewIsAnAntialiasedAverageAndItsSpreadIsTheScaledAdjoint(_ w: Int, _ h: Int, _ s: Int) {
         let v = TiledView(width: w, height: h, size: s)
         for axis in [v.x, v.y] {
             #expect(axis.forward.allSatisfy { abs($0.weights.reduce(0, +) - 1) < 1e-5 })
-            #expect(axis.spread.allSatisfy { abs($0.shares.reduce(0, +) - 1) < 1e-5 })
+            // Away from the ends the spread is about a partition of unity (tents at their own spacing,
+            // sampled at whole pixels, so only approximately for scales near 1).
+            let r = Int((Double(axis.length) / Double(axis.size)).rounded(.up)) + 1
+            if axis.length > 4 * r {
+                #expect(axis.spread[r..<(axis.length - r)].allSatisfy { abs($0.shares.reduce(0, +) - 1) < 0.25 },
+                    "interior spread sums \(axis.spread.map { $0.shares.reduce(0, +) })")
+            }
         }
         #expect(v.view(of: Tensor(shape: [1, 3, h, w], repeating: 0.25)).scalars.allSatisfy { abs($0 - 0.25) < 1e-5 })
         var rng = PhiloxGenerator(seed: 3)

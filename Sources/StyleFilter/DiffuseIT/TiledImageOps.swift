@@ -63,39 +63,41 @@ enum TiledImageOps {
     }
 }
 
-/// Box (area-average) resampling of one axis from `length` input pixels to `size` output pixels:
-/// output j averages the input interval [j·L/S, (j+1)·L/S) with fractional end pixels. Its transpose,
-/// scaled by L/S, spreads a gradient at the view back as a partition of unity (each input pixel gets the
-/// view pixels that cover it, by the share of it they cover), so a full-resolution pixel receives the
-/// same push as the view pixel it belongs to.
+/// Antialiased (triangle-filter) resampling of one axis from `length` input pixels to `size` output
+/// pixels: output j is the normalised tent-weighted mean of the inputs around its centre
+/// c = (j + ½)·L/S, with radius max(L/S, 1). `spread` is the exact transpose scaled by L/S, so a
+/// gradient at the view reaches each full-resolution pixel about as strongly as the view pixels it
+/// belongs to, and varies linearly between view pixels: a box filter's transpose would paint the
+/// gradient in flat blocks of L/S pixels and print that block grid into the image.
 struct AreaAxis: Sendable {
     let length: Int, size: Int
     /// Per output j: (first input index, weights summing to 1).
     let forward: [(start: Int, weights: [Float])]
-    /// Per input i: (first output index, covered shares summing to 1).
+    /// Per input i: (first output index, (L/S)·weights of the transpose).
     let spread: [(start: Int, shares: [Float])]
 
     init(length: Int, size: Int) {
         self.length = length
         self.size = size
-        let scale = Double(length) / Double(size)
+        let scale = Double(length) / Double(size), radius = max(scale, 1)
         var forward: [(Int, [Float])] = []
         var spreadLists = [[(Int, Float)]](repeating: [], count: length)
         for j in 0..<size {
-            let a = Double(j) * scale, b = Double(j + 1) * scale
-            let first = Int(a.rounded(.down)), last = min(Int(b.rounded(.up)) - 1, length - 1)
-            var weights: [Float] = []
-            for i in first...max(first, last) {
-                let covered = min(b, Double(i + 1)) - max(a, Double(i))
-                weights.append(Float(max(covered, 0) / scale))
-                if covered > 0 { spreadLists[i].append((j, Float(covered))) }
-            }
-            forward.append((first, weights))
+            let centre = (Double(j) + 0.5) * scale
+            let first = max(0, Int((centre - radius - 0.5).rounded(.down))), last = min(length - 1, Int((centre + radius - 0.5).rounded(.up)))
+            var raw: [Double] = []
+            for i in first...max(first, last) { raw.append(max(0, 1 - abs(Double(i) + 0.5 - centre) / radius)) }
+            let total = raw.reduce(0, +)
+            let weights = raw.map { total > 0 ? $0 / total : 1 / Double(raw.count) }
+            for (k, w) in weights.enumerated() where w > 0 { spreadLists[first + k].append((j, Float(w * scale))) }
+            forward.append((first, weights.map(Float.init)))
         }
         self.forward = forward
         spread = spreadLists.map { list in
-            let total = list.reduce(Float(0)) { $0 + $1.1 }
-            return (list.first?.0 ?? 0, list.map { $0.1 / total })
+            guard let start = list.first?.0 else { return (0, []) }
+            var shares = [Float](repeating: 0, count: list.last!.0 - start + 1)
+            for (j, w) in list { shares[j - start] = w }
+            return (start, shares)
         }
     }
 }
