@@ -12,6 +12,9 @@ enum BenchTiles {
     /// Guided steps per output of the image presets (paper: N 200, skip 80, 10 repeats; fast: N 100,
     /// skip 40, 5 repeats).
     static let paperSteps = 129, fastSteps = 64
+    /// sgemm GFLOP/s measured at the start of the run (multiply seconds by it for the load-independent
+    /// sgemm-GFLOP equivalent; divide that by an idle machine's sgemm rate for its time).
+    nonisolated(unsafe) static var sgemmGFLOPS = 0.0
 
     struct Setup {
         let unet: UNetModel
@@ -20,6 +23,9 @@ enum BenchTiles {
     }
 
     static func setup() throws -> Setup {
+        let (_, sgemm) = BenchUNet.sgemmGFLOPS()
+        sgemmGFLOPS = sgemm
+        Bench.log("sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads")
         let config = UNetConfig.imageNet256Unconditional
         let unet = try UNetModel(config: config, weights: WeightStore(RandomArchive(config.parameterShapes())))
         let dino = try DINOVisionTransformer(weights: WeightStore(RandomArchive(BenchStep.dinoB8Shapes())))
@@ -29,7 +35,7 @@ enum BenchTiles {
     }
 
     struct Options {
-        var width = 448, height = 448, steps = 1, overlap = 64
+        var width = 448, height = 448, steps = 1, overlap = TilingOptions().overlap(forTile: 256)
         init(_ args: ArraySlice<String>) {
             for a in args {
                 let kv = a.split(separator: "=", maxSplits: 1).map(String.init)
@@ -102,10 +108,10 @@ enum BenchTiles {
             let k = max(k0 - i, 0)
             var fused: TiledSampler.FusedStep?
             let t = try seconds {
-                fused = try sampler.step(x, k: k, noise: rng.normalTensor(padded.shape), views: nil, viewSource: view, firstStep: i == 0) {}
+                fused = try sampler.step(x, k: k, noise: rng.normalTensor(padded.shape), views: nil, viewSource: view, firstStep: i == 0, keepOutput: false) {}
             }
             x = fused!.sample
-            view = fused!.targetInput
+            view = fused!.targetInput ?? view
             times.append(t)
             Bench.log(String(format: "  fused step %d (k %d): %.2f s, %.2f s per tile; peak RSS %d MiB", i, k, t, t / Double(grid.count), Bench.peakRSSMiB()))
         }
@@ -124,7 +130,7 @@ enum BenchTiles {
             "est_paper_s_per_image": String(format: "%.0f", step * Double(paperSteps)),
             "est_fast_s_per_image": String(format: "%.0f", step * Double(fastSteps)),
             "est_paper_s_per_mp_12mp": String(format: "%.0f", step * Double(paperSteps) / 12),
-            "peak_rss_mb": "\(Bench.peakRSSMiB())",
+            "sgemm_gflops": String(format: "%.1f", sgemmGFLOPS), "peak_rss_mb": "\(Bench.peakRSSMiB())",
         ])
     }
 
@@ -141,7 +147,7 @@ enum BenchTiles {
             "est_paper_s_per_mp": String(format: "%.0f", perStep * Double(paperSteps) / mp),
             "est_fast_s_per_mp": String(format: "%.0f", perStep * Double(fastSteps) / mp),
             "est_paper_s_per_mp_12mp": String(format: "%.0f", perTile * Double(big.count * paperSteps) / 12),
-            "peak_rss_mb": "\(Bench.peakRSSMiB())",
+            "sgemm_gflops": String(format: "%.1f", sgemmGFLOPS), "peak_rss_mb": "\(Bench.peakRSSMiB())",
         ])
     }
 
@@ -166,7 +172,7 @@ enum BenchTiles {
             "est_paper_s_per_mp": String(format: "%.0f", perMP),
             "est_refinement_s_per_mp": String(format: "%.0f", refinementPerMP),
             "est_paper_s_per_mp_12mp": String(format: "%.0f", bigPerMP),
-            "peak_rss_mb": "\(Bench.peakRSSMiB())",
+            "sgemm_gflops": String(format: "%.1f", sgemmGFLOPS), "peak_rss_mb": "\(Bench.peakRSSMiB())",
         ])
     }
 }

@@ -113,7 +113,8 @@ import Testing
         #expect(step.sample.shape == padded.shape)
         // Every tile referenced the source once and cached it.
         #expect(s.referencePasses == s.grid.count)
-        _ = try s.step(x, k: 2, noise: rng.normalTensor(padded.shape), views: nil, viewSource: step.targetInput, firstStep: false)
+        #expect(step.outputXStart != nil && step.targetInput != nil)
+        _ = try s.step(x, k: 2, noise: rng.normalTensor(padded.shape), views: nil, viewSource: try #require(step.targetInput), firstStep: false)
         #expect(s.referencePasses == s.grid.count, "cached keys are reused")
     }
 

@@ -46,9 +46,10 @@ enum TiledImageOps {
         return out
     }
 
-    /// `accumulator[tile region] += weight(u, v) · values` for a tile of `grid`.
-    static func accumulate(_ values: Tensor, into accumulator: inout [Float], bufferWidth bw: Int, bufferHeight bh: Int, grid: TileGrid, tile: TileGrid.Tile) {
-        let t = grid.tileSize
+    /// `accumulator[tile region] += weight(u, v) · values` for a tile of `grid` (`accumulator` is
+    /// `[1, 3, H', W']`).
+    static func accumulate(_ values: Tensor, into accumulator: inout Tensor, grid: TileGrid, tile: TileGrid.Tile) {
+        let t = grid.tileSize, bh = accumulator.shape[2], bw = accumulator.shape[3]
         let cw = grid.columnWeights[tile.column], rw = grid.rowWeights[tile.row]
         values.withUnsafeBufferPointer { src in
             accumulator.withUnsafeMutableBufferPointer { dst in

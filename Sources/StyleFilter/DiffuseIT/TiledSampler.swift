@@ -120,8 +120,7 @@ public final class TiledSampler {
         var restarts = 0
         while true {
             var done = 0
-            let z = rng.normalTensor(shape)
-            var x = try diffusion.qSample(xStart: start, t: [k0], noise: z)
+            var x = try diffusion.qSample(xStart: start, t: [k0], noise: rng.normalTensor(shape))
             // What the global view reads: at the first step the initial image itself.
             var viewSource = start
             var firstStep = true
@@ -139,13 +138,14 @@ public final class TiledSampler {
                 let inResampling = resamples > 0 && i < resamples
                 let noise: Tensor? = (!p.ddim && (inResampling || k > 0)) ? rng.normalTensor(shape) : nil
                 let views = drawViews(&rng)
-                let fused = try step(x, k: k, noise: noise, views: views, viewSource: viewSource, firstStep: firstStep) {
+                let last = i == schedule.count - 1
+                let fused = try step(x, k: k, noise: noise, views: views, viewSource: viewSource, firstStep: firstStep, keepOutput: last) {
                     done += 1
                     progress(done, total)
                 }
                 firstStep = false
-                viewSource = fused.targetInput
-                output = fused.outputXStart
+                if let target = fused.targetInput { viewSource = target }
+                if last { output = fused.outputXStart }
                 if !inResampling, fused.weightedRange > p.rangeRestartThreshold, p.useRangeRestart, k < k0, k > 0 {
                     if restarts < p.maxRestarts {
                         restarts += 1
@@ -178,10 +178,11 @@ public final class TiledSampler {
     public struct FusedStep {
         /// x at index k − 1, `[1, 3, H', W']` (padded).
         public var sample: Tensor
-        /// The blended x̂₀ (DDPM: unguided; DDIM: guided), padded.
-        public var outputXStart: Tensor
-        /// The blended image the target terms read (x_in in image mode, x_mix in text mode), padded.
-        public var targetInput: Tensor
+        /// The blended x̂₀ (DDPM: unguided; DDIM: guided), padded; only when asked for (the last step).
+        public var outputXStart: Tensor?
+        /// The blended image the target terms read (x_in in image mode, x_mix in text mode), padded;
+        /// nil for a single tile (no view).
+        public var targetInput: Tensor?
         /// range_lambda × the mean squared excess of the blended tile estimates over [−1, 1].
         public var weightedRange: Float
         /// The gradient of the target terms w.r.t. the view, when they ran on the view.
@@ -189,10 +190,11 @@ public final class TiledSampler {
     }
 
     /// The fused guided step at index `k` from the padded `x`. `viewSource` is the padded image the
-    /// global view is taken from; `tileDone` is called after each tile.
+    /// global view is taken from; `keepOutput` blends x̂₀ too (only the last step's is the output, so
+    /// other steps save that buffer); `tileDone` is called after each tile.
     public func step(
         _ x: Tensor, k: Int, noise: Tensor?, views: [[CLIPAugmentation]]?, viewSource: Tensor, firstStep: Bool,
-        tileDone: () -> Void = {}
+        keepOutput: Bool = true, tileDone: () -> Void = {}
     ) throws -> FusedStep {
         let p = parameters
         let ph = grid.paddedHeight, pw = grid.paddedWidth, t = grid.tileSize
@@ -204,26 +206,25 @@ public final class TiledSampler {
         }
         let frac = ImageLosses.contentWeightFactor(
             previousCLIPLoss: isImageMode ? nil : previousCLIPLoss, progressiveContrast: p.useProgContrast, regularizeContent: p.regularizeContent)
-        let count = 3 * ph * pw
-        var sampleSum = [Float](repeating: 0, count: count)
-        var outputSum = [Float](repeating: 0, count: count)
-        var targetSum = [Float](repeating: 0, count: count)
+        let count = 3 * ph * pw, shape = [1, 3, ph, pw]
+        // Accumulators in place; x̂₀ only when it is the output, the view input only when a view exists.
+        var sampleSum = Tensor.zeros(shape)
+        var outputSum = keepOutput ? Tensor.zeros(shape) : nil
+        var targetSum = isSingleTile ? nil : Tensor.zeros(shape)
         var excess: Double = 0
         for tile in grid.tiles {
             let xt = TiledImageOps.crop(x, x: tile.x, y: tile.y, width: t, height: t)
             let nt = noise.map { TiledImageOps.crop($0, x: tile.x, y: tile.y, width: t, height: t) }
             let gt = viewGradient.map { view.spread($0, x: tile.x, y: tile.y, tile: t) }
             let r = try tileStep(tile, x: xt, k: k, noise: nt, views: views, viewGradient: gt, frac: frac)
-            TiledImageOps.accumulate(r.sample, into: &sampleSum, bufferWidth: pw, bufferHeight: ph, grid: grid, tile: tile)
-            TiledImageOps.accumulate(r.outputXStart, into: &outputSum, bufferWidth: pw, bufferHeight: ph, grid: grid, tile: tile)
-            TiledImageOps.accumulate(r.targetInput, into: &targetSum, bufferWidth: pw, bufferHeight: ph, grid: grid, tile: tile)
+            TiledImageOps.accumulate(r.sample, into: &sampleSum, grid: grid, tile: tile)
+            if outputSum != nil { TiledImageOps.accumulate(r.outputXStart, into: &outputSum!, grid: grid, tile: tile) }
+            if targetSum != nil { TiledImageOps.accumulate(r.targetInput, into: &targetSum!, grid: grid, tile: tile) }
             excess += r.weightedExcess
             tileDone()
         }
-        let shape = [1, 3, ph, pw]
         return FusedStep(
-            sample: Tensor(shape: shape, scalars: sampleSum), outputXStart: Tensor(shape: shape, scalars: outputSum),
-            targetInput: Tensor(shape: shape, scalars: targetSum), weightedRange: p.rangeLambda * Float(excess / Double(count)),
+            sample: sampleSum, outputXStart: outputSum, targetInput: targetSum, weightedRange: p.rangeLambda * Float(excess / Double(count)),
             viewGradient: viewGradient)
     }
 
