@@ -12,6 +12,9 @@ let cases: [String: (ArraySlice<String>) throws -> Void] = [
     "pipeline": BenchPipeline.run,
     "step-image": { try BenchStep.run(text: false, $0) },
     "step-text": { try BenchStep.run(text: true, $0) },
+    "tiles-whole": BenchTiles.whole,
+    "tiles-tiled": BenchTiles.tiled,
+    "tiles-detail": BenchTiles.detail,
 ]
 
 let args = CommandLine.arguments

@@ -23,6 +23,10 @@ public struct StyleStage: PixelStage {
     /// Independent outputs; the chain continues with the first, all are written to `iterationsDirectory`.
     public var iterations: Int
     public var iterationsDirectory: String?
+    /// How the model size maps onto the image: whole (default), tiled or detail (`TiledStyle.swift`).
+    public var mode: StyleMode = .whole
+    /// Overlap and detail-pass settings of the tiled and detail modes.
+    public var tiling = TilingOptions()
 
     public init(guide: Guide, parameters: DiffuseITParameters, models: StyleModelFiles, iterations: Int = 1, iterationsDirectory: String? = nil) throws {
         guard iterations >= 1 else { throw StyleFilterError(.usage, "style: --iterations must be at least 1") }
@@ -44,6 +48,7 @@ public struct StyleStage: PixelStage {
     var isImageMode: Bool { if case .image = guide { return true } else { return false } }
 
     public func process(_ pixels: PlanarRGB, context: PipelineContext) throws -> PlanarRGB {
+        if mode != .whole { return try processTiled(pixels, context: context) }
         // Read the style image before any heavy work, so a bad one fails fast.
         var styleImage: PlanarRGB?
         if case .image(let path) = guide { styleImage = try StyleStage.loadStyleImage(path, failOn: context.failOn) }

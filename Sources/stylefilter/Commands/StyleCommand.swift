@@ -54,6 +54,22 @@ struct StyleCommand: StageCommand {
     @Flag(help: "Resolve the models and print the plan (steps, network passes, estimated time); compute nothing.")
     var dryRun = false
 
+    // Modes (tiled and detail: TiledStyle.swift in StyleFilter).
+    @Option(help: "whole (resize to the model's 256x256 and back), tiled (full resolution as overlapping tiles fused every step) or detail (whole, upscaled, then a short tiled refinement).")
+    var mode: String = "whole"
+
+    @Option(help: "Minimum overlap of neighbouring tiles in pixels (tiled, detail; default an eighth of a tile: 32).")
+    var overlap: Int?
+
+    @Option(help: "Guided steps of the detail refinement.")
+    var detailSteps: Int = 4
+
+    @Option(help: "Noise level the detail refinement starts from, as a timestep of 1000.")
+    var detailLevel: Int = 100
+
+    @Option(help: ArgumentHelp("Image size --dry-run plans each mode for.", valueName: "WxH"))
+    var size: String?
+
     @Option(help: ArgumentHelp("Models directory.", valueName: "dir"))
     var modelsDir: String?
 
@@ -101,10 +117,34 @@ struct StyleCommand: StageCommand {
         let files = try StyleModelFiles.resolve(
             imageMode: imageMode, unet: unet, dino: dino, clip: clip, clipModels: ensemble, modelsDirectory: modelsDir)
         try files.validate()
+        guard let styleMode = StyleMode(rawValue: mode) else {
+            throw ValidationError("unknown --mode '\(mode)' (known: \(StyleMode.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        var tiling = TilingOptions()
+        tiling.overlap = overlap
+        tiling.detailSteps = detailSteps
+        tiling.detailLevel = detailLevel
+        if styleMode != .whole || size != nil {
+            let tile = try files.unetImageSize()
+            let o = tiling.overlap(forTile: tile)
+            guard (0..<tile).contains(o) else { throw ValidationError("--overlap \(o) must be at least 0 and below the tile size \(tile)") }
+            do { _ = try tiling.detailDiffusion() } catch let error as DiffuseITError { throw ValidationError(error.description) }
+        }
         if dryRun {
-            throw CleanExit.message(StylePlan(imageMode: imageMode, parameters: parameters, models: files, iterations: iterations).description)
+            let plan = StylePlan(imageMode: imageMode, parameters: parameters, models: files, iterations: iterations)
+            var text = plan.description
+            if let size {
+                let (w, h) = try Geometry.parseFullSize(size)
+                text += "\n" + TiledPlan(plan: plan, width: w, height: h, tileSize: try files.unetImageSize(), tiling: tiling).description
+            } else {
+                text += "\n  modes: give --size WxH (the image size at this stage) for the tiles, passes and time of whole, tiled and detail"
+            }
+            throw CleanExit.message(text)
         }
         let guide: StyleStage.Guide = imageMode ? .image(styleImage!) : .text(prompt: prompt!, source: sourcePrompt!)
-        return try StyleStage(guide: guide, parameters: parameters, models: files, iterations: iterations, iterationsDirectory: iterationsDir)
+        var stage = try StyleStage(guide: guide, parameters: parameters, models: files, iterations: iterations, iterationsDirectory: iterationsDir)
+        stage.mode = styleMode
+        stage.tiling = tiling
+        return stage
     }
 }

@@ -1,0 +1,186 @@
+import Engine
+
+/// Whole-image buffers of a tiled run (`[1, 3, H, W]` tensors) and the moves between them and tiles.
+enum TiledImageOps {
+    /// `image` (`[1, 3, h, w]`) mirror-padded at the right and bottom to `width x height` (each at least
+    /// as large): index i ≥ n reads n − 1 − ((i − n) mod 2n) folded back (half-sample symmetric), so a
+    /// 1-pixel strip is replicated.
+    static func mirrorPadded(_ image: Tensor, width: Int, height: Int) -> Tensor {
+        let h = image.shape[2], w = image.shape[3]
+        precondition(width >= w && height >= h, "padding cannot shrink")
+        if width == w && height == h { return image }
+        func fold(_ i: Int, _ n: Int) -> Int {
+            let m = i % (2 * n)
+            return m < n ? m : 2 * n - 1 - m
+        }
+        var out = Tensor(uninitializedShape: [1, 3, height, width])
+        image.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for c in 0..<3 {
+                    for y in 0..<height {
+                        let sy = fold(y, h)
+                        for x in 0..<width { dst[(c * height + y) * width + x] = src[(c * h + sy) * w + fold(x, w)] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The `width x height` region at (x, y) of `buffer` (`[1, 3, H, W]`), as `[1, 3, height, width]`.
+    static func crop(_ buffer: Tensor, x: Int, y: Int, width: Int, height: Int) -> Tensor {
+        let bh = buffer.shape[2], bw = buffer.shape[3]
+        precondition(x >= 0 && y >= 0 && x + width <= bw && y + height <= bh, "crop outside the buffer")
+        if x == 0 && y == 0 && width == bw && height == bh { return buffer }
+        var out = Tensor(uninitializedShape: [1, 3, height, width])
+        buffer.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for c in 0..<3 {
+                    for v in 0..<height {
+                        let s = (c * bh + y + v) * bw + x, d = (c * height + v) * width
+                        for u in 0..<width { dst[d + u] = src[s + u] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// `accumulator[tile region] += weight(u, v) · values` for a tile of `grid` (`accumulator` is
+    /// `[1, 3, H', W']`).
+    static func accumulate(_ values: Tensor, into accumulator: inout Tensor, grid: TileGrid, tile: TileGrid.Tile) {
+        let t = grid.tileSize, bh = accumulator.shape[2], bw = accumulator.shape[3]
+        let cw = grid.columnWeights[tile.column], rw = grid.rowWeights[tile.row]
+        values.withUnsafeBufferPointer { src in
+            accumulator.withUnsafeMutableBufferPointer { dst in
+                for c in 0..<3 {
+                    for v in 0..<t {
+                        let d = (c * bh + tile.y + v) * bw + tile.x, s = (c * t + v) * t, wv = rw[v]
+                        for u in 0..<t { dst[d + u] += wv * cw[u] * src[s + u] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Antialiased (triangle-filter) resampling of one axis from `length` input pixels to `size` output
+/// pixels: output j is the normalised tent-weighted mean of the inputs around its centre
+/// c = (j + ½)·L/S, with radius max(L/S, 1). `spread` is the exact transpose scaled by L/S, so a
+/// gradient at the view reaches each full-resolution pixel about as strongly as the view pixels it
+/// belongs to, and varies linearly between view pixels: a box filter's transpose would paint the
+/// gradient in flat blocks of L/S pixels and print that block grid into the image.
+struct AreaAxis: Sendable {
+    let length: Int, size: Int
+    /// Per output j: (first input index, weights summing to 1).
+    let forward: [(start: Int, weights: [Float])]
+    /// Per input i: (first output index, (L/S)·weights of the transpose).
+    let spread: [(start: Int, shares: [Float])]
+
+    init(length: Int, size: Int) {
+        self.length = length
+        self.size = size
+        let scale = Double(length) / Double(size), radius = max(scale, 1)
+        var forward: [(Int, [Float])] = []
+        var spreadLists = [[(Int, Float)]](repeating: [], count: length)
+        for j in 0..<size {
+            let centre = (Double(j) + 0.5) * scale
+            let first = max(0, Int((centre - radius - 0.5).rounded(.down))), last = min(length - 1, Int((centre + radius - 0.5).rounded(.up)))
+            var raw: [Double] = []
+            for i in first...max(first, last) { raw.append(max(0, 1 - abs(Double(i) + 0.5 - centre) / radius)) }
+            let total = raw.reduce(0, +)
+            let weights = raw.map { total > 0 ? $0 / total : 1 / Double(raw.count) }
+            for (k, w) in weights.enumerated() where w > 0 { spreadLists[first + k].append((j, Float(w * scale))) }
+            forward.append((first, weights.map(Float.init)))
+        }
+        self.forward = forward
+        spread = spreadLists.map { list in
+            guard let start = list.first?.0 else { return (0, []) }
+            var shares = [Float](repeating: 0, count: list.last!.0 - start + 1)
+            for (j, w) in list { shares[j - start] = w }
+            return (start, shares)
+        }
+    }
+}
+
+/// The whole-image view the style/text losses of a tiled run see: the image's real (unpadded) region
+/// area-averaged to the model's square size, and the spread of a view gradient back onto one tile.
+struct TiledView: Sendable {
+    let x: AreaAxis, y: AreaAxis
+    /// The real image size inside the padded buffer.
+    let width: Int, height: Int
+    let size: Int
+
+    init(width: Int, height: Int, size: Int) {
+        self.width = width
+        self.height = height
+        self.size = size
+        x = AreaAxis(length: width, size: size)
+        y = AreaAxis(length: height, size: size)
+    }
+
+    /// The `[1, 3, S, S]` view of the top-left `width x height` region of `buffer` (`[1, 3, H, W]`).
+    func view(of buffer: Tensor) -> Tensor {
+        let bh = buffer.shape[2], bw = buffer.shape[3], s = size
+        precondition(bw >= width && bh >= height, "view region outside the buffer")
+        var rows = [Float](repeating: 0, count: 3 * height * s)  // x resampled: [3, height, S]
+        buffer.withUnsafeBufferPointer { src in
+            for c in 0..<3 {
+                for r in 0..<height {
+                    let base = (c * bh + r) * bw
+                    for j in 0..<s {
+                        let f = x.forward[j]
+                        var acc: Float = 0
+                        for (k, w) in f.weights.enumerated() { acc += w * src[base + f.start + k] }
+                        rows[(c * height + r) * s + j] = acc
+                    }
+                }
+            }
+        }
+        var out = Tensor(shape: [1, 3, s, s], repeating: 0)
+        out.withUnsafeMutableBufferPointer { dst in
+            for c in 0..<3 {
+                for i in 0..<s {
+                    let f = y.forward[i]
+                    for (k, w) in f.weights.enumerated() {
+                        let src = (c * height + f.start + k) * s, d = (c * s + i) * s
+                        for j in 0..<s { dst[d + j] += w * rows[src + j] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The view gradient `g` (`[1, 3, S, S]`) spread onto the `tile x tile` square at (x0, y0) of the
+    /// padded buffer; pixels outside the real image get zero.
+    func spread(_ g: Tensor, x x0: Int, y y0: Int, tile t: Int) -> Tensor {
+        let s = size
+        var out = Tensor(shape: [1, 3, t, t], repeating: 0)
+        let cols = min(t, max(0, width - x0)), rowsInside = min(t, max(0, height - y0))
+        guard cols > 0 && rowsInside > 0 else { return out }
+        g.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                var line = [Float](repeating: 0, count: s)
+                for c in 0..<3 {
+                    for v in 0..<rowsInside {
+                        let sy = y.spread[y0 + v]
+                        for j in 0..<s { line[j] = 0 }
+                        for (k, share) in sy.shares.enumerated() {
+                            let base = (c * s + sy.start + k) * s
+                            for j in 0..<s { line[j] += share * src[base + j] }
+                        }
+                        let d = (c * t + v) * t
+                        for u in 0..<cols {
+                            let sx = x.spread[x0 + u]
+                            var acc: Float = 0
+                            for (k, share) in sx.shares.enumerated() { acc += share * line[sx.start + k] }
+                            dst[d + u] = acc
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

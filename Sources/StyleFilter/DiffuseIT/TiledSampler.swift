@@ -1,0 +1,367 @@
+import Engine
+
+/// DiffuseIT on an image of any size as overlapping model-size tiles with per-step fusion
+/// (MultiDiffusion, Bar-Tal et al. 2023): at every step each tile takes its own guided step from its
+/// region of x_t, and the tiles' next samples are blended with ``TileGrid``'s weights (which sum to one
+/// at every pixel) into one x_{t−1}. Neighbours therefore agree at every step instead of being
+/// stitched once finished. The DDPM noise of a step is drawn once for the whole image, so overlapping
+/// tiles add the same noise.
+///
+/// Guidance split (cost per step = tiles × one whole-mode step without the target terms, plus ONE
+/// global pass):
+/// - per tile, against the same region of the source: key self-similarity, contrastive loss,
+///   semantic divergence (each tile keeps its own previous CLS) and the range loss; one U-Net and one
+///   DINO forward+backward per tile, as in whole mode;
+/// - on a whole-image view (the real image area-averaged to the model size, as whole mode sees it):
+///   the target terms, CLS style loss and pixel MSE to the style image (image mode) or the CLIP loss
+///   (text mode). The view is built from the fused x_in (image mode) / x_mix (text mode) of the
+///   previous step (the initial image at the first step), its gradient is spread back to full
+///   resolution and enters every tile's loss as the linear term ⟨G, x_in⟩, so it reaches x_t through
+///   that tile's U-Net like every other term. Every tile thus takes the style of one shared view,
+///   at the price of a one-step lag and one DINO (image) or CLIP-views (text) pass per step.
+/// - the text mode's previous CLIP loss (content-weight factor) is the global view's CLIP loss,
+///   which is exactly upstream's "loss of the previous step"; at the first step it is the source's
+///   (test preprocessing), as in whole mode.
+///
+/// When the (padded) image is a single tile there is nothing to fuse or lag: the target terms are
+/// evaluated on the tile itself in the same step, and the run equals whole mode on that image.
+///
+/// Memory: whole-image buffers (x_t, the noise, three accumulators, source) plus one tile's tapes at
+/// a time; the per-tile DINO keys of the source are cached up to `referenceCacheBytes` and recomputed
+/// beyond it, so nothing grows with the image except the image-sized buffers.
+public final class TiledSampler {
+    public let parameters: DiffuseITParameters
+    public let diffusion: GaussianDiffusion
+    public let unet: UNetModel
+    public let dino: DINOLosses?
+    public let clip: CLIPGuidance?
+    public let grid: TileGrid
+    /// Source `[1, 3, H', W']` mirror-padded to the grid's padded size, in [−1, 1].
+    let source: Tensor
+    /// The style image at the view size `[1, 3, S, S]` (image mode).
+    let style: Tensor?
+    let styleCLS: Tensor?
+    let view: TiledView
+    /// Bytes of cached source keys allowed (0 recomputes every step).
+    public let referenceCacheBytes: Int
+
+    /// Per tile: the previous guidance evaluation's CLS (semantic divergence).
+    var previousCLS: [Tensor?]
+    /// The text mode's previous unweighted CLIP loss.
+    public private(set) var previousCLIPLoss: Float?
+    var cachedKeys: [Int: (unitKeys: Tensor, cls: Tensor)] = [:]
+    var cachedBytes = 0
+    /// DINO reference passes run so far (for tests and the plan).
+    public private(set) var referencePasses = 0
+
+    public var isImageMode: Bool { style != nil }
+    /// Whether the whole (padded) image is one tile: target terms in the step, no lag.
+    public var isSingleTile: Bool { grid.count == 1 }
+
+    /// - Parameters:
+    ///   - source: the full-resolution source `[1, 3, H, W]` in [−1, 1].
+    ///   - style: the style image at the model size `[1, 3, S, S]` (image mode), else nil.
+    ///   - clip: CLIP guidance whose targets were built from the source's view (text mode), else nil.
+    public init(
+        parameters: DiffuseITParameters, diffusion: GaussianDiffusion, unet: UNetModel, dino: DINOLosses?, clip: CLIPGuidance?,
+        source: Tensor, style: Tensor?, overlap: Int, referenceCacheBytes: Int = 256 << 20
+    ) throws {
+        guard (style == nil) != (clip == nil) else {
+            throw DiffuseITError.badInput("give either a style image (image mode) or CLIP guidance (text mode)")
+        }
+        guard parameters.vitLambda == 0 || dino != nil else { throw DiffuseITError.badInput("the DINO losses need a DINO model") }
+        let s = unet.config.imageSize
+        grid = try TileGrid(width: source.shape[3], height: source.shape[2], tileSize: s, overlap: overlap)
+        if let style, style.shape != [1, 3, s, s] { throw DiffuseITError.badInput("style image must be [1, 3, \(s), \(s)], got \(style.shape)") }
+        self.parameters = parameters
+        self.diffusion = diffusion
+        self.unet = unet
+        self.dino = parameters.vitLambda == 0 ? nil : dino
+        self.clip = clip
+        self.style = style
+        self.source = TiledImageOps.mirrorPadded(source, width: grid.paddedWidth, height: grid.paddedHeight)
+        view = TiledView(width: grid.width, height: grid.height, size: s)
+        self.referenceCacheBytes = referenceCacheBytes
+        previousCLS = [Tensor?](repeating: nil, count: grid.count)
+        let usedDINO = parameters.vitLambda == 0 ? nil : dino
+        styleCLS = try style.flatMap { st in try usedDINO.map { try $0.reference(st).cls } }
+        if let clip {
+            let sourceView = isSingleTile ? self.source : view.view(of: self.source)
+            previousCLIPLoss = try clip.loss(Variable(sourceView), views: nil).value.scalars[0]
+        }
+    }
+
+    /// Guided steps of one run from index `startIndex` with `resampleCount` repeats of it (DDPM; 0 or
+    /// DDIM: none), without restarts.
+    public func steps(startIndex k0: Int, resampleCount: Int) -> Int {
+        parameters.ddim || resampleCount == 0 ? k0 + 1 : k0 + resampleCount
+    }
+
+    /// One output: `initial` (the image to noise, `[1, 3, H, W]`: the source for `tiled`, the upscaled
+    /// translation for `detail`) is forward-noised to `startIndex`, then sampled down to 0 as
+    /// ``DiffuseITSampler`` does (resampling repeats, bounded range restarts, the output x̂₀), every step
+    /// fused over the tiles. Returns x̂₀ `[1, 3, H, W]` (padding removed). `progress(done, total)`
+    /// counts tile steps.
+    public func run(
+        initial: Tensor, startIndex k0: Int, resampleCount: Int, rng: inout PhiloxGenerator,
+        progress: (Int, Int) -> Void = { _, _ in }, warn: (String) -> Void = { _ in }
+    ) throws -> Tensor {
+        guard initial.shape == [1, 3, grid.height, grid.width] else {
+            throw DiffuseITError.badInput("initial image must be [1, 3, \(grid.height), \(grid.width)], got \(initial.shape)")
+        }
+        guard (0..<diffusion.stepCount).contains(k0) else {
+            throw DiffuseITError.badParameter("start index \(k0) outside the \(diffusion.stepCount)-step schedule")
+        }
+        let p = parameters
+        let ph = grid.paddedHeight, pw = grid.paddedWidth, shape = [1, 3, ph, pw]
+        let start = TiledImageOps.mirrorPadded(initial, width: pw, height: ph)
+        let resamples = p.ddim ? 0 : resampleCount
+        let total = steps(startIndex: k0, resampleCount: resamples) * grid.count
+        var restarts = 0
+        while true {
+            var done = 0
+            var x = try diffusion.qSample(xStart: start, t: [k0], noise: rng.normalTensor(shape))
+            // What the global view reads: at the first step the initial image itself.
+            var viewSource = start
+            var firstStep = true
+            var output: Tensor?
+            var restarted = false
+            var schedule: [(k: Int, renoise: Bool)] = []
+            if resamples > 0 {
+                for r in 0..<resamples { schedule.append((k0, r < resamples - 1)) }
+                for k in stride(from: k0 - 1, through: 0, by: -1) { schedule.append((k, false)) }
+            } else {
+                for k in stride(from: k0, through: 0, by: -1) { schedule.append((k, false)) }
+            }
+            for (i, entry) in schedule.enumerated() {
+                let k = entry.k
+                let inResampling = resamples > 0 && i < resamples
+                let noise: Tensor? = (!p.ddim && (inResampling || k > 0)) ? rng.normalTensor(shape) : nil
+                let views = drawViews(&rng)
+                let last = i == schedule.count - 1
+                let fused = try step(x, k: k, noise: noise, views: views, viewSource: viewSource, firstStep: firstStep, keepOutput: last) {
+                    done += 1
+                    progress(done, total)
+                }
+                firstStep = false
+                if let target = fused.targetInput { viewSource = target }
+                if last { output = fused.outputXStart }
+                if !inResampling, fused.weightedRange > p.rangeRestartThreshold, p.useRangeRestart, k < k0, k > 0 {
+                    if restarts < p.maxRestarts {
+                        restarts += 1
+                        warn("style: x0 estimate left [-1, 1] at step \(k) (weighted range loss above \(p.rangeRestartThreshold)); restarting (\(restarts) of at most \(p.maxRestarts))")
+                        restarted = true
+                        break
+                    } else if restarts == p.maxRestarts {
+                        restarts += 1
+                        warn("style: range restart limit (\(p.maxRestarts)) reached; finishing this run without further restarts")
+                    }
+                }
+                x = entry.renoise ? DiffuseITGuidance.renoise(fused.sample, noise: rng.normalTensor(shape), diffusion: diffusion, startIndex: k0) : fused.sample
+            }
+            if restarted { continue }
+            guard let output else { throw DiffuseITError.badParameter("no sampling step to run") }
+            return TiledImageOps.crop(output, x: 0, y: 0, width: grid.width, height: grid.height)
+        }
+    }
+
+    /// CLIP views for every ensemble member (text mode), drawn as whole mode draws them.
+    func drawViews(_ rng: inout PhiloxGenerator) -> [[CLIPAugmentation]]? {
+        guard let clip else { return nil }
+        let size = grid.tileSize
+        return clip.resolutions.map { _ in
+            (0..<parameters.augNum).map { _ in CLIPAugmentation.random(size: size, using: &rng) }
+        }
+    }
+
+    /// One fused step: the blended results of every tile.
+    public struct FusedStep {
+        /// x at index k − 1, `[1, 3, H', W']` (padded).
+        public var sample: Tensor
+        /// The blended x̂₀ (DDPM: unguided; DDIM: guided), padded; only when asked for (the last step).
+        public var outputXStart: Tensor?
+        /// The blended image the target terms read (x_in in image mode, x_mix in text mode), padded;
+        /// nil for a single tile (no view).
+        public var targetInput: Tensor?
+        /// range_lambda × the mean squared excess of the blended tile estimates over [−1, 1].
+        public var weightedRange: Float
+        /// The gradient of the target terms w.r.t. the view, when they ran on the view.
+        public var viewGradient: Tensor?
+    }
+
+    /// The fused guided step at index `k` from the padded `x`. `viewSource` is the padded image the
+    /// global view is taken from; `keepOutput` blends x̂₀ too (only the last step's is the output, so
+    /// other steps save that buffer); `tileDone` is called after each tile.
+    public func step(
+        _ x: Tensor, k: Int, noise: Tensor?, views: [[CLIPAugmentation]]?, viewSource: Tensor, firstStep: Bool,
+        keepOutput: Bool = true, tileDone: () -> Void = {}
+    ) throws -> FusedStep {
+        let p = parameters
+        let ph = grid.paddedHeight, pw = grid.paddedWidth, t = grid.tileSize
+        var viewGradient: Tensor?
+        if !isSingleTile {
+            let global = try globalPass(view.view(of: viewSource), views: views)
+            viewGradient = global.gradient
+            if let loss = global.clipLoss, !firstStep { previousCLIPLoss = loss }
+        }
+        let frac = ImageLosses.contentWeightFactor(
+            previousCLIPLoss: isImageMode ? nil : previousCLIPLoss, progressiveContrast: p.useProgContrast, regularizeContent: p.regularizeContent)
+        let count = 3 * ph * pw, shape = [1, 3, ph, pw]
+        // Accumulators in place; x̂₀ only when it is the output, the view input only when a view exists.
+        var sampleSum = Tensor.zeros(shape)
+        var outputSum = keepOutput ? Tensor.zeros(shape) : nil
+        var targetSum = isSingleTile ? nil : Tensor.zeros(shape)
+        var excess: Double = 0
+        for tile in grid.tiles {
+            let xt = TiledImageOps.crop(x, x: tile.x, y: tile.y, width: t, height: t)
+            let nt = noise.map { TiledImageOps.crop($0, x: tile.x, y: tile.y, width: t, height: t) }
+            let gt = viewGradient.map { view.spread($0, x: tile.x, y: tile.y, tile: t) }
+            let r = try tileStep(tile, x: xt, k: k, noise: nt, views: views, viewGradient: gt, frac: frac)
+            TiledImageOps.accumulate(r.sample, into: &sampleSum, grid: grid, tile: tile)
+            if outputSum != nil { TiledImageOps.accumulate(r.outputXStart, into: &outputSum!, grid: grid, tile: tile) }
+            if targetSum != nil { TiledImageOps.accumulate(r.targetInput, into: &targetSum!, grid: grid, tile: tile) }
+            excess += r.weightedExcess
+            tileDone()
+        }
+        return FusedStep(
+            sample: sampleSum, outputXStart: outputSum, targetInput: targetSum, weightedRange: p.rangeLambda * Float(excess / Double(count)),
+            viewGradient: viewGradient)
+    }
+
+    /// The target terms on the whole-image view: CLS style + MSE to the style image (image mode) or
+    /// the CLIP loss (text mode); the gradient w.r.t. the view and the unweighted CLIP loss.
+    func globalPass(_ v: Tensor, views: [[CLIPAugmentation]]?) throws -> (gradient: Tensor?, clipLoss: Float?) {
+        let p = parameters
+        let tape = Tape()
+        let vv = tape.watch(v)
+        var total: Variable?
+        func add(_ term: Variable, _ weight: Float) {
+            let weighted = Ops.scale(term, weight)
+            total = total.map { $0 + weighted } ?? weighted
+        }
+        var clipLoss: Float?
+        if let clip, p.clipGuidanceLambda != 0 {
+            let l = try clip.loss(vv, views: views)
+            clipLoss = l.value.scalars[0]
+            add(l, p.clipGuidanceLambda)
+        }
+        if let style {
+            if let dino, let styleCLS, p.lambdaTrg > 0 {
+                let cls = try dino.features(vv).cls
+                add(Ops.mse(cls, Variable(styleCLS)), p.lambdaTrg)
+            }
+            add(ImageLosses.mse(vv, style), p.l2TrgLambda)
+        }
+        guard let total else { return (nil, clipLoss) }
+        return (tape.gradients(of: total, cotangent: Tensor(shape: total.shape, repeating: 1), wrt: [vv])[0], clipLoss)
+    }
+
+    /// What one tile's guided step gives the fusion.
+    struct TileResult {
+        var sample: Tensor, outputXStart: Tensor, targetInput: Tensor
+        /// Σ over the tile of weight · (x̂₀ − clamp(x̂₀))².
+        var weightedExcess: Double
+    }
+
+    /// The guided step of one tile: one U-Net forward on a tape, the per-tile terms against the
+    /// source's region (plus, for a single tile, the target terms), the linear view term, the
+    /// gradient through the U-Net, and the DDPM/DDIM update (as ``DiffuseITGuidance/step``).
+    func tileStep(_ tile: TileGrid.Tile, x: Tensor, k: Int, noise: Tensor?, views: [[CLIPAugmentation]]?, viewGradient: Tensor?, frac: Float) throws -> TileResult {
+        let p = parameters
+        let schedule = diffusion.schedule
+        let tape = Tape()
+        let xv = tape.watch(x)
+        let timesteps = Tensor(shape: [1], scalars: try diffusion.modelTimesteps([k]))
+        let output = unet(xv, timesteps: timesteps)
+        let unguided = try diffusion.pMeanVariance(modelOutput: output.value, x: x, t: [k], clipDenoised: false)
+        let eps = Ops.slice(output, axis: 1, 0..<x.shape[1])
+        let x0 = Ops.scale(xv, Float(schedule.sqrtRecipAlphasCumprod[k])) - Ops.scale(eps, Float(schedule.sqrtRecipm1AlphasCumprod[k]))
+        let xMix = ImageLosses.noiseMixed(predXStart: x0, xT: xv, factor: schedule.sqrtOneMinusAlphasCumprod[k])
+        let xIn = p.useNoiseAugAll ? xMix : x0
+
+        // Terms in whole mode's order (so a single tile reproduces it exactly).
+        var total: Variable?
+        func add(_ value: Variable, weight: Float) {
+            let weighted = Ops.scale(value, weight)
+            total = total.map { $0 + weighted } ?? weighted
+        }
+        if isSingleTile, let clip, p.clipGuidanceLambda != 0 {
+            let l = try clip.loss(xMix, views: views)
+            add(l, weight: p.clipGuidanceLambda)
+            previousCLIPLoss = l.value.scalars[0]
+        }
+        if let dino {
+            let reference = try sourceReference(tile)
+            let useDir = k > p.diffIter && p.lambdaDirCls > 0
+            let previous = previousCLS[tile.index] ?? reference.cls
+            let terms = try dino.terms(xIn, source: reference, previousCLS: useDir ? previous : nil,
+                styleCLS: isSingleTile && p.lambdaTrg > 0 ? styleCLS : nil)
+            if p.lambdaSSIM > 0 { add(terms.selfSimilarity, weight: p.lambdaSSIM) }
+            if p.lambdaContraSSIM > 0 { add(terms.contrastive, weight: p.lambdaContraSSIM * frac) }
+            if let d = terms.semanticDivergence { add(d, weight: p.lambdaDirCls) }
+            if let s = terms.style { add(s, weight: p.lambdaTrg) }
+            previousCLS[tile.index] = terms.cls
+        }
+        if p.rangeLambda != 0 { add(ImageLosses.range(x0), weight: p.rangeLambda) }
+        if isSingleTile, let style { add(ImageLosses.mse(xIn, style), weight: p.l2TrgLambda) }
+        let target = isImageMode ? xIn : xMix
+        if let viewGradient { add(Ops.sum(target * Variable(viewGradient)), weight: 1) }
+
+        var gradient = Tensor.zeros(x.shape)
+        if let total {
+            let dLdx = tape.gradients(of: total, cotangent: Tensor(shape: total.shape, repeating: 1), wrt: [xv])[0]
+            gradient = Ops.scale(Variable(dLdx), -1).value
+        }
+        let model: DiffusionModel = { _, _ in output.value }
+        let sample: Tensor, outputXStart: Tensor
+        if p.ddim {
+            let guided = try diffusion.conditionScore(unguided, x: x, t: [k], gradient: gradient)
+            sample = try diffusion.ddimSample(model: model, x: x, t: [k], eta: 0, clipDenoised: false, noise: nil, gradient: { _, _ in gradient }).sample
+            outputXStart = guided.predXStart
+        } else {
+            sample = try diffusion.pSample(model: model, x: x, t: [k], clipDenoised: false, noise: k > 0 ? noise : nil, gradient: { _, _ in gradient }).sample
+            outputXStart = unguided.predXStart
+        }
+        return TileResult(sample: sample, outputXStart: outputXStart, targetInput: target.value, weightedExcess: weightedExcess(x0.value, tile))
+    }
+
+    /// Σ weight · (v − clamp(v, −1, 1))² over a tile.
+    func weightedExcess(_ values: Tensor, _ tile: TileGrid.Tile) -> Double {
+        let t = grid.tileSize
+        let cw = grid.columnWeights[tile.column], rw = grid.rowWeights[tile.row]
+        var sum: Double = 0
+        values.withUnsafeBufferPointer { v in
+            for c in 0..<3 {
+                for row in 0..<t {
+                    var line: Float = 0
+                    for u in 0..<t {
+                        let a = v[(c * t + row) * t + u]
+                        let e = a - min(max(a, -1), 1)
+                        line += cw[u] * e * e
+                    }
+                    sum += Double(rw[row] * line)
+                }
+            }
+        }
+        return sum
+    }
+
+    /// The source region's DINO reference: cached unit keys (self-similarity recomputed, cheap), else
+    /// a fresh reference pass, cached while the budget lasts.
+    func sourceReference(_ tile: TileGrid.Tile) throws -> DINOLosses.Reference {
+        guard let dino else { throw DiffuseITError.badInput("the DINO losses need a DINO model") }
+        if let cached = cachedKeys[tile.index] {
+            let unit = Variable(cached.unitKeys)
+            return DINOLosses.Reference(unitKeys: cached.unitKeys, selfSimilarity: Ops.matmul(unit, unit, transposeB: true).value, cls: cached.cls)
+        }
+        let t = grid.tileSize
+        let reference = try dino.reference(TiledImageOps.crop(source, x: tile.x, y: tile.y, width: t, height: t))
+        referencePasses += 1
+        let bytes = 4 * (reference.unitKeys.count + reference.cls.count)
+        if cachedBytes + bytes <= referenceCacheBytes {
+            cachedKeys[tile.index] = (reference.unitKeys, reference.cls)
+            cachedBytes += bytes
+        }
+        return reference
+    }
+}

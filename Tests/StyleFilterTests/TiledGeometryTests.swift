@@ -1,0 +1,144 @@
+import Engine
+import Foundation
+import Testing
+@testable import StyleFilter
+
+/// Tile layout, blending weights, padding, the whole-image view and the streamed colour matching of
+/// the tiled modes.
+@Suite struct TiledGeometryTests {
+    /// Awkward sizes: smaller than a tile, exactly a tile, one over, primes, 1-pixel strips, huge
+    /// aspect ratios, with several overlaps.
+    static let sizes: [(width: Int, height: Int, tile: Int, overlap: Int)] = [
+        (1, 1, 32, 8), (31, 17, 32, 8), (32, 32, 32, 8), (33, 32, 32, 8), (1, 1000, 32, 8), (1000, 1, 32, 0),
+        (257, 263, 256, 64), (1009, 997, 256, 64), (2000, 1500, 256, 64), (100_003, 3, 32, 16), (3, 40_009, 32, 31),
+        (2000, 1500, 32, 8), (97, 89, 32, 1), (64, 64, 32, 24),
+    ]
+
+    @Test(arguments: sizes.indices)
+    func tilesCoverThePaddedImageWithTheRequestedOverlap(_ i: Int) throws {
+        let s = Self.sizes[i]
+        let grid = try TileGrid(width: s.width, height: s.height, tileSize: s.tile, overlap: s.overlap)
+        #expect(grid.paddedWidth == max(s.width, s.tile) && grid.paddedHeight == max(s.height, s.tile))
+        for (origins, length) in [(grid.columns, grid.paddedWidth), (grid.rows, grid.paddedHeight)] {
+            #expect(origins.first == 0)
+            #expect(origins.last! + s.tile == length, "the last tile ends at the padded edge")
+            for (a, b) in zip(origins, origins.dropFirst()) {
+                #expect(b > a, "origins increase")
+                #expect(a + s.tile - b >= s.overlap, "overlap \(a + s.tile - b) below \(s.overlap) at \(a), \(b)")
+            }
+            // As few tiles as the overlap allows: one fewer could not span the axis.
+            let n = origins.count
+            if n > 1 { #expect((n - 2) * (s.tile - s.overlap) + s.tile < length, "\(n) tiles where \(n - 1) would do") }
+        }
+        #expect(grid.tiles.count == grid.count)
+        #expect(grid.tiles.map(\.index) == Array(0..<grid.count))
+    }
+
+    @Test(arguments: sizes.indices)
+    func blendingWeightsArePositiveAndSumToOneEverywhere(_ i: Int) throws {
+        let s = Self.sizes[i]
+        let grid = try TileGrid(width: s.width, height: s.height, tileSize: s.tile, overlap: s.overlap)
+        // Separable weights: check each axis' partition of unity exactly, then the 2-D sum on images
+        // small enough to enumerate.
+        for (origins, profiles, length) in [(grid.columns, grid.columnWeights, grid.paddedWidth), (grid.rows, grid.rowWeights, grid.paddedHeight)] {
+            var sum = [Double](repeating: 0, count: length)
+            for (o, profile) in zip(origins, profiles) {
+                #expect(profile.count == s.tile)
+                #expect(profile.allSatisfy { $0 > 0 && $0 <= 1 })
+                for u in 0..<s.tile { sum[o + u] += Double(profile[u]) }
+            }
+            #expect(sum.allSatisfy { abs($0 - 1) < 1e-6 }, "axis sums \(sum.min()!)...\(sum.max()!)")
+        }
+        if grid.paddedWidth * grid.paddedHeight <= 300_000 {
+            var sum = [Double](repeating: 0, count: grid.paddedWidth * grid.paddedHeight)
+            for tile in grid.tiles {
+                for v in 0..<s.tile { for u in 0..<s.tile { sum[(tile.y + v) * grid.paddedWidth + tile.x + u] += Double(grid.weight(tile, u: u, v: v)) } }
+            }
+            #expect(sum.allSatisfy { abs($0 - 1) < 1e-6 }, "2-D sums \(sum.min()!)...\(sum.max()!)")
+        }
+    }
+
+    @Test func weightsRampSmoothlyAcrossOverlapsAndStayFlatAtTheBorder() throws {
+        let grid = try TileGrid(width: 88, height: 32, tileSize: 32, overlap: 4)
+        #expect(grid.columns == [0, 28, 56])
+        let first = grid.columnWeights[0], middle = grid.columnWeights[1]
+        #expect(first[0] == 1 && first[27] == 1, "flat at the image border and where no neighbour overlaps")
+        #expect(first[31] < 0.05 && middle[0] < 0.05, "ramps nearly vanish at a tile's own edge")
+        for u in 28..<31 { #expect(first[u] > first[u + 1], "monotone fall-off") }
+        #expect(abs(first[28] + middle[0] - 1) < 1e-6)
+    }
+
+    @Test func invalidSizesAndOverlapsAreRejected() {
+        #expect(throws: DiffuseITError.self) { try TileGrid(width: 0, height: 10, tileSize: 32, overlap: 8) }
+        #expect(throws: DiffuseITError.self) { try TileGrid(width: 10, height: 10, tileSize: 32, overlap: 32) }
+        #expect(throws: DiffuseITError.self) { try TileGrid(width: 10, height: 10, tileSize: 32, overlap: -1) }
+    }
+
+    @Test func mirrorPaddingReflectsAndReplicatesStrips() {
+        let image = Tensor(shape: [1, 3, 1, 3], scalars: [1, 2, 3, 4, 5, 6, 7, 8, 9])
+        let padded = TiledImageOps.mirrorPadded(image, width: 8, height: 2)
+        #expect(padded.shape == [1, 3, 2, 8])
+        // Half-sample symmetric: 1 2 3 | 3 2 1 | 1 2; the single row is repeated.
+        #expect(Array(padded.scalars[0..<8]) == [1, 2, 3, 3, 2, 1, 1, 2])
+        #expect(Array(padded.scalars[8..<16]) == [1, 2, 3, 3, 2, 1, 1, 2])
+        #expect(Array(padded.scalars[16..<24]) == [4, 5, 6, 6, 5, 4, 4, 5])
+        let crop = TiledImageOps.crop(padded, x: 2, y: 1, width: 3, height: 1)
+        #expect(crop.scalars == [3, 3, 2, 6, 6, 5, 9, 9, 8])
+    }
+
+    @Test(arguments: [(100, 37, 32), (32, 32, 32), (20, 7, 32), (257, 1000, 64)])
+    func viewIsAnAntialiasedAverageAndItsSpreadIsTheScaledAdjoint(_ w: Int, _ h: Int, _ s: Int) {
+        let v = TiledView(width: w, height: h, size: s)
+        for axis in [v.x, v.y] {
+            #expect(axis.forward.allSatisfy { abs($0.weights.reduce(0, +) - 1) < 1e-5 })
+            // Away from the ends the spread is about a partition of unity (tents at their own spacing,
+            // sampled at whole pixels, so only approximately for scales near 1).
+            let r = Int((Double(axis.length) / Double(axis.size)).rounded(.up)) + 1
+            if axis.length > 4 * r {
+                #expect(axis.spread[r..<(axis.length - r)].allSatisfy { abs($0.shares.reduce(0, +) - 1) < 0.25 },
+                    "interior spread sums \(axis.spread.map { $0.shares.reduce(0, +) })")
+            }
+        }
+        #expect(v.view(of: Tensor(shape: [1, 3, h, w], repeating: 0.25)).scalars.allSatisfy { abs($0 - 0.25) < 1e-5 })
+        var rng = PhiloxGenerator(seed: 3)
+        let x = rng.normalTensor([1, 3, h, w]), g = rng.normalTensor([1, 3, s, s])
+        let lhs = zip(v.view(of: x).scalars, g.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        // Spread over the image in tile-sized pieces, as the sampler does.
+        var rhs = 0.0
+        let t = 16, xs = x.scalars
+        for y0 in stride(from: 0, to: h, by: t) {
+            for x0 in stride(from: 0, to: w, by: t) {
+                let piece = v.spread(g, x: x0, y: y0, tile: t).scalars
+                for c in 0..<3 { for yy in 0..<t { for xx in 0..<t where y0 + yy < h && x0 + xx < w {
+                    rhs += Double(piece[(c * t + yy) * t + xx]) * Double(xs[(c * h + y0 + yy) * w + x0 + xx])
+                } } }
+            }
+        }
+        let factor = Double(s * s) / Double(w * h)
+        #expect(abs(lhs - factor * rhs) <= 1e-4 * max(1, abs(lhs)), "⟨Ax, g⟩ = \(lhs), scaled ⟨x, spread g⟩ = \(factor * rhs)")
+        // Outside the real image the spread is zero.
+        let outside = v.spread(g, x: w, y: 0, tile: 8)
+        #expect(outside.scalars.allSatisfy { $0 == 0 })
+    }
+
+    @Test func streamedColourMatchingEqualsTheReference() {
+        var rng = PhiloxGenerator(seed: 11)
+        let output = (0..<(3 * 40 * 30)).map { _ in UInt8(rng.next() % 200 + 20) }
+        let style = (0..<(3 * 16 * 16)).map { _ in UInt8(rng.next() % 256) }
+        let reference = ColorMatching.mkl(source: output.map(Double.init), reference: style.map(Double.init)).bytes
+        #expect(TiledColorMatching.mkl(output: output, style: style) == reference)
+    }
+
+    @Test func detailScheduleKeepsEvenlySpreadLowTimesteps() throws {
+        var o = TilingOptions()
+        o.detailSteps = 4
+        o.detailLevel = 90
+        let d = try o.detailDiffusion()
+        #expect(d.timestepMap == [0, 30, 60, 90])
+        o.detailSteps = 0
+        #expect(throws: DiffuseITError.self) { try o.detailDiffusion() }
+        o.detailSteps = 5
+        o.detailLevel = 1000
+        #expect(throws: DiffuseITError.self) { try o.detailDiffusion() }
+    }
+}
