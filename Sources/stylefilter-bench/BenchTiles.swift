@@ -23,7 +23,7 @@ enum BenchTiles {
     }
 
     static func setup() throws -> Setup {
-        let (_, sgemm) = BenchUNet.sgemmGFLOPS()
+        let sgemm = BenchUNet.sgemmGFLOPS().gflops
         sgemmGFLOPS = sgemm
         Bench.log("sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads")
         let config = UNetConfig.imageNet256Unconditional
