@@ -19,6 +19,8 @@ struct StyleCommand: StageCommand {
               stylefilter style --style-image ref.jpg < photo.jpg > out.png
               stylefilter style --prompt "black leopard" --source-prompt "lion" < lion.jpg > out.png
               stylefilter resize --width 512 + style --style-image ref.png --preset fast < in.jpg > out.png
+              stylefilter style --mode detail --style-image ref.jpg < photo.jpg > out.png   # full size, source detail
+              stylefilter style --mode tiled --style-image ref.jpg --dry-run --size 4000x3000
             """)
 
     @Option(help: ArgumentHelp("Style image (image-guided mode).", valueName: "path"))
