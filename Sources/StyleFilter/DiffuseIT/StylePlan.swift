@@ -27,12 +27,12 @@ public struct StylePlan: Sendable {
         return parameters.ddim ? k0 + 1 : k0 + parameters.resampleCount
     }
 
-    /// Seconds per guided step at 256x256 on the reference 2-core machine, idle (BENCHMARKS.md
-    /// `step-image`: about 8000 sgemm-GFLOP-equivalents, i.e. ~17 s at that machine's ~466 GFLOP/s
-    /// sgemm), and the extra cost of one CLIP ViT-B/32-sized view (`clip-b32-grad batch=8`). Larger
-    /// CLIP models (RN50x16 at 384 px) cost more per view; the estimate is a lower bound for them.
-    public static let secondsPerImageStep = 17.0
-    public static let secondsPerCLIPView = 0.06
+    /// Seconds per guided step at 256x256 measured on the project's idle 2-core machine (BENCHMARKS.md
+    /// `step-image`: 30.9 s with OpenBLAS sgemm at ~200 GFLOP/s, about 6300 sgemm-GFLOP-equivalents),
+    /// and the extra cost of one CLIP ViT-B/32-sized view (`clip-b32-grad`: 0.147 s). Larger CLIP
+    /// models (RN50x16 at 384 px) cost more per view; the estimate is a lower bound for them.
+    public static let secondsPerImageStep = 31.0
+    public static let secondsPerCLIPView = 0.15
 
     public var estimatedSecondsPerStep: Double {
         var s = StylePlan.secondsPerImageStep

@@ -23,8 +23,8 @@ public struct TiledPlan: Sendable {
     /// whole-mode image step), of the image-mode global pass (one DINO forward+backward on the view)
     /// and of a DINO reference forward of a source tile.
     public static let secondsPerTileStep = StylePlan.secondsPerImageStep
-    public static let secondsPerGlobalDINOPass = 1.2
-    public static let secondsPerReferencePass = 0.4
+    public static let secondsPerGlobalDINOPass = 2.1
+    public static let secondsPerReferencePass = 0.7
     /// Cached source keys per tile for DINO ViT-B/8 (785 tokens x 768 plus the CLS token, float32).
     public static let referenceBytesPerTile = 4 * (785 * 768 + 768)
 
