@@ -178,6 +178,14 @@ struct EndToEndTests {
         #expect(version.status == 0 && !version.stdout.isEmpty)
     }
 
+    @Test func helpSubcommandShowsTheNamedCommandsHelp() throws {
+        let models = try CLIRunner.run(["help", "models"])
+        let text = String(decoding: models.stdout, as: UTF8.self)
+        #expect(models.status == 0 && text.contains("stylefilter models") && models.stderr.isEmpty, "\(models.stderr)")
+        let fetch = try CLIRunner.run(["help", "models", "fetch"])
+        #expect(fetch.status == 0 && String(decoding: fetch.stdout, as: UTF8.self).contains("stylefilter models fetch"))
+    }
+
     @Test func infoAndFormats() throws {
         let info = try run(["info", "--json"], stdinSample: "orientation6.jpg")
         #expect(info.status == 0)

@@ -48,6 +48,13 @@ enum Dispatcher {
         bootstrapLogging(globals)
         let command = head[commandIndex]
         let commandArguments = Array(head[commandIndex...])
+        if command == "help" {
+            // `stylefilter help [SUBCOMMAND...]`, as ArgumentParser's own usage text suggests: running the
+            // parsed help command throws the help request, reported like `--help` (stdout, status 0).
+            var parsed = try RootCommand.parseAsRoot(commandArguments)
+            try parsed.run()
+            throw StyleFilterError(.usage, "unknown help topic (try 'stylefilter --help')")
+        }
         if command == "models" {
             return try ModelsCommand.dispatch(commandArguments, chained: segments.count > 1, globals: globals, console: console)
         }
