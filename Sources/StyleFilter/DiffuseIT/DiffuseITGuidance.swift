@@ -92,20 +92,28 @@ public final class DiffuseITGuidance {
         if let clip { previousCLIPLoss = try clip.loss(Variable(source), views: nil).value.scalars[0] }
     }
 
-    /// The guided step at respaced index `k` from `x` (`[1, 3, S, S]`). `noise` is the DDPM noise
-    /// (needed for k > 0; ignored by DDIM); `views[m]` are CLIP member m's augmentations (text mode).
-    public func step(_ x: Tensor, k: Int, noise: Tensor?, views: [[CLIPAugmentation]]?) throws -> Step {
-        let p = parameters
+    /// The one U-Net forward of a guided step, on a fresh tape watching `x`: the model output, the
+    /// unguided mean/variance, and x̂₀ = √(1/ᾱ)·x − √(1/ᾱ − 1)·ε on the tape (coefficients in float32 as
+    /// upstream), so the sampler and the guidance share the forward. Also used per tile by ``TiledSampler``.
+    static func predictOnTape(_ x: Tensor, k: Int, unet: UNetModel, diffusion: GaussianDiffusion) throws
+        -> (tape: Tape, x: Variable, output: Variable, unguided: GaussianDiffusion.MeanVariance, predXStart: Variable)
+    {
         let schedule = diffusion.schedule
         let tape = Tape()
         let xv = tape.watch(x)
         let timesteps = Tensor(shape: [1], scalars: try diffusion.modelTimesteps([k]))
         let output = unet(xv, timesteps: timesteps)
         let unguided = try diffusion.pMeanVariance(modelOutput: output.value, x: x, t: [k], clipDenoised: false)
-
-        // x̂₀ on the tape: √(1/ᾱ)·x − √(1/ᾱ − 1)·ε, coefficients in float32 as upstream.
         let eps = Ops.slice(output, axis: 1, 0..<x.shape[1])
         let x0 = Ops.scale(xv, Float(schedule.sqrtRecipAlphasCumprod[k])) - Ops.scale(eps, Float(schedule.sqrtRecipm1AlphasCumprod[k]))
+        return (tape, xv, output, unguided, x0)
+    }
+
+    /// The guided step at respaced index `k` from `x` (`[1, 3, S, S]`). `noise` is the DDPM noise
+    /// (needed for k > 0; ignored by DDIM); `views[m]` are CLIP member m's augmentations (text mode).
+    public func step(_ x: Tensor, k: Int, noise: Tensor?, views: [[CLIPAugmentation]]?) throws -> Step {
+        let p = parameters
+        let (tape, xv, output, unguided, x0) = try Self.predictOnTape(x, k: k, unet: unet, diffusion: diffusion)
         let loss = try evaluateLoss(predXStart: x0, x: xv, k: k, views: views)
         if let l = loss.terms[.clip] { previousCLIPLoss = l.value.scalars[0] }
         if let cls = loss.cls { previousCLS = cls }

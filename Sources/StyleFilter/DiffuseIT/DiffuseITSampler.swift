@@ -32,7 +32,7 @@ public struct DiffuseITSampler {
     ) throws -> Tensor {
         let p = guidance.parameters, k0 = guidance.startIndex
         let shape = guidance.source.shape
-        var restarts = 0
+        var restartBudget = RangeRestartBudget(p)
         var done = 0
         while true {
             let z = rng.normalTensor(shape)
@@ -57,14 +57,9 @@ public struct DiffuseITSampler {
                 done += 1
                 progress(done, stepsPerOutput)
                 if step.restart && k > 0 {
-                    if restarts < p.maxRestarts {
-                        restarts += 1
-                        warn("style: x0 estimate left [-1, 1] at step \(k) (weighted range loss above \(p.rangeRestartThreshold)); restarting (\(restarts) of at most \(p.maxRestarts))")
+                    if restartBudget.shouldRestart(atStep: k, warn: warn) {
                         restarted = true
                         break
-                    } else if restarts == p.maxRestarts {
-                        restarts += 1
-                        warn("style: range restart limit (\(p.maxRestarts)) reached; finishing this run without further restarts")
                     }
                 }
                 x = step.sample

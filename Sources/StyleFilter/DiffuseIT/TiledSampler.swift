@@ -117,7 +117,7 @@ public final class TiledSampler {
         let start = TiledImageOps.mirrorPadded(initial, width: pw, height: ph)
         let resamples = p.ddim ? 0 : resampleCount
         let total = steps(startIndex: k0, resampleCount: resamples) * grid.count
-        var restarts = 0
+        var restartBudget = RangeRestartBudget(p)
         while true {
             var done = 0
             var x = try diffusion.qSample(xStart: start, t: [k0], noise: rng.normalTensor(shape))
@@ -147,14 +147,9 @@ public final class TiledSampler {
                 if let target = fused.targetInput { viewSource = target }
                 if last { output = fused.outputXStart }
                 if !inResampling, fused.weightedRange > p.rangeRestartThreshold, p.useRangeRestart, k < k0, k > 0 {
-                    if restarts < p.maxRestarts {
-                        restarts += 1
-                        warn("style: x0 estimate left [-1, 1] at step \(k) (weighted range loss above \(p.rangeRestartThreshold)); restarting (\(restarts) of at most \(p.maxRestarts))")
+                    if restartBudget.shouldRestart(atStep: k, warn: warn) {
                         restarted = true
                         break
-                    } else if restarts == p.maxRestarts {
-                        restarts += 1
-                        warn("style: range restart limit (\(p.maxRestarts)) reached; finishing this run without further restarts")
                     }
                 }
                 x = entry.renoise ? DiffuseITGuidance.renoise(fused.sample, noise: rng.normalTensor(shape), diffusion: diffusion, startIndex: k0) : fused.sample
@@ -269,13 +264,7 @@ public final class TiledSampler {
     func tileStep(_ tile: TileGrid.Tile, x: Tensor, k: Int, noise: Tensor?, views: [[CLIPAugmentation]]?, viewGradient: Tensor?, frac: Float) throws -> TileResult {
         let p = parameters
         let schedule = diffusion.schedule
-        let tape = Tape()
-        let xv = tape.watch(x)
-        let timesteps = Tensor(shape: [1], scalars: try diffusion.modelTimesteps([k]))
-        let output = unet(xv, timesteps: timesteps)
-        let unguided = try diffusion.pMeanVariance(modelOutput: output.value, x: x, t: [k], clipDenoised: false)
-        let eps = Ops.slice(output, axis: 1, 0..<x.shape[1])
-        let x0 = Ops.scale(xv, Float(schedule.sqrtRecipAlphasCumprod[k])) - Ops.scale(eps, Float(schedule.sqrtRecipm1AlphasCumprod[k]))
+        let (tape, xv, output, unguided, x0) = try DiffuseITGuidance.predictOnTape(x, k: k, unet: unet, diffusion: diffusion)
         let xMix = ImageLosses.noiseMixed(predXStart: x0, xT: xv, factor: schedule.sqrtOneMinusAlphasCumprod[k])
         let xIn = p.useNoiseAugAll ? xMix : x0
 
