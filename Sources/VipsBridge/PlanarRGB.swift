@@ -56,6 +56,25 @@ extension VImage {
         return PlanarRGB(width: width, height: height, samples: samples)
     }
 
+    /// The `width x height` rectangle at (`left`, `top`) as planes, like ``planarRGB()``, computed
+    /// through a libvips region: only that part of the pipeline is evaluated, so a tiled reader never
+    /// holds more than its tile.
+    public func planarRGB(left: Int, top: Int, width: Int, height: Int) throws(VipsError) -> PlanarRGB {
+        guard bands == 3, format == .uchar || format == .ushort else {
+            throw VipsError("planar RGB needs a 3-band uchar or ushort image, got \(bands) bands of \(format.nickname)")
+        }
+        let plane = width * height
+        var samples = [Float](repeating: 0, count: 3 * plane)
+        if format == .uchar {
+            let pixels = try regionPixels(of: UInt8.self, left: left, top: top, width: width, height: height)
+            pixels.withUnsafeBufferPointer { Self.deinterleave($0, into: &samples, plane: plane, maximum: 255) }
+        } else {
+            let pixels = try regionPixels(of: UInt16.self, left: left, top: top, width: width, height: height)
+            pixels.withUnsafeBufferPointer { Self.deinterleave($0, into: &samples, plane: plane, maximum: 65535) }
+        }
+        return PlanarRGB(width: width, height: height, samples: samples)
+    }
+
     private static func deinterleave<T: BinaryInteger>(
         _ pixels: UnsafeBufferPointer<T>, into samples: inout [Float], plane: Int, maximum: Float
     ) {

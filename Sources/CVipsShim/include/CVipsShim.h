@@ -18,4 +18,10 @@ typedef void (*cvips_progress_fn)(int percent, void *user_data);
 /// reporting on for it. `user_data` must outlive the image.
 void cvips_image_on_progress(VipsImage *image, cvips_progress_fn fn, void *user_data);
 
+/// Computes the rectangle (left, top, width, height) of `image` through a libvips region and copies
+/// its band-interleaved rows contiguously into `out` (`out_size` bytes, exactly the rectangle's
+/// size). Only that part of the pipeline is evaluated. Returns 0, or -1 with libvips' error buffer set.
+/// (VIPS_REGION_ADDR and VIPS_REGION_LSKIP are macros, hence the shim.)
+int cvips_region_read(VipsImage *image, int left, int top, int width, int height, void *out, size_t out_size);
+
 #endif
