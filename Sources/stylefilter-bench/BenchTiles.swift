@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import StyleFilter
+import VipsBridge
 
 /// `tiles-whole`, `tiles-tiled`, `tiles-detail [size=WxH] [steps=N] [overlap=N]`: the three `style`
 /// modes in image mode on the full official architectures with random weights (ADM 256x256 uncond
@@ -85,38 +86,58 @@ enum BenchTiles {
         return t
     }
 
-    /// `steps` fused steps of a tiled sampler over a `width x height` image; the mean seconds per step
-    /// after the first (which also runs each tile's DINO reference pass), or the first when only one.
+    /// A run of `steps` fused steps of a tiled sampler over a `width x height` 8-bit image read through
+    /// libvips regions (as the stage reads it), output into a row-written libvips image; the mean
+    /// seconds per step after the first (which also runs each tile's DINO reference pass), or the
+    /// first when only one. The schedule is shortened to `steps` steps (the cost of a step does not
+    /// depend on its timestep).
     static func fusedStepSeconds(_ s: Setup, _ o: Options, detail: Bool) throws -> (perStep: Double, first: Double, grid: TileGrid) {
-        let diffusion = detail ? try TilingOptions().detailDiffusion()
-            : try GaussianDiffusion(schedule: .linear, baseSteps: 1000, respacing: s.parameters.timestepRespacing)
-        let source = image(width: o.width, height: o.height, phase: 0.3)
+        let steps = max(o.steps, 1)
+        var tiling = TilingOptions()
+        tiling.detailSteps = steps
+        let diffusion = detail ? try tiling.detailDiffusion()
+            : try GaussianDiffusion(schedule: .linear, baseSteps: 1000, respacing: "\(steps)")
+        let source = try VipsTileSource(photo(width: o.width, height: o.height))
         let sampler = try TiledSampler(parameters: s.parameters, diffusion: diffusion, unet: s.unet, dino: s.dino, clip: nil, source: source,
             style: image(width: 256, height: 256, phase: 1.1), overlap: o.overlap)
         let grid = sampler.grid
         Bench.log("  \(o.width)x\(o.height): \(grid.columns.count)x\(grid.rows.count) = \(grid.count) tiles (overlap \(o.overlap))")
-        guard grid.paddedWidth == o.width && grid.paddedHeight == o.height else {
-            throw DiffuseITError.badInput("bench sizes must be at least one tile (\(grid.tileSize)) per side")
-        }
-        let padded = source
         var rng = PhiloxGenerator(seed: 2)
-        let k0 = detail ? diffusion.stepCount - 1 : diffusion.stepCount - s.parameters.skipTimesteps - 1
-        var x = try diffusion.qSample(xStart: padded, t: [k0], noise: rng.normalTensor(padded.shape))
-        var view = padded
+        let writer = try VImageRowWriter(width: o.width, height: o.height, bands: 3, format: .uchar, interpretation: "srgb")
+        var row = [UInt8](repeating: 0, count: 3 * o.width)
         var times: [Double] = []
-        for i in 0..<max(o.steps, 1) {
-            let k = max(k0 - i, 0)
-            var fused: TiledSampler.FusedStep?
-            let t = try seconds {
-                fused = try sampler.step(x, k: k, noise: rng.normalTensor(padded.shape), views: nil, viewSource: view, firstStep: i == 0, keepOutput: false) {}
+        var mark = DispatchTime.now().uptimeNanoseconds
+        try sampler.run(initial: source, startIndex: diffusion.stepCount - 1, resampleCount: 0, rng: &rng, output: { band, _ in
+            let n = band.shape[2]
+            for v in 0..<n {
+                for c in 0..<3 { for x in 0..<o.width { row[3 * x + c] = UInt8(min(max((band.scalars[(c * n + v) * o.width + x] + 1) * 127.5, 0), 255)) } }
+                try row.withUnsafeBufferPointer { try writer.append(row: $0) }
             }
-            x = fused!.sample
-            view = fused!.targetInput ?? view
+        }, progress: { done, _ in
+            guard done % grid.count == 0 else { return }
+            let now = DispatchTime.now().uptimeNanoseconds
+            let t = Double(now - mark) / 1e9
+            mark = now
             times.append(t)
-            Bench.log(String(format: "  fused step %d (k %d): %.2f s, %.2f s per tile; peak RSS %d MiB", i, k, t, t / Double(grid.count), Bench.peakRSSMiB()))
-        }
+            Bench.log(String(format: "  fused step %d: %.2f s, %.2f s per tile; peak RSS %d MiB", times.count - 1, t, t / Double(grid.count), Bench.peakRSSMiB()))
+        })
+        _ = try writer.finish()
         let later = times.dropFirst()
         return (later.isEmpty ? times[0] : later.reduce(0, +) / Double(later.count), times[0], grid)
+    }
+
+    /// A smooth synthetic 8-bit photo as an in-memory libvips image (3 bytes per pixel, as a decoded
+    /// JPEG).
+    static func photo(width w: Int, height h: Int) throws -> VImage {
+        var bytes = [UInt8](repeating: 0, count: 3 * w * h)
+        for y in 0..<h {
+            for x in 0..<w {
+                for c in 0..<3 {
+                    bytes[3 * (y * w + x) + c] = UInt8(127.5 + 110 * sinf(Float(x) / 23 + 0.3 * Float(c + 1)) * cosf(Float(y) / 17 - 0.3))
+                }
+            }
+        }
+        return try bytes.withUnsafeBufferPointer { try VImage.fromPixels($0, width: w, height: h, bands: 3, format: .uchar) }
     }
 
     static func megapixels(_ w: Int, _ h: Int) -> Double { Double(w * h) / 1e6 }

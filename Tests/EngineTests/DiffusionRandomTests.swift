@@ -98,3 +98,42 @@ import Testing
         #expect(abs(portableLog(2) - 0.6931471805599453) < 1e-16)
     }
 }
+
+/// The random-access normal field the samplers draw their noise from.
+@Suite struct NormalFieldTests {
+    /// Any slice, from an even or odd start, equals the same slice of the whole field.
+    @Test func slicesEqualTheWholeField() {
+        let field = NormalField(key: 0x1234_5678_9ABC_DEF0)
+        let whole = field.tensor([1001]).scalars
+        for (start, count) in [(0, 1), (1, 1), (3, 10), (500, 501), (999, 2), (7, 0)] {
+            var part = [Float](repeating: .nan, count: count)
+            part.withUnsafeMutableBufferPointer { field.fill($0, from: start) }
+            #expect(part == Array(whole[start..<(start + count)]), "slice \(start)+\(count)")
+        }
+        #expect(field[17] == whole[17] && field[18] == whole[18])
+    }
+
+    /// Standard normal moments (n = 2·10⁵: the mean's standard error is 0.0022) and independence
+    /// of neighbours; other keys give other values.
+    @Test func valuesAreStandardNormal() {
+        let n = 200_000
+        let v = NormalField(key: 7).tensor([n]).scalars.map(Double.init)
+        let mean = v.reduce(0, +) / Double(n)
+        let variance = v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n - 1)
+        let lag1 = zip(v, v.dropFirst()).map { $0 * $1 }.reduce(0, +) / Double(n - 1)
+        let tail = Double(v.filter { abs($0) > 1.959964 }.count) / Double(n)
+        #expect(abs(mean) < 0.012)
+        #expect(abs(variance - 1) < 0.015)
+        #expect(abs(lag1) < 0.012)
+        #expect(abs(tail - 0.05) < 0.003)
+        #expect(NormalField(key: 8).tensor([16]).scalars != NormalField(key: 7).tensor([16]).scalars)
+    }
+
+    /// A field takes exactly one 64-bit draw from its generator.
+    @Test func aFieldTakesOneDraw() {
+        var a = PhiloxGenerator(seed: 3), b = PhiloxGenerator(seed: 3)
+        let field = a.normalField()
+        #expect(field == NormalField(key: b.next()))
+        #expect(a.next() == b.next())
+    }
+}

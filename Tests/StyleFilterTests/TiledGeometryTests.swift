@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Testing
+import VipsBridge
 @testable import StyleFilter
 
 /// Tile layout, blending weights, padding, the whole-image view and the streamed colour matching of
@@ -126,7 +127,89 @@ import Testing
         let output = (0..<(3 * 40 * 30)).map { _ in UInt8(rng.next() % 200 + 20) }
         let style = (0..<(3 * 16 * 16)).map { _ in UInt8(rng.next() % 256) }
         let reference = ColorMatching.mkl(source: output.map(Double.init), reference: style.map(Double.init)).bytes
-        #expect(TiledColorMatching.mkl(output: output, style: style) == reference)
+        var streamed = output
+        TiledColorMatching.mkl(&streamed, style: style)
+        #expect(streamed == reference)
+    }
+
+    /// The fused image, built band by band from tiles (rows handed on once no later tile touches
+    /// them), equals the direct weighted sum over a whole-image buffer; tiles of ones fuse to ones.
+    @Test(arguments: [(75, 41, 32, 8), (32, 32, 32, 8), (20, 100, 32, 31), (130, 33, 32, 1)])
+    func rowBandFusionEqualsTheWholeImageSum(_ w: Int, _ h: Int, _ t: Int, _ o: Int) throws {
+        let grid = try TileGrid(width: w, height: h, tileSize: t, overlap: o)
+        let pw = grid.paddedWidth, ph = grid.paddedHeight
+        var rng = PhiloxGenerator(seed: 2)
+        let values = grid.tiles.map { _ in rng.normalTensor([1, 3, t, t]) }
+        var direct = [Float](repeating: 0, count: 3 * ph * pw)
+        for (tile, v) in zip(grid.tiles, values) {
+            for c in 0..<3 { for y in 0..<t { for x in 0..<t {
+                direct[(c * ph + tile.y + y) * pw + tile.x + x] += grid.rowWeights[tile.row][y] * grid.columnWeights[tile.column][x] * v.scalars[(c * t + y) * t + x]
+            } } }
+        }
+        for ones in [false, true] {
+            var acc = TileRowAccumulator(width: pw, height: ph, tileSize: t)
+            var fused = [Float](repeating: .nan, count: 3 * ph * pw)
+            var nextRow = 0
+            func finish(_ y: Int) {
+                acc.finish(below: y) { band, y0 in
+                    #expect(y0 == nextRow, "rows leave in order")
+                    let n = band.shape[2]
+                    nextRow += n
+                    for c in 0..<3 { for r in 0..<n { for x in 0..<pw { fused[(c * ph + y0 + r) * pw + x] = band.scalars[(c * n + r) * pw + x] } } }
+                }
+            }
+            for (tile, v) in zip(grid.tiles, values) {
+                if tile.column == 0 { finish(tile.y) }
+                acc.add(ones ? Tensor(shape: [1, 3, t, t], repeating: 1) : v, grid: grid, tile: tile)
+            }
+            finish(ph)
+            #expect(nextRow == ph)
+            if ones {
+                #expect(fused.allSatisfy { abs($0 - 1) < 1e-5 })
+            } else {
+                #expect(relativeL2(fused, direct) < 1e-6)
+            }
+        }
+    }
+
+    /// The view built from rows in uneven bands equals the one-shot view.
+    @Test func viewFromRowBandsEqualsTheWholeView() {
+        var rng = PhiloxGenerator(seed: 8)
+        let w = 70, h = 53, image = rng.normalTensor([1, 3, h, w])
+        let v = TiledView(width: w, height: h, size: 32)
+        var builder = TiledView.Builder(v)
+        var y0 = 0
+        for n in [1, 7, 20, 25] {
+            builder.add(rows: TiledImageOps.crop(image, x: 0, y: y0, width: w, height: n), at: y0)
+            y0 += n
+        }
+        #expect(y0 == h)
+        #expect(builder.view.scalars == v.view(of: image).scalars)
+    }
+
+    /// Tile sources: a libvips image read by region, mirror-padded past its edges, gives what the
+    /// padded tensor holds; the canvas reads back what was written, in memory and in a file.
+    @Test func tileSourcesAndCanvasesAgreeWithTensors() throws {
+        var bytes = [UInt8](repeating: 0, count: 3 * 19 * 11)
+        for i in bytes.indices { bytes[i] = UInt8((i * 37) % 256) }
+        let image = try bytes.withUnsafeBufferPointer { try VImage.fromPixels($0, width: 19, height: 11, bands: 3, format: .uchar) }
+        let planar = try image.planarRGB()
+        let tensor = Tensor(shape: [1, 3, 11, 19], scalars: planar.samples.map { $0 * 2 - 1 })
+        let padded = TiledImageOps.mirrorPadded(tensor, width: 40, height: 32)
+        for (x, y, w, h) in [(0, 0, 19, 11), (3, 2, 32, 30), (8, 0, 32, 32), (0, 5, 40, 27)] {
+            let expected = TiledImageOps.crop(padded, x: x, y: y, width: w, height: h).scalars
+            #expect(try VipsTileSource(image).region(x: x, y: y, width: w, height: h).scalars == expected)
+            #expect(try TensorTileSource(tensor).region(x: x, y: y, width: w, height: h).scalars == expected)
+        }
+        for limit in [Int.max, 0] {
+            let canvas = try TiledCanvas(width: 40, height: 32, memoryLimit: limit)
+            #expect(canvas.isFileBacked == (limit == 0))
+            try canvas.writeRows(0, TiledImageOps.crop(padded, x: 0, y: 0, width: 40, height: 20))
+            try canvas.writeRows(20, TiledImageOps.crop(padded, x: 0, y: 20, width: 40, height: 12))
+            #expect(try canvas.read(x: 5, y: 9, width: 17, height: 13).scalars == TiledImageOps.crop(padded, x: 5, y: 9, width: 17, height: 13).scalars)
+            try canvas.updateRows(bandHeight: 7) { band, _ in Ops.scale(Variable(band), 2).value }
+            #expect(try canvas.readRows(0, count: 32).scalars == padded.scalars.map { $0 * 2 })
+        }
     }
 
     @Test func detailScheduleKeepsEvenlySpreadLowTimesteps() throws {

@@ -52,20 +52,23 @@ import Testing
         return p
     }
 
-    static func sampler(_ n: Networks, source: Tensor, imageMode: Bool, ddim: Bool = false, overlap: Int = 8) throws -> TiledSampler {
+    static func sampler(
+        _ n: Networks, source: Tensor, imageMode: Bool, ddim: Bool = false, overlap: Int = 8, canvasMemoryLimit: Int = TilingOptions().canvasMemoryLimit
+    ) throws -> TiledSampler {
         let p = quick(imageMode: imageMode, ddim: ddim)
         let diffusion = try GaussianDiffusion(schedule: .linear, baseSteps: 1000, respacing: p.timestepRespacing)
         let grid = try TileGrid(width: source.shape[3], height: source.shape[2], tileSize: n.size, overlap: overlap)
         let clip = imageMode ? nil : try CLIPGuidance(models: [n.clip], targetText: "black leopard", sourceText: "lion",
-            sourceImage: TiledSampler.sourceView(source, grid: grid), tokenizer: CLIPTokenizer.shared)
+            sourceImage: TiledSampler.sourceView(TensorTileSource(source), grid: grid), tokenizer: CLIPTokenizer.shared)
         let style = imageMode ? image(width: n.size, height: n.size, phase: 1.3) : nil
-        return try TiledSampler(parameters: p, diffusion: diffusion, unet: n.unet, dino: n.dino, clip: clip, source: source, style: style, overlap: overlap)
+        return try TiledSampler(parameters: p, diffusion: diffusion, unet: n.unet, dino: n.dino, clip: clip, source: TensorTileSource(source), style: style,
+            overlap: overlap, canvasMemoryLimit: canvasMemoryLimit)
     }
 
     static func run(_ s: TiledSampler, source: Tensor, seed: UInt64) throws -> Tensor {
         var rng = PhiloxGenerator(seed: seed, stream: 1)
         let k0 = s.diffusion.stepCount - s.parameters.skipTimesteps - 1
-        return try s.run(initial: source, startIndex: k0, resampleCount: s.parameters.resampleCount, rng: &rng)
+        return try s.run(initial: TensorTileSource(source), startIndex: k0, resampleCount: s.parameters.resampleCount, rng: &rng)
     }
 
     /// A model-size image is one tile: nothing to fuse, and the run must be whole mode exactly.
@@ -97,25 +100,41 @@ import Testing
         #expect(a.scalars.allSatisfy { $0.isFinite })
     }
 
-    /// The text-mode global view updates the content-weight state; image mode has a view gradient.
+    /// The image-mode global view has a gradient that reaches the tiles, and each step hands the next
+    /// the view of its fused target.
     @Test func globalViewFeedsEveryTile() throws {
         let n = try Self.networks()
         let source = Self.image(width: 70, height: 40)
         let s = try Self.sampler(n, source: source, imageMode: true)
         #expect(s.grid.count > 1)
-        let padded = TiledImageOps.mirrorPadded(source, width: s.grid.paddedWidth, height: s.grid.paddedHeight)
+        let pw = s.grid.paddedWidth, ph = s.grid.paddedHeight
+        let padded = TiledImageOps.mirrorPadded(source, width: pw, height: ph)
         var rng = PhiloxGenerator(seed: 1)
-        let x = try s.diffusion.qSample(xStart: padded, t: [3], noise: rng.normalTensor(padded.shape))
-        let step = try s.step(x, k: 3, noise: rng.normalTensor(padded.shape), views: nil, viewSource: padded, firstStep: true)
+        let x = try TiledCanvas(width: pw, height: ph, memoryLimit: .max), next = try TiledCanvas(width: pw, height: ph, memoryLimit: .max)
+        try x.writeRows(0, try s.diffusion.qSample(xStart: padded, t: [3], noise: rng.normalTensor(padded.shape)))
+        let step = try s.step(x, k: 3, noise: rng.normalField(), views: nil, view: s.view.view(of: padded), firstStep: true, into: next)
         let g = try #require(step.viewGradient)
         #expect(g.shape == [1, 3, n.size, n.size])
         #expect(g.scalars.contains { $0 != 0 })
-        #expect(step.sample.shape == padded.shape)
+        let target = try #require(step.targetView)
+        #expect(target.shape == [1, 3, n.size, n.size] && target.scalars != s.view.view(of: padded).scalars)
+        #expect(try next.readRows(0, count: ph).scalars != (try x.readRows(0, count: ph)).scalars)
         // Every tile referenced the source once and cached it.
         #expect(s.referencePasses == s.grid.count)
-        #expect(step.outputXStart != nil && step.targetInput != nil)
-        _ = try s.step(x, k: 2, noise: rng.normalTensor(padded.shape), views: nil, viewSource: try #require(step.targetInput), firstStep: false)
+        _ = try s.step(next, k: 2, noise: rng.normalField(), views: nil, view: target, firstStep: false, into: x)
         #expect(s.referencePasses == s.grid.count, "cached keys are reused")
+    }
+
+    /// Canvases spilled to a temporary file give the same run, byte for byte, as canvases in memory.
+    @Test(arguments: [true, false])
+    func fileBackedCanvasesGiveTheSameRun(_ imageMode: Bool) throws {
+        let n = try Self.networks()
+        let source = Self.image(width: 75, height: 41)
+        let inMemory = try Self.sampler(n, source: source, imageMode: imageMode)
+        let onFile = try Self.sampler(n, source: source, imageMode: imageMode, canvasMemoryLimit: 0)
+        let a = try Self.run(inMemory, source: source, seed: 6), b = try Self.run(onFile, source: source, seed: 6)
+        #expect(!inMemory.usedFileCanvases && onFile.usedFileCanvases)
+        #expect(a.scalars == b.scalars)
     }
 
     @Test func referenceCacheBudgetBoundsMemoryAndRecomputes() throws {
@@ -123,7 +142,7 @@ import Testing
         let source = Self.image(width: 70, height: 40)
         let p = Self.quick(imageMode: true)
         let diffusion = try GaussianDiffusion(schedule: .linear, baseSteps: 1000, respacing: p.timestepRespacing)
-        let s = try TiledSampler(parameters: p, diffusion: diffusion, unet: n.unet, dino: n.dino, clip: nil, source: source,
+        let s = try TiledSampler(parameters: p, diffusion: diffusion, unet: n.unet, dino: n.dino, clip: nil, source: TensorTileSource(source),
             style: Self.image(width: n.size, height: n.size, phase: 1.3), overlap: 8, referenceCacheBytes: 0)
         let cached = try Self.sampler(n, source: source, imageMode: true)
         let a = try Self.run(s, source: source, seed: 4), b = try Self.run(cached, source: source, seed: 4)

@@ -16,6 +16,18 @@ public enum DiffuseITOutput {
         return out
     }
 
+    /// Row `row` of a planar `[3, rows, W]` band as interleaved 8-bit RGB into `out` (`3W` bytes), with
+    /// ``truncatedBytes(planar:channels:)``'s arithmetic.
+    static func truncatedRow(_ band: UnsafeBufferPointer<Float>, row: Int, rows: Int, into out: inout [UInt8]) {
+        let w = out.count / 3, plane = rows * w
+        for c in 0..<3 {
+            for x in 0..<w {
+                let v = min(max((band[c * plane + row * w + x] + 1) / 2, 0), 1)
+                out[x * 3 + c] = UInt8(v * 255)
+            }
+        }
+    }
+
     /// Image mode with colour matching: the truncated output's colours carried onto the style
     /// image's (`ColorMatching.mkl`), both interleaved RGB bytes of any sizes.
     public static func colorMatched(output: [UInt8], style: [UInt8]) -> [UInt8] {

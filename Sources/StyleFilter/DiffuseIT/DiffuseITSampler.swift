@@ -35,24 +35,24 @@ public struct DiffuseITSampler {
         var restartBudget = RangeRestartBudget(p)
         var done = 0
         while true {
-            let z = rng.normalTensor(shape)
+            let z = rng.normalField().tensor(shape)
             var x = try guidance.diffusion.qSample(xStart: guidance.source, t: [k0], noise: z)
             var first = k0
             var last: DiffuseITGuidance.Step?
             if !p.ddim {
                 for r in 0..<p.resampleCount {
-                    let noise = rng.normalTensor(shape)
+                    let noise = rng.normalField().tensor(shape)
                     let step = try guidance.step(x, k: k0, noise: noise, views: drawViews(&rng))
                     done += 1
                     progress(done, stepsPerOutput)
-                    x = r < p.resampleCount - 1 ? guidance.renoise(step.sample, noise: rng.normalTensor(shape)) : step.sample
+                    x = r < p.resampleCount - 1 ? guidance.renoise(step.sample, noise: rng.normalField().tensor(shape)) : step.sample
                     last = step
                 }
                 first = k0 - 1
             }
             var restarted = false
             for k in stride(from: first, through: 0, by: -1) {
-                let noise = (!p.ddim && k > 0) ? rng.normalTensor(shape) : nil
+                let noise = (!p.ddim && k > 0) ? rng.normalField().tensor(shape) : nil
                 let step = try guidance.step(x, k: k, noise: noise, views: drawViews(&rng))
                 done += 1
                 progress(done, stepsPerOutput)

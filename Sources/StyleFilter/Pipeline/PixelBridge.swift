@@ -30,12 +30,21 @@ enum PixelBridge {
     }
 
     static func join(_ planar: PlanarRGB, alpha: VImage?, depth: SampleDepth, metadataFrom original: VImage) throws -> VImage {
-        var result = try VImage.fromPlanarRGB(planar, depth: depth)
+        try join(try VImage.fromPlanarRGB(planar, depth: depth), alpha: alpha, depth: depth, metadataFrom: original)
+    }
+
+    /// `colour` (3-band sRGB, 8-bit or already at `depth`) back into the pipeline: raised to 16 bits
+    /// (level · 257) when the input was 16-bit, alpha re-attached, metadata carried over.
+    static func join(_ colour: VImage, alpha: VImage?, depth: SampleDepth, metadataFrom original: VImage) throws -> VImage {
+        var result = colour
+        if depth == .sixteen && colour.format == .uchar {
+            result = try colour.linear([257], [0]).cast(.ushort).withInterpretation("rgb16")
+        }
         if var alpha {
-            if alpha.width != planar.width || alpha.height != planar.height {
+            if alpha.width != result.width || alpha.height != result.height {
                 alpha = try alpha.resize(
-                    scale: Double(planar.width) / Double(alpha.width),
-                    verticalScale: Double(planar.height) / Double(alpha.height)
+                    scale: Double(result.width) / Double(alpha.width),
+                    verticalScale: Double(result.height) / Double(alpha.height)
                 ).rint().cast(alpha.format)
             }
             result = try result.bandjoin([alpha]).withInterpretation(depth == .sixteen ? "rgb16" : "srgb")

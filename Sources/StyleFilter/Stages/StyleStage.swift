@@ -47,8 +47,22 @@ public struct StyleStage: PixelStage {
 
     var isImageMode: Bool { if case .image = guide { return true } else { return false } }
 
+    /// Whole mode takes the image as planar RGB (through ``PixelBridge``); the tiled and detail modes
+    /// read it by region and build their output row by row, so they never hold it in float.
+    public func apply(to image: VImage, context: PipelineContext) throws -> VImage {
+        guard mode != .whole else { return try PixelBridge.apply(self, to: image, context: context) }
+        let (colour, alpha, depth) = try PixelBridge.split(image)
+        let translated = try translateTiled(colour, context: context)
+        return try PixelBridge.join(translated, alpha: alpha, depth: depth, metadataFrom: colour)
+    }
+
     public func process(_ pixels: PlanarRGB, context: PipelineContext) throws -> PlanarRGB {
-        if mode != .whole { return try processTiled(pixels, context: context) }
+        if mode != .whole {
+            // 16 bits carry 8-bit levels exactly (level · 257).
+            let image = try wrap(.failure, "style: input") { () throws(VipsError) in try VImage.fromPlanarRGB(pixels, depth: .sixteen) }
+            let translated = try translateTiled(image, context: context)
+            return try wrap(.failure, "style: output") { () throws(VipsError) in try translated.planarRGB() }
+        }
         // Read the style image before any heavy work, so a bad one fails fast.
         var styleImage: PlanarRGB?
         if case .image(let path) = guide { styleImage = try StyleStage.loadStyleImage(path, failOn: context.failOn) }
@@ -133,9 +147,19 @@ public struct StyleStage: PixelStage {
     /// Lanczos-3 resize of planar RGB to exactly `width x height` (libvips, 16-bit intermediate).
     static func resized(_ p: PlanarRGB, width: Int, height: Int) throws -> PlanarRGB {
         if p.width == width && p.height == height { return p }
-        return try wrap(.failure, "style: resize") { () throws(VipsError) in
-            let image = try VImage.fromPlanarRGB(p, depth: .sixteen)
-            let scaled = try image.resize(scale: Double(width) / Double(p.width), verticalScale: Double(height) / Double(p.height))
+        let image = try wrap(.failure, "style: resize") { () throws(VipsError) in try VImage.fromPlanarRGB(p, depth: .sixteen) }
+        return try resized(image, width: width, height: height)
+    }
+
+    /// Lanczos-3 resize of a 3-band 8/16-bit sRGB image to exactly `width x height` planar RGB, with a
+    /// 16-bit intermediate (8-bit levels become level · 257, as ``resized(_:width:height:)-(PlanarRGB,_,_)``
+    /// gives them).
+    static func resized(_ source: VImage, width: Int, height: Int) throws -> PlanarRGB {
+        try wrap(.failure, "style: resize") { () throws(VipsError) in
+            var image = source
+            if image.format == .uchar { image = try image.linear([257], [0]).cast(.ushort).withInterpretation("rgb16") }
+            if image.width == width && image.height == height { return try image.planarRGB() }
+            let scaled = try image.resize(scale: Double(width) / Double(image.width), verticalScale: Double(height) / Double(image.height))
             var out = try scaled.planarRGB()
             if out.width != width || out.height != height {  // libvips rounds sizes; pad/crop the last row/column
                 var samples = [Float](repeating: 0, count: 3 * width * height)
@@ -169,8 +193,13 @@ public struct StyleStage: PixelStage {
     }
 
     static func write(_ p: PlanarRGB, to path: String) throws {
+        let image = try wrap(.writeFailed, "style: encoding \(path)") { () throws(VipsError) in try VImage.fromPlanarRGB(p, depth: .eight) }
+        try write(image, to: path)
+    }
+
+    static func write(_ image: VImage, to path: String) throws {
         let bytes = try wrap(.writeFailed, "style: encoding \(path)") { () throws(VipsError) in
-            try Foreign.encode(VImage.fromPlanarRGB(p, depth: .eight), suffix: ".png")
+            try Foreign.encode(image, suffix: ".png")
         }
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
             throw StyleFilterError(.cannotCreateOutput, "style: cannot write \(path)")

@@ -1,7 +1,15 @@
 import Engine
 
-/// Whole-image buffers of a tiled run (`[1, 3, H, W]` tensors) and the moves between them and tiles.
+/// Padding and cropping of `[1, 3, H, W]` tensors (tests, small images) and the padded-axis fold.
 enum TiledImageOps {
+    /// The source index of padded index `i` on an axis of `n` pixels: i itself inside, folded back
+    /// half-sample symmetrically beyond (n − 1 − ((i − n) mod 2n)).
+    @inline(__always)
+    static func fold(_ i: Int, _ n: Int) -> Int {
+        let m = i % (2 * n)
+        return m < n ? m : 2 * n - 1 - m
+    }
+
     /// `image` (`[1, 3, h, w]`) mirror-padded at the right and bottom to `width x height` (each at least
     /// as large): index i ≥ n reads n − 1 − ((i − n) mod 2n) folded back (half-sample symmetric), so a
     /// 1-pixel strip is replicated.
@@ -9,10 +17,6 @@ enum TiledImageOps {
         let h = image.shape[2], w = image.shape[3]
         precondition(width >= w && height >= h, "padding cannot shrink")
         if width == w && height == h { return image }
-        func fold(_ i: Int, _ n: Int) -> Int {
-            let m = i % (2 * n)
-            return m < n ? m : 2 * n - 1 - m
-        }
         var out = Tensor(uninitializedShape: [1, 3, height, width])
         image.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
@@ -44,23 +48,6 @@ enum TiledImageOps {
             }
         }
         return out
-    }
-
-    /// `accumulator[tile region] += weight(u, v) · values` for a tile of `grid` (`accumulator` is
-    /// `[1, 3, H', W']`).
-    static func accumulate(_ values: Tensor, into accumulator: inout Tensor, grid: TileGrid, tile: TileGrid.Tile) {
-        let t = grid.tileSize, bh = accumulator.shape[2], bw = accumulator.shape[3]
-        let cw = grid.columnWeights[tile.column], rw = grid.rowWeights[tile.row]
-        values.withUnsafeBufferPointer { src in
-            accumulator.withUnsafeMutableBufferPointer { dst in
-                for c in 0..<3 {
-                    for v in 0..<t {
-                        let d = (c * bh + tile.y + v) * bw + tile.x, s = (c * t + v) * t, wv = rw[v]
-                        for u in 0..<t { dst[d + u] += wv * cw[u] * src[s + u] }
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -121,35 +108,62 @@ struct TiledView: Sendable {
 
     /// The `[1, 3, S, S]` view of the top-left `width x height` region of `buffer` (`[1, 3, H, W]`).
     func view(of buffer: Tensor) -> Tensor {
-        let bh = buffer.shape[2], bw = buffer.shape[3], s = size
-        precondition(bw >= width && bh >= height, "view region outside the buffer")
-        var rows = [Float](repeating: 0, count: 3 * height * s)  // x resampled: [3, height, S]
-        buffer.withUnsafeBufferPointer { src in
-            for c in 0..<3 {
-                for r in 0..<height {
-                    let base = (c * bh + r) * bw
-                    for j in 0..<s {
-                        let f = x.forward[j]
-                        var acc: Float = 0
-                        for (k, w) in f.weights.enumerated() { acc += w * src[base + f.start + k] }
-                        rows[(c * height + r) * s + j] = acc
+        precondition(buffer.shape[3] >= width && buffer.shape[2] >= height, "view region outside the buffer")
+        var builder = Builder(self)
+        builder.add(rows: buffer, at: 0)
+        return builder.view
+    }
+
+    /// Builds the view from rows handed over top to bottom (a run's rows become final in that order),
+    /// so the full-resolution image it averages never has to exist at once. Each output sums its
+    /// inputs in ascending order, as a direct two-pass resample would.
+    struct Builder {
+        let geometry: TiledView
+        /// Per input row: the view rows it contributes to, with their weights.
+        private let rowTargets: [[(row: Int, weight: Float)]]
+        /// `[1, 3, S, S]` partial sums.
+        private(set) var view: Tensor
+        private var line: [Float]
+
+        init(_ geometry: TiledView) {
+            self.geometry = geometry
+            var targets = [[(row: Int, weight: Float)]](repeating: [], count: geometry.height)
+            for (i, f) in geometry.y.forward.enumerated() {
+                for (k, w) in f.weights.enumerated() { targets[f.start + k].append((i, w)) }
+            }
+            rowTargets = targets
+            view = Tensor(shape: [1, 3, geometry.size, geometry.size], repeating: 0)
+            line = [Float](repeating: 0, count: geometry.size)
+        }
+
+        /// Adds `band` (`[1, 3, n, W]`, W at least the real width) holding image rows y0 ..< y0 + n;
+        /// rows and columns outside the real image are ignored.
+        mutating func add(rows band: Tensor, at y0: Int) {
+            let n = band.shape[2], bw = band.shape[3], s = geometry.size
+            precondition(bw >= geometry.width, "rows narrower than the image")
+            let targets = rowTargets, forward = geometry.x.forward
+            band.withUnsafeBufferPointer { src in
+                view.withUnsafeMutableBufferPointer { dst in
+                    line.withUnsafeMutableBufferPointer { line in
+                        for c in 0..<3 {
+                            for r in 0..<n where y0 + r < geometry.height {
+                                let base = (c * n + r) * bw
+                                for j in 0..<s {
+                                    let f = forward[j]
+                                    var acc: Float = 0
+                                    for (k, w) in f.weights.enumerated() { acc += w * src[base + f.start + k] }
+                                    line[j] = acc
+                                }
+                                for (i, w) in targets[y0 + r] {
+                                    let d = (c * s + i) * s
+                                    for j in 0..<s { dst[d + j] += w * line[j] }
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
-        var out = Tensor(shape: [1, 3, s, s], repeating: 0)
-        out.withUnsafeMutableBufferPointer { dst in
-            for c in 0..<3 {
-                for i in 0..<s {
-                    let f = y.forward[i]
-                    for (k, w) in f.weights.enumerated() {
-                        let src = (c * height + f.start + k) * s, d = (c * s + i) * s
-                        for j in 0..<s { dst[d + j] += w * rows[src + j] }
-                    }
-                }
-            }
-        }
-        return out
     }
 
     /// The view gradient `g` (`[1, 3, S, S]`) spread onto the `tile x tile` square at (x0, y0) of the

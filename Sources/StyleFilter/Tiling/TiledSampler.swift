@@ -4,8 +4,8 @@ import Engine
 /// (MultiDiffusion, Bar-Tal et al. 2023): at every step each tile takes its own guided step from its
 /// region of x_t, and the tiles' next samples are blended with ``TileGrid``'s weights (which sum to one
 /// at every pixel) into one x_{t−1}. Neighbours therefore agree at every step instead of being
-/// stitched once finished. The DDPM noise of a step is drawn once for the whole image, so overlapping
-/// tiles add the same noise.
+/// stitched once finished. The noise of a step is one ``NormalField`` over the padded image, so
+/// overlapping tiles add the same noise.
 ///
 /// Guidance split (cost per step = tiles × one whole-mode step without the target terms, plus ONE
 /// global pass):
@@ -26,9 +26,12 @@ import Engine
 /// When the (padded) image is a single tile there is nothing to fuse or lag: the target terms are
 /// evaluated on the tile itself in the same step, and the run equals whole mode on that image.
 ///
-/// Memory: whole-image buffers (x_t, the noise, three accumulators, source) plus one tile's tapes at
-/// a time; the per-tile DINO keys of the source are cached up to `referenceCacheBytes` and recomputed
-/// beyond it, so nothing grows with the image except the image-sized buffers.
+/// Memory: nothing image-sized is held in the process. The source and the starting image are read a
+/// tile (or a band of rows) at a time from a ``TileSource`` (libvips regions in the stage); x_t and
+/// the next sample are two ``TiledCanvas``es (in a temporary file beyond `canvasMemoryLimit`); the
+/// fusion holds one tile-height band of rows (``TileRowAccumulator``); the view is built from rows
+/// as they become final; the output leaves row band by row band. The per-tile DINO keys of the source
+/// are cached up to `referenceCacheBytes` and recomputed beyond it.
 public final class TiledSampler {
     public let parameters: DiffuseITParameters
     public let diffusion: GaussianDiffusion
@@ -36,14 +39,16 @@ public final class TiledSampler {
     public let dino: DINOLosses?
     public let clip: CLIPGuidance?
     public let grid: TileGrid
-    /// Source `[1, 3, H', W']` mirror-padded to the grid's padded size, in [−1, 1].
-    let source: Tensor
+    /// The source image (structure losses), read by region in padded coordinates.
+    let source: any TileSource
     /// The style image at the view size `[1, 3, S, S]` (image mode).
     let style: Tensor?
     let styleCLS: Tensor?
     let view: TiledView
     /// Bytes of cached source keys allowed (0 recomputes every step).
     public let referenceCacheBytes: Int
+    /// Bytes each full-resolution canvas may take in memory before it moves to a temporary file.
+    public let canvasMemoryLimit: Int
 
     /// Per tile: the previous guidance evaluation's CLS (semantic divergence).
     var previousCLS: [Tensor?]
@@ -53,25 +58,28 @@ public final class TiledSampler {
     var cachedBytes = 0
     /// DINO reference passes run so far (for tests and the plan).
     public private(set) var referencePasses = 0
+    /// Whether the last run's canvases lived in temporary files (for tests).
+    public private(set) var usedFileCanvases = false
 
     public var isImageMode: Bool { style != nil }
     /// Whether the whole (padded) image is one tile: target terms in the step, no lag.
     public var isSingleTile: Bool { grid.count == 1 }
 
     /// - Parameters:
-    ///   - source: the full-resolution source `[1, 3, H, W]` in [−1, 1].
+    ///   - source: the full-resolution source, read by region.
     ///   - style: the style image at the model size `[1, 3, S, S]` (image mode), else nil.
-    ///   - clip: CLIP guidance whose targets were built from the source's view (text mode), else nil.
+    ///   - clip: CLIP guidance whose targets were built from ``sourceView(_:grid:)`` (text mode), else nil.
     public init(
         parameters: DiffuseITParameters, diffusion: GaussianDiffusion, unet: UNetModel, dino: DINOLosses?, clip: CLIPGuidance?,
-        source: Tensor, style: Tensor?, overlap: Int, referenceCacheBytes: Int = 256 << 20
+        source: any TileSource, style: Tensor?, overlap: Int, referenceCacheBytes: Int = 256 << 20,
+        canvasMemoryLimit: Int = TilingOptions().canvasMemoryLimit
     ) throws {
         guard (style == nil) != (clip == nil) else {
             throw DiffuseITError.badInput("give either a style image (image mode) or CLIP guidance (text mode)")
         }
         guard parameters.vitLambda == 0 || dino != nil else { throw DiffuseITError.badInput("the DINO losses need a DINO model") }
         let s = unet.config.imageSize
-        grid = try TileGrid(width: source.shape[3], height: source.shape[2], tileSize: s, overlap: overlap)
+        grid = try TileGrid(width: source.width, height: source.height, tileSize: s, overlap: overlap)
         if let style, style.shape != [1, 3, s, s] { throw DiffuseITError.badInput("style image must be [1, 3, \(s), \(s)], got \(style.shape)") }
         self.parameters = parameters
         self.diffusion = diffusion
@@ -79,16 +87,28 @@ public final class TiledSampler {
         self.dino = parameters.vitLambda == 0 ? nil : dino
         self.clip = clip
         self.style = style
-        self.source = TiledImageOps.mirrorPadded(source, width: grid.paddedWidth, height: grid.paddedHeight)
+        self.source = source
         view = TiledView(width: grid.width, height: grid.height, size: s)
         self.referenceCacheBytes = referenceCacheBytes
+        self.canvasMemoryLimit = canvasMemoryLimit
         previousCLS = [Tensor?](repeating: nil, count: grid.count)
         let usedDINO = parameters.vitLambda == 0 ? nil : dino
         styleCLS = try style.flatMap { st in try usedDINO.map { try $0.reference(st).cls } }
         if let clip {
-            let sourceView = isSingleTile ? self.source : view.view(of: self.source)
-            previousCLIPLoss = try clip.loss(Variable(sourceView), views: nil).value.scalars[0]
+            previousCLIPLoss = try clip.loss(Variable(try TiledSampler.sourceView(source, grid: grid)), views: nil).value.scalars[0]
         }
+    }
+
+    /// The image the CLIP target is built from in tiled mode: the whole-image view, or the padded
+    /// source itself when it is a single tile (as whole mode). Read a band of rows at a time.
+    public static func sourceView(_ source: any TileSource, grid: TileGrid) throws -> Tensor {
+        let t = grid.tileSize
+        if grid.count == 1 { return try source.region(x: 0, y: 0, width: grid.paddedWidth, height: grid.paddedHeight) }
+        var builder = TiledView.Builder(TiledView(width: grid.width, height: grid.height, size: t))
+        for y0 in stride(from: 0, to: grid.height, by: t) {
+            builder.add(rows: try source.region(x: 0, y: y0, width: grid.width, height: min(t, grid.height - y0)), at: y0)
+        }
+        return builder.view
     }
 
     /// Guided steps of one run from index `startIndex` with `resampleCount` repeats of it (DDPM; 0 or
@@ -97,34 +117,44 @@ public final class TiledSampler {
         parameters.ddim || resampleCount == 0 ? k0 + 1 : k0 + resampleCount
     }
 
-    /// One output: `initial` (the image to noise, `[1, 3, H, W]`: the source for `tiled`, the upscaled
-    /// translation for `detail`) is forward-noised to `startIndex`, then sampled down to 0 as
+    /// One output: `initial` (the image to noise: the source for `tiled`, the upscaled translation for
+    /// `detail`, read by region) is forward-noised to `startIndex`, then sampled down to 0 as
     /// ``DiffuseITSampler`` does (resampling repeats, bounded range restarts, the output x̂₀), every step
-    /// fused over the tiles. Returns x̂₀ `[1, 3, H, W]` (padding removed). `progress(done, total)`
-    /// counts tile steps.
+    /// fused over the tiles. The output x̂₀ leaves through `output(rows, y0)` top to bottom in bands
+    /// (`[1, 3, n, width]`, padding removed) during the last step. `progress(done, total)` counts
+    /// tile steps.
     public func run(
-        initial: Tensor, startIndex k0: Int, resampleCount: Int, rng: inout PhiloxGenerator,
+        initial: any TileSource, startIndex k0: Int, resampleCount: Int, rng: inout PhiloxGenerator,
+        output: (Tensor, Int) throws -> Void,
         progress: (Int, Int) -> Void = { _, _ in }, warn: (String) -> Void = { _ in }
-    ) throws -> Tensor {
-        guard initial.shape == [1, 3, grid.height, grid.width] else {
-            throw DiffuseITError.badInput("initial image must be [1, 3, \(grid.height), \(grid.width)], got \(initial.shape)")
+    ) throws {
+        guard initial.width == grid.width && initial.height == grid.height else {
+            throw DiffuseITError.badInput("initial image must be \(grid.width)x\(grid.height), got \(initial.width)x\(initial.height)")
         }
         guard (0..<diffusion.stepCount).contains(k0) else {
             throw DiffuseITError.badParameter("start index \(k0) outside the \(diffusion.stepCount)-step schedule")
         }
         let p = parameters
-        let ph = grid.paddedHeight, pw = grid.paddedWidth, shape = [1, 3, ph, pw]
-        let start = TiledImageOps.mirrorPadded(initial, width: pw, height: ph)
+        let ph = grid.paddedHeight, pw = grid.paddedWidth, t = grid.tileSize
         let resamples = p.ddim ? 0 : resampleCount
         let total = steps(startIndex: k0, resampleCount: resamples) * grid.count
+        var x = try TiledCanvas(width: pw, height: ph, memoryLimit: canvasMemoryLimit)
+        var next = try TiledCanvas(width: pw, height: ph, memoryLimit: canvasMemoryLimit)
+        usedFileCanvases = x.isFileBacked
         var restartBudget = RangeRestartBudget(p)
         while true {
             var done = 0
-            var x = try diffusion.qSample(xStart: start, t: [k0], noise: rng.normalTensor(shape))
-            // What the global view reads: at the first step the initial image itself.
-            var viewSource = start
+            // x = q_sample(initial, k0) band by band; the first step's view reads the initial image.
+            let z = rng.normalField()
+            var initialView = isSingleTile ? nil : TiledView.Builder(view)
+            for y0 in stride(from: 0, to: ph, by: t) {
+                let n = min(t, ph - y0)
+                let band = try initial.region(x: 0, y: y0, width: pw, height: n)
+                try x.writeRows(y0, try diffusion.qSample(xStart: band, t: [k0], noise: noiseRegion(z, x: 0, y: y0, width: pw, height: n)))
+                initialView?.add(rows: band, at: y0)
+            }
+            var currentView = initialView?.view
             var firstStep = true
-            var output: Tensor?
             var restarted = false
             var schedule: [(k: Int, renoise: Bool)] = []
             if resamples > 0 {
@@ -136,28 +166,72 @@ public final class TiledSampler {
             for (i, entry) in schedule.enumerated() {
                 let k = entry.k
                 let inResampling = resamples > 0 && i < resamples
-                let noise: Tensor? = (!p.ddim && (inResampling || k > 0)) ? rng.normalTensor(shape) : nil
+                let noise = (!p.ddim && (inResampling || k > 0)) ? rng.normalField() : nil
                 let views = drawViews(&rng)
                 let last = i == schedule.count - 1
-                let fused = try step(x, k: k, noise: noise, views: views, viewSource: viewSource, firstStep: firstStep, keepOutput: last) {
+                let fused = try step(x, k: k, noise: noise, views: views, view: currentView, firstStep: firstStep, into: next,
+                    keepOutput: last, output: output) {
                     done += 1
                     progress(done, total)
                 }
                 firstStep = false
-                if let target = fused.targetInput { viewSource = target }
-                if last { output = fused.outputXStart }
+                if let v = fused.targetView { currentView = v }
                 if !inResampling, fused.weightedRange > p.rangeRestartThreshold, p.useRangeRestart, k < k0, k > 0 {
                     if restartBudget.shouldRestart(atStep: k, warn: warn) {
                         restarted = true
                         break
                     }
                 }
-                x = entry.renoise ? DiffuseITGuidance.renoise(fused.sample, noise: rng.normalTensor(shape), diffusion: diffusion, startIndex: k0) : fused.sample
+                if entry.renoise {
+                    let field = rng.normalField()
+                    try next.updateRows(bandHeight: t) { band, y0 in
+                        DiffuseITGuidance.renoise(band, noise: noiseRegion(field, x: 0, y: y0, width: pw, height: band.shape[2]),
+                            diffusion: diffusion, startIndex: k0)
+                    }
+                }
+                swap(&x, &next)
             }
-            if restarted { continue }
-            guard let output else { throw DiffuseITError.badParameter("no sampling step to run") }
-            return TiledImageOps.crop(output, x: 0, y: 0, width: grid.width, height: grid.height)
+            if !restarted { return }
         }
+    }
+
+    /// ``run(initial:startIndex:resampleCount:rng:output:progress:warn:)`` collecting the output as
+    /// one `[1, 3, H, W]` tensor (tests and small images).
+    public func run(
+        initial: any TileSource, startIndex k0: Int, resampleCount: Int, rng: inout PhiloxGenerator,
+        progress: (Int, Int) -> Void = { _, _ in }, warn: (String) -> Void = { _ in }
+    ) throws -> Tensor {
+        let w = grid.width, h = grid.height
+        var out = Tensor(shape: [1, 3, h, w], repeating: 0)
+        try run(initial: initial, startIndex: k0, resampleCount: resampleCount, rng: &rng, output: { band, y0 in
+            let n = band.shape[2]
+            band.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    for c in 0..<3 { (dst.baseAddress! + (c * h + y0) * w).update(from: src.baseAddress! + c * n * w, count: n * w) }
+                }
+            }
+        }, progress: progress, warn: warn)
+        return out
+    }
+
+    /// The `w x h` rectangle at (x, y) of a noise field laid over the padded image (`[3, H', W']`
+    /// row-major), as `[1, 3, h, w]`: every tile reads the same value at the same pixel.
+    func noiseRegion(_ field: NormalField, x: Int, y: Int, width w: Int, height h: Int) -> Tensor {
+        let ph = grid.paddedHeight, pw = grid.paddedWidth
+        var out = Tensor(uninitializedShape: [1, 3, h, w])
+        out.withUnsafeMutableBufferPointer { dst in
+            for c in 0..<3 {
+                if w == pw {
+                    field.fill(UnsafeMutableBufferPointer(rebasing: dst[(c * h * w)..<((c + 1) * h * w)]), from: (c * ph + y) * pw)
+                    continue
+                }
+                for v in 0..<h {
+                    let d = (c * h + v) * w
+                    field.fill(UnsafeMutableBufferPointer(rebasing: dst[d..<(d + w)]), from: (c * ph + y + v) * pw + x)
+                }
+            }
+        }
+        return out
     }
 
     /// CLIP views for every ensemble member (text mode), drawn as whole mode draws them.
@@ -169,58 +243,66 @@ public final class TiledSampler {
         }
     }
 
-    /// One fused step: the blended results of every tile.
-    public struct FusedStep {
-        /// x at index k − 1, `[1, 3, H', W']` (padded).
-        public var sample: Tensor
-        /// The blended x̂₀ (DDPM: unguided; DDIM: guided), padded; only when asked for (the last step).
-        public var outputXStart: Tensor?
-        /// The blended image the target terms read (x_in in image mode, x_mix in text mode), padded;
-        /// nil for a single tile (no view).
-        public var targetInput: Tensor?
+    /// What one fused step reports besides the canvas it wrote.
+    struct FusedStep {
         /// range_lambda × the mean squared excess of the blended tile estimates over [−1, 1].
-        public var weightedRange: Float
+        var weightedRange: Float
         /// The gradient of the target terms w.r.t. the view, when they ran on the view.
-        public var viewGradient: Tensor?
+        var viewGradient: Tensor?
+        /// The view of the blended image the target terms read (x_in in image mode, x_mix in text
+        /// mode), for the next step; nil for a single tile.
+        var targetView: Tensor?
     }
 
-    /// The fused guided step at index `k` from the padded `x`. `viewSource` is the padded image the
-    /// global view is taken from; `keepOutput` blends x̂₀ too (only the last step's is the output, so
-    /// other steps save that buffer); `tileDone` is called after each tile.
-    public func step(
-        _ x: Tensor, k: Int, noise: Tensor?, views: [[CLIPAugmentation]]?, viewSource: Tensor, firstStep: Bool,
-        keepOutput: Bool = true, tileDone: () -> Void = {}
+    /// The fused guided step at index `k` from canvas `x` into canvas `next`. `currentView` is the
+    /// view the target terms read (nil for a single tile); with `keepOutput`, `output` receives the
+    /// blended x̂₀ (DDPM: unguided; DDIM: guided) in final row bands, padding removed (only the last
+    /// step's is the output, so other steps skip that band); `tileDone` is called after each tile.
+    func step(
+        _ x: TiledCanvas, k: Int, noise: NormalField?, views: [[CLIPAugmentation]]?, view currentView: Tensor?, firstStep: Bool,
+        into next: TiledCanvas, keepOutput: Bool = false, output: (Tensor, Int) throws -> Void = { _, _ in }, tileDone: () -> Void = {}
     ) throws -> FusedStep {
         let p = parameters
         let ph = grid.paddedHeight, pw = grid.paddedWidth, t = grid.tileSize
         var viewGradient: Tensor?
         if !isSingleTile {
-            let global = try globalPass(view.view(of: viewSource), views: views)
+            guard let currentView else { throw DiffuseITError.badInput("a tiled step needs the view of the previous step") }
+            let global = try globalPass(currentView, views: views)
             viewGradient = global.gradient
             if let loss = global.clipLoss, !firstStep { previousCLIPLoss = loss }
         }
         let frac = ImageLosses.contentWeightFactor(
             previousCLIPLoss: isImageMode ? nil : previousCLIPLoss, progressiveContrast: p.useProgContrast, regularizeContent: p.regularizeContent)
-        let count = 3 * ph * pw, shape = [1, 3, ph, pw]
-        // Accumulators in place; x̂₀ only when it is the output, the view input only when a view exists.
-        var sampleSum = Tensor.zeros(shape)
-        var outputSum = keepOutput ? Tensor.zeros(shape) : nil
-        var targetSum = isSingleTile ? nil : Tensor.zeros(shape)
+        // One tile-height band of each blended quantity; x̂₀ only when it is the output, the target
+        // only when a view exists.
+        var samples = TileRowAccumulator(width: pw, height: ph, tileSize: t)
+        var outputs = !keepOutput ? nil : TileRowAccumulator(width: pw, height: ph, tileSize: t)
+        var targets = isSingleTile ? nil : TileRowAccumulator(width: pw, height: ph, tileSize: t)
+        var nextView = isSingleTile ? nil : TiledView.Builder(view)
+        let w = grid.width, h = grid.height
+        func finishRows(below y: Int) throws {
+            try samples.finish(below: y) { band, y0 in try next.writeRows(y0, band) }
+            targets?.finish(below: y) { band, y0 in nextView?.add(rows: band, at: y0) }
+            try outputs?.finish(below: y) { band, y0 in
+                guard y0 < h else { return }
+                try output(TiledImageOps.crop(band, x: 0, y: 0, width: w, height: min(band.shape[2], h - y0)), y0)
+            }
+        }
         var excess: Double = 0
         for tile in grid.tiles {
-            let xt = TiledImageOps.crop(x, x: tile.x, y: tile.y, width: t, height: t)
-            let nt = noise.map { TiledImageOps.crop($0, x: tile.x, y: tile.y, width: t, height: t) }
+            if tile.column == 0 { try finishRows(below: tile.y) }
+            let xt = try x.read(x: tile.x, y: tile.y, width: t, height: t)
+            let nt = noise.map { noiseRegion($0, x: tile.x, y: tile.y, width: t, height: t) }
             let gt = viewGradient.map { view.spread($0, x: tile.x, y: tile.y, tile: t) }
             let r = try tileStep(tile, x: xt, k: k, noise: nt, views: views, viewGradient: gt, frac: frac)
-            TiledImageOps.accumulate(r.sample, into: &sampleSum, grid: grid, tile: tile)
-            if outputSum != nil { TiledImageOps.accumulate(r.outputXStart, into: &outputSum!, grid: grid, tile: tile) }
-            if targetSum != nil { TiledImageOps.accumulate(r.targetInput, into: &targetSum!, grid: grid, tile: tile) }
+            samples.add(r.sample, grid: grid, tile: tile)
+            outputs?.add(r.outputXStart, grid: grid, tile: tile)
+            targets?.add(r.targetInput, grid: grid, tile: tile)
             excess += r.weightedExcess
             tileDone()
         }
-        return FusedStep(
-            sample: sampleSum, outputXStart: outputSum, targetInput: targetSum, weightedRange: p.rangeLambda * Float(excess / Double(count)),
-            viewGradient: viewGradient)
+        try finishRows(below: ph)
+        return FusedStep(weightedRange: p.rangeLambda * Float(excess / Double(3 * ph * pw)), viewGradient: viewGradient, targetView: nextView?.view)
     }
 
     /// The target terms on the whole-image view: CLS style + MSE to the style image (image mode) or
@@ -344,7 +426,7 @@ public final class TiledSampler {
             return DINOLosses.Reference(unitKeys: cached.unitKeys, selfSimilarity: Ops.matmul(unit, unit, transposeB: true).value, cls: cached.cls)
         }
         let t = grid.tileSize
-        let reference = try dino.reference(TiledImageOps.crop(source, x: tile.x, y: tile.y, width: t, height: t))
+        let reference = try dino.reference(try source.region(x: tile.x, y: tile.y, width: t, height: t))
         referencePasses += 1
         let bytes = 4 * (reference.unitKeys.count + reference.cls.count)
         if cachedBytes + bytes <= referenceCacheBytes {

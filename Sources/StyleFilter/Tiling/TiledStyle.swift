@@ -28,6 +28,11 @@ public struct TilingOptions: Sendable, Equatable {
     /// Memory allowed for cached DINO keys of the source tiles (about 2.4 MB per tile for ViT-B/8;
     /// beyond it a tile's reference is recomputed every step, one DINO forward, ~2 % of a tile step).
     public var referenceCacheBytes = 256 << 20
+    /// Bytes each of the run's two full-resolution float canvases (x_t and the next sample, 12 bytes
+    /// per pixel) may take in memory; larger ones live in an unlinked temporary file in `$TMPDIR`
+    /// (``TiledCanvas``), so resident memory does not grow with the image. 32 MiB keeps images up to
+    /// about 2.8 MP in memory.
+    public var canvasMemoryLimit = 32 << 20
 
     public init() {}
 
@@ -47,23 +52,32 @@ public struct TilingOptions: Sendable, Equatable {
 }
 
 extension StyleStage {
-    /// `process` for the tiled and detail modes.
-    func processTiled(_ pixels: PlanarRGB, context: PipelineContext) throws -> PlanarRGB {
+    /// The tiled and detail modes on a 3-band 8/16-bit sRGB image: returns the translation as an
+    /// 8-bit sRGB image of the same size.
+    ///
+    /// Nothing image-sized is built in float: the source (and detail mode's starting image, a lazy
+    /// libvips upscale plus the source's fine detail) are read as libvips regions tile by tile, the
+    /// sampler keeps its state in ``TiledCanvas``es, and the output rows go straight into a
+    /// row-written libvips image (through one 3-byte-per-pixel buffer when colours are matched,
+    /// which needs the whole output's statistics first).
+    func translateTiled(_ colour: VImage, context: PipelineContext) throws -> VImage {
         var styleImage: PlanarRGB?
         if case .image(let path) = guide { styleImage = try StyleStage.loadStyleImage(path, failOn: context.failOn) }
         let networks = try models.load()
         let size = networks.unet.config.imageSize
+        let width = colour.width, height = colour.height
         let dino = DINOLosses(model: networks.dino, globalPatchSize: networks.dinoPatchSize)
-        let source = StyleStage.tensor(pixels)
+        let source = VipsTileSource(colour)
         let overlap = tiling.overlap(forTile: size)
-        let grid = try StyleStage.wrapEngine { try TileGrid(width: pixels.width, height: pixels.height, tileSize: size, overlap: overlap) }
+        let grid = try StyleStage.wrapEngine { try TileGrid(width: width, height: height, tileSize: size, overlap: overlap) }
         let styleResized = try styleImage.map { try StyleStage.resized($0, width: size, height: size) }
         let style = styleResized.map(StyleStage.tensor)
         // Detail mode's first pass is whole mode, which sees the Lanczos-resized source.
-        let wholeSource = mode == .detail ? StyleStage.tensor(try StyleStage.resized(pixels, width: size, height: size)) : nil
+        let wholePlanar = mode == .detail ? try StyleStage.resized(colour, width: size, height: size) : nil
+        let wholeSource = wholePlanar.map(StyleStage.tensor)
         var clip: CLIPGuidance?
         if case .text(let prompt, let sourceText) = guide {
-            let target = try wholeSource ?? TiledSampler.sourceView(source, grid: grid)
+            let target = try wholeSource ?? StyleStage.wrapEngine { try TiledSampler.sourceView(source, grid: grid) }
             clip = try StyleStage.wrapEngine {
                 try CLIPGuidance(models: networks.clip, targetText: prompt, sourceText: sourceText, sourceImage: target, tokenizer: CLIPTokenizer.shared)
             }
@@ -73,15 +87,17 @@ extension StyleStage {
         }
         let sampler = try StyleStage.wrapEngine {
             try TiledSampler(parameters: parameters, diffusion: diffusion, unet: networks.unet, dino: dino, clip: clip, source: source, style: style,
-                overlap: overlap, referenceCacheBytes: tiling.referenceCacheBytes)
+                overlap: overlap, referenceCacheBytes: tiling.referenceCacheBytes, canvasMemoryLimit: tiling.canvasMemoryLimit)
         }
         var whole: DiffuseITSampler?
-        if let wholeSource {
+        var low: VipsTileSource?
+        if let wholeSource, let wholePlanar {
             let wholeDiffusion = try StyleStage.wrapEngine { try GaussianDiffusion(schedule: .linear, baseSteps: 1000, respacing: parameters.timestepRespacing) }
             let guidance = try StyleStage.wrapEngine {
                 try DiffuseITGuidance(parameters: parameters, diffusion: wholeDiffusion, unet: networks.unet, dino: dino, clip: clip, source: wholeSource, style: style)
             }
             whole = DiffuseITSampler(guidance: guidance)
+            low = try StyleStage.upscaled(wholePlanar, width: width, height: height)
         }
         let startIndex = mode == .detail ? diffusion.stepCount - 1 : diffusion.stepCount - parameters.skipTimesteps - 1
         guard startIndex >= 0 else {
@@ -100,10 +116,11 @@ extension StyleStage {
             context.logger.info("style: step \(finished)/\(total), elapsed \(StyleStage.format(elapsed)), ETA \(StyleStage.format(elapsed / finished * (total - finished)))")
         }
         let warn: (String) -> Void = { context.logger.warning("\($0)") }
-        var first: PlanarRGB?
+        let matchColours = styleResized != nil && parameters.useColormatch
+        var first: VImage?
         for i in 0..<iterations {
-            var initial = source
-            if let whole {
+            var initial: any TileSource = source
+            if let whole, let low {
                 let x0 = try StyleStage.wrapEngine {
                     try whole.run(rng: &rng, progress: { done, _ in report(i * perOutput + done) }, warn: warn)
                 }
@@ -111,19 +128,39 @@ extension StyleStage {
                 if let styleResized, parameters.useColormatch {
                     bytes = DiffuseITOutput.colorMatched(output: bytes, style: StyleStage.truncatedStyleBytes(styleResized))
                 }
-                let upscaled = try StyleStage.resized(StyleStage.planar(bytes: bytes, size: size), width: pixels.width, height: pixels.height)
-                initial = StyleStage.tensor(try StyleStage.withSourceDetail(upscaled, source: pixels, size: size))
+                let upscaled = try StyleStage.upscaled(StyleStage.planar(bytes: bytes, size: size), width: width, height: height)
+                initial = DetailTileSource(upscaled: upscaled, source: source, low: low)
             }
             let offset = i * perOutput + (whole?.stepsPerOutput ?? 0)
-            let x0 = try StyleStage.wrapEngine {
-                try sampler.run(initial: initial, startIndex: startIndex, resampleCount: resamples, rng: &rng,
-                    progress: { done, _ in report(offset + done) }, warn: warn)
+            let writer = try wrap(.failure, "style: output image") { () throws(VipsError) in
+                try VImageRowWriter(width: width, height: height, bands: 3, format: .uchar, interpretation: "srgb")
             }
-            var bytes = DiffuseITOutput.truncatedBytes(planar: x0.scalars, channels: 3)
-            if let styleResized, parameters.useColormatch {
-                bytes = TiledColorMatching.mkl(output: bytes, style: StyleStage.truncatedStyleBytes(styleResized))
+            // Colour matching needs the whole output first; otherwise rows go straight to libvips.
+            var kept = matchColours ? [UInt8](repeating: 0, count: 3 * width * height) : []
+            var row = [UInt8](repeating: 0, count: 3 * width)
+            try StyleStage.wrapEngine {
+                try sampler.run(initial: initial, startIndex: startIndex, resampleCount: resamples, rng: &rng, output: { band, y0 in
+                    let n = band.shape[2]
+                    for v in 0..<n {
+                        band.withUnsafeBufferPointer { DiffuseITOutput.truncatedRow($0, row: v, rows: n, into: &row) }
+                        if matchColours {
+                            kept.replaceSubrange((3 * width * (y0 + v))..<(3 * width * (y0 + v + 1)), with: row)
+                        } else {
+                            try row.withUnsafeBufferPointer { (r) throws(VipsError) in try writer.append(row: r) }
+                        }
+                    }
+                }, progress: { done, _ in report(offset + done) }, warn: warn)
             }
-            let result = StyleStage.planar(bytes: bytes, width: pixels.width, height: pixels.height)
+            if let styleResized, matchColours {
+                TiledColorMatching.mkl(&kept, style: StyleStage.truncatedStyleBytes(styleResized))
+                try wrap(.failure, "style: output image") { () throws(VipsError) in
+                    for y in 0..<height {
+                        try kept[(3 * width * y)..<(3 * width * (y + 1))].withUnsafeBufferPointer { (r) throws(VipsError) in try writer.append(row: r) }
+                    }
+                }
+                kept = []
+            }
+            let result = try wrap(.failure, "style: output image") { () throws(VipsError) in try writer.finish() }
             if let directory = iterationsDirectory {
                 try StyleStage.write(result, to: URL(fileURLWithPath: directory).appendingPathComponent("style_i_\(i).png").path)
             }
@@ -133,15 +170,14 @@ extension StyleStage {
         return first!
     }
 
-    /// `upscaled` plus the detail the model-size pass cannot carry: source − (source resized to the
-    /// model size and back), clamped to [0, 1].
-    static func withSourceDetail(_ upscaled: PlanarRGB, source: PlanarRGB, size: Int) throws -> PlanarRGB {
-        let low = try resized(try resized(source, width: size, height: size), width: source.width, height: source.height)
-        var out = upscaled
-        for i in 0..<out.samples.count {
-            out.samples[i] = min(max(upscaled.samples[i] + source.samples[i] - low.samples[i], 0), 1)
+    /// A small planar image Lanczos-upscaled (16-bit intermediate) to `width x height`, lazily: read
+    /// by region, only the tiles asked for are computed.
+    static func upscaled(_ p: PlanarRGB, width: Int, height: Int) throws -> VipsTileSource {
+        try wrap(.failure, "style: resize") { () throws(VipsError) in
+            let image = try VImage.fromPlanarRGB(p, depth: .sixteen)
+            let scaled = try image.resize(scale: Double(width) / Double(p.width), verticalScale: Double(height) / Double(p.height))
+            return VipsTileSource(scaled, width: width, height: height)
         }
-        return out
     }
 
     /// Interleaved 8-bit RGB → planar [0, 1].
@@ -153,19 +189,11 @@ extension StyleStage {
     }
 }
 
-extension TiledSampler {
-    /// The source image the CLIP target is built from in tiled mode: the whole-image view, or the
-    /// padded source itself when it is a single tile (as whole mode).
-    public static func sourceView(_ source: Tensor, grid: TileGrid) -> Tensor {
-        let padded = TiledImageOps.mirrorPadded(source, width: grid.paddedWidth, height: grid.paddedHeight)
-        return grid.count == 1 ? padded : TiledView(width: grid.width, height: grid.height, size: grid.tileSize).view(of: padded)
-    }
-}
-
 /// ``ColorMatching/mkl(source:reference:)`` for a full-resolution output without float64 copies of
-/// it: the same arithmetic in the same order, streamed over the bytes (identical results).
+/// it: the same arithmetic in the same order, streamed over the bytes and written in place (identical
+/// results).
 enum TiledColorMatching {
-    static func mkl(output: [UInt8], style: [UInt8]) -> [UInt8] {
+    static func mkl(_ output: inout [UInt8], style: [UInt8]) {
         let ref = ColorMatching.minMaxNormalized(style.map(Double.init))
         let (muR, covR) = ColorMatching.meanAndCovariance(ref)
         let lo = Double(output.min() ?? 0), hi = Double(output.max() ?? 0), range = hi - lo
@@ -189,13 +217,13 @@ enum TiledColorMatching {
         var mLo = Double.infinity, mHi = -Double.infinity
         for p in 0..<n { for r in 0..<3 { let v = matched(p, r); mLo = min(mLo, v); mHi = max(mHi, v) } }
         let mRange = mHi - mLo
-        var bytes = [UInt8](repeating: 0, count: output.count)
         for p in 0..<n {
-            for r in 0..<3 {
-                let s = mRange > 0 ? (matched(p, r) - mLo) / mRange : 0
-                bytes[3 * p + r] = UInt8(clamping: Int((s * 255).rounded(.toNearestOrEven)))
+            // All three channels read the pixel's old values before any is replaced.
+            let m = (matched(p, 0), matched(p, 1), matched(p, 2))
+            for (r, v) in [m.0, m.1, m.2].enumerated() {
+                let s = mRange > 0 ? (v - mLo) / mRange : 0
+                output[3 * p + r] = UInt8(clamping: Int((s * 255).rounded(.toNearestOrEven)))
             }
         }
-        return bytes
     }
 }

@@ -1,0 +1,192 @@
+import Engine
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A planar float32 image `[3, H, W]` that a tiled run keeps from one step to the next (x_t, and
+/// the next sample being fused).
+///
+/// Up to `memoryLimit` bytes it lives in memory. Beyond that it lives in an unlinked temporary file
+/// in `$TMPDIR`, read and written a tile or a band of rows at a time with pread/pwrite: the kernel's
+/// page cache holds it, not the process, so the run's resident memory stays bounded by the tiles in
+/// flight whatever the image size (as libvips spills large intermediates to disc). The file has no
+/// name from the start, so an interrupted run leaves nothing behind.
+final class TiledCanvas {
+    let width: Int, height: Int
+    private let memory: UnsafeMutableBufferPointer<Float>?
+    private let descriptor: Int32
+
+    /// Whether the canvas lives in a temporary file.
+    var isFileBacked: Bool { memory == nil }
+
+    init(width: Int, height: Int, memoryLimit: Int) throws {
+        self.width = width
+        self.height = height
+        let count = 3 * width * height
+        if count * MemoryLayout<Float>.size <= memoryLimit {
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+            buffer.initialize(repeating: 0)
+            memory = buffer
+            descriptor = -1
+            return
+        }
+        memory = nil
+        let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((directory + "/stylefilter-canvas-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw StyleFilterError(.cannotCreateOutput, "style: cannot create a working file in \(directory) (\(String(cString: strerror(errno)))); set TMPDIR to a writable directory")
+        }
+        _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }
+        descriptor = fd
+        guard ftruncate(fd, off_t(count * MemoryLayout<Float>.size)) == 0 else {
+            close(fd)
+            throw StyleFilterError(.failure, "style: cannot size the working file in \(directory): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit {
+        memory?.deallocate()
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// Offset in floats of (channel, row, column).
+    @inline(__always)
+    private func offset(_ c: Int, _ y: Int, _ x: Int) -> Int { (c * height + y) * width + x }
+
+    /// Copies `count` floats at float offset `at` into `out`.
+    private func load(_ out: UnsafeMutablePointer<Float>, at: Int, count: Int) throws {
+        if let memory {
+            out.update(from: memory.baseAddress! + at, count: count)
+            return
+        }
+        try transfer(UnsafeMutableRawPointer(out), bytes: count * 4, fileOffset: at * 4, write: false)
+    }
+
+    private func store(_ values: UnsafePointer<Float>, at: Int, count: Int) throws {
+        if let memory {
+            (memory.baseAddress! + at).update(from: values, count: count)
+            return
+        }
+        try transfer(UnsafeMutableRawPointer(mutating: values), bytes: count * 4, fileOffset: at * 4, write: true)
+    }
+
+    private func transfer(_ pointer: UnsafeMutableRawPointer, bytes: Int, fileOffset: Int, write: Bool) throws {
+        var done = 0
+        while done < bytes {
+            let n = write
+                ? pwrite(descriptor, pointer + done, bytes - done, off_t(fileOffset + done))
+                : pread(descriptor, pointer + done, bytes - done, off_t(fileOffset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = n == 0 ? "unexpected end of file" : String(cString: strerror(errno))
+                throw StyleFilterError(.failure, "style: cannot \(write ? "write" : "read") the tiled run's working file: \(reason)")
+            }
+            done += n
+        }
+    }
+
+    /// The `w x h` rectangle at (x, y) as `[1, 3, h, w]`.
+    func read(x: Int, y: Int, width w: Int, height h: Int) throws -> Tensor {
+        precondition(x >= 0 && y >= 0 && x + w <= width && y + h <= height, "rectangle outside the canvas")
+        var out = Tensor(uninitializedShape: [1, 3, h, w])
+        try out.withUnsafeMutableBufferPointer { dst in
+            if w == width {
+                for c in 0..<3 { try load(dst.baseAddress! + c * h * w, at: offset(c, y, 0), count: h * w) }
+                return
+            }
+            for c in 0..<3 {
+                for v in 0..<h { try load(dst.baseAddress! + (c * h + v) * w, at: offset(c, y + v, x), count: w) }
+            }
+        }
+        return out
+    }
+
+    /// Rows y0 ..< y0 + n, full width, as `[1, 3, n, W]`.
+    func readRows(_ y0: Int, count n: Int) throws -> Tensor {
+        try read(x: 0, y: y0, width: width, height: n)
+    }
+
+    /// Stores `band` (`[1, 3, n, W]`) as rows y0 ..< y0 + n.
+    func writeRows(_ y0: Int, _ band: Tensor) throws {
+        let n = band.shape[2]
+        precondition(band.shape == [1, 3, n, width] && y0 >= 0 && y0 + n <= height, "band does not fit the canvas")
+        try band.withUnsafeBufferPointer { src in
+            for c in 0..<3 { try store(src.baseAddress! + c * n * width, at: offset(c, y0, 0), count: n * width) }
+        }
+    }
+
+    /// Applies `transform(band, y0)` to every band of up to `rows` rows, top to bottom, in place.
+    func updateRows(bandHeight rows: Int, _ transform: (Tensor, Int) throws -> Tensor) throws {
+        var y0 = 0
+        while y0 < height {
+            let n = min(rows, height - y0)
+            try writeRows(y0, try transform(try readRows(y0, count: n), y0))
+            y0 += n
+        }
+    }
+}
+
+/// The weighted sum of a step's tiles over the rows that tiles still to come can touch.
+///
+/// Tiles arrive row of tiles by row of tiles. Before the row of tiles starting at y, every row above
+/// y is final (no later tile covers it) and is handed on; the rows held are then y ..< y + T, so
+/// the accumulator holds one tile-height band of the image, never the image.
+struct TileRowAccumulator {
+    let width: Int, height: Int, tileSize: Int
+    /// First image row held.
+    private(set) var start = 0
+    /// `[3, T, W]` partial sums of rows start ..< start + T.
+    private var band: [Float]
+
+    init(width: Int, height: Int, tileSize: Int) {
+        self.width = width
+        self.height = height
+        self.tileSize = tileSize
+        band = [Float](repeating: 0, count: 3 * tileSize * width)
+    }
+
+    /// `band[tile] += weight(u, v) · values` for `tile` of `grid`, whose row of tiles must start at
+    /// ``start`` (finish the rows above it first).
+    mutating func add(_ values: Tensor, grid: TileGrid, tile: TileGrid.Tile) {
+        let t = tileSize, w = width, rowOffset = 0
+        precondition(tile.y == start, "finish the rows above a row of tiles first")
+        let cw = grid.columnWeights[tile.column], rw = grid.rowWeights[tile.row]
+        values.withUnsafeBufferPointer { src in
+            band.withUnsafeMutableBufferPointer { dst in
+                for c in 0..<3 {
+                    for v in 0..<t {
+                        let d = (c * t + rowOffset + v) * w + tile.x, s = (c * t + v) * t, wv = rw[v]
+                        for u in 0..<t { dst[d + u] += wv * cw[u] * src[s + u] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hands rows ``start`` ..< `y` (final) to `emit` as `[1, 3, n, W]` with their first row, and
+    /// moves the band down to start at `y`.
+    mutating func finish(below y: Int, _ emit: (Tensor, Int) throws -> Void) rethrows {
+        let n = min(y, height) - start
+        guard n > 0 else { return }
+        let t = tileSize, w = width
+        precondition(n <= t, "rows of tiles are at most a tile apart")
+        let kept = max(0, min(t, height - start) - n)
+        var out = Tensor(uninitializedShape: [1, 3, n, w])
+        band.withUnsafeMutableBufferPointer { b in
+            out.withUnsafeMutableBufferPointer { o in
+                for c in 0..<3 {
+                    (o.baseAddress! + c * n * w).update(from: b.baseAddress! + c * t * w, count: n * w)
+                    let base = b.baseAddress! + c * t * w
+                    if kept > 0 { memmove(base, base + n * w, kept * w * MemoryLayout<Float>.size) }
+                    (base + kept * w).update(repeating: 0, count: (t - kept) * w)
+                }
+            }
+        }
+        let first = start
+        start += n
+        try emit(out, first)
+    }
+}
