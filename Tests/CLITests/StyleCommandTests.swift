@@ -111,7 +111,8 @@ import FixtureSupport
 
     @Test func dryRunPrintsThePlanAndComputesNothing() throws {
         let m = try Self.makeModels()
-        let result = try CLIRunner.run(["style", "--prompt", "a", "--source-prompt", "b", "--clip", m.clip, "--dry-run"] + m.modelArguments)
+        let result = try CLIRunner.run(["style", "--prompt", "a", "--source-prompt", "b", "--clip", m.clip, "--dry-run"] + m.modelArguments,
+            stdin: try CLIRunner.sampleData("chelsea.png"))
         #expect(result.status == 0, "\(result.stderr)")
         let text = String(decoding: result.stdout, as: UTF8.self)
         #expect(text.contains("69 guided steps") && text.contains("estimated time"), "\(text)")

@@ -48,8 +48,27 @@ import Testing
         for needle in ["grid: 83 x 63 = 5229 tiles", "whole: resize", "tiled: 5229 tiles fused", "detail: whole + 4 refinement steps", "U-Net"] {
             #expect(text.contains(needle), "plan lacks '\(needle)': \(text)")
         }
-        let plain = try CLIRunner.run(["style", "--style-image", "x.png", "--dry-run"] + m.modelArguments)
-        #expect(String(decoding: plain.stdout, as: UTF8.self).contains("--size WxH"))
+    }
+
+    /// Without --size the plan is for the image's size at the style stage, read from headers after
+    /// the stages before it; no image is written.
+    @Test func dryRunReadsTheSizeFromTheImageAtItsStage() throws {
+        let m = try StyleCommandTests.makeModels()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dry-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out.png").path
+        let result = try CLIRunner.run(
+            ["-o", out, "resize", "--width", "200", "+", "style", "--mode", "tiled", "--style-image", "x.png", "--dry-run", "--overlap", "8"]
+                + m.modelArguments,
+            stdin: try CLIRunner.sampleData("chelsea.png"))
+        #expect(result.status == 0, "\(result.stderr)")
+        let text = String(decoding: result.stdout, as: UTF8.self)
+        // chelsea.png is 451x300: 200x133 after the resize; 32-pixel tiles with overlap 8 make 8 x 6.
+        #expect(text.contains("200x133") && text.contains("grid: 8 x 6 = 48 tiles"), "\(text)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "a dry run writes no image")
+        let broken = try CLIRunner.run(["style", "--style-image", "x.png", "--dry-run"] + m.modelArguments, stdin: Data("not an image".utf8))
+        #expect(broken.status == 65 && broken.stdout.isEmpty, "\(broken.stderr)")
     }
 
     @Test func badModeOverlapAndDetailSettingsAreUsageErrors() throws {

@@ -18,7 +18,14 @@ public struct Chain: Sendable {
     /// Reads `input`, applies the stages, encodes and writes the result.
     public func run(input: ImageInput, output: OutputSpec, context: PipelineContext = PipelineContext()) throws {
         let writer = try OutputWriter(output.destination)
-        let bytes = try encode(input: input, output: output, context: context)
+        let bytes: [UInt8]
+        do {
+            bytes = try encode(input: input, output: output, context: context)
+        } catch let report as StageReport {
+            // A report (dry run) read only headers; drain the rest as after a normal run.
+            if input == .standardInput { Self.drainStandardInput() }
+            throw report
+        }
         try writer.commit(bytes)
         // Decoders may stop before the end of the stream (trailing chunks, padding); read the rest so the
         // upstream writer does not die of SIGPIPE and fail a `set -o pipefail` pipeline.
@@ -72,6 +79,8 @@ public struct Chain: Sendable {
                 image = try stage.apply(to: image, context: context)
             } catch let error as StyleFilterError {
                 throw error
+            } catch let report as StageReport {
+                throw report
             } catch {
                 throw StyleFilterError(.failure, "\(stage.name): \(error)")
             }

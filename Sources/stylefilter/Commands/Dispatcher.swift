@@ -18,6 +18,9 @@ enum Dispatcher {
         } catch let error as ModelError {
             if !error.message.isEmpty { Console.error(error.message) }
             return error.exitCode
+        } catch let report as StageReport {
+            Console.writeOutput(report.text + "\n")
+            return ExitStatus.success.rawValue
         } catch {
             return report(argumentError: error)
         }
@@ -79,10 +82,13 @@ enum Dispatcher {
     private static func runChain(_ stages: [any Stage], globals: GlobalOptions, console: Console) throws {
         let input = ImageInput(argument: globals.input)
         let output = try OutputSpec.resolve(output: globals.output, format: globals.format, strip: globals.strip)
+        let reportsOnly = stages.contains { $0 is StylePlanStage }
         if input == .standardInput && console.standardInputIsTerminal {
-            throw StyleFilterError(.usage, "no input: standard input is a terminal; pipe an image in or use -i FILE")
+            let hint = reportsOnly ? " (or give --dry-run a --size WxH)" : ""
+            throw StyleFilterError(.usage, "no input: standard input is a terminal; pipe an image in or use -i FILE\(hint)")
         }
-        if output.destination == .standardOutput && console.standardOutputIsTerminal && !globals.force {
+        // A dry run prints its plan, not an image, so a terminal is fine.
+        if output.destination == .standardOutput && console.standardOutputIsTerminal && !globals.force && !reportsOnly {
             throw StyleFilterError(
                 .usage, "refusing to write binary image data to a terminal; redirect stdout, use -o FILE or --force")
         }

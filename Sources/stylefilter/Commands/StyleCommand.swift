@@ -20,7 +20,8 @@ struct StyleCommand: StageCommand {
               stylefilter style --prompt "black leopard" --source-prompt "lion" < lion.jpg > out.png
               stylefilter resize --width 512 + style --style-image ref.png --preset fast < in.jpg > out.png
               stylefilter style --mode detail --style-image ref.jpg < photo.jpg > out.png   # full size, source detail
-              stylefilter style --mode tiled --style-image ref.jpg --dry-run --size 4000x3000
+              stylefilter thumbnail 2000 + style --style-image ref.jpg --dry-run < photo.jpg
+              stylefilter style --style-image ref.jpg --dry-run --size 4000x3000
             """)
 
     @Option(help: ArgumentHelp("Style image (image-guided mode).", valueName: "path"))
@@ -53,7 +54,7 @@ struct StyleCommand: StageCommand {
     @Option(name: .customLong("param"), help: ArgumentHelp("Any upstream setting, e.g. lambda_ssim=500, use_colormatch=false (repeatable).", valueName: "name=value"))
     var params: [String] = []
 
-    @Flag(help: "Resolve the models and print the plan (steps, network passes, estimated time); compute nothing.")
+    @Flag(help: "Resolve the models and print the plan of each mode (tiles, network passes, estimated time) for the image's size at this stage (read from its header) or --size; compute nothing.")
     var dryRun = false
 
     // Modes (tiled and detail: TiledStyle.swift in StyleFilter).
@@ -69,7 +70,7 @@ struct StyleCommand: StageCommand {
     @Option(help: "Noise level the detail refinement starts from, as a timestep of 1000.")
     var detailLevel: Int = 100
 
-    @Option(help: ArgumentHelp("Image size --dry-run plans each mode for.", valueName: "WxH"))
+    @Option(help: ArgumentHelp("Image size --dry-run plans for, instead of reading an input image.", valueName: "WxH"))
     var size: String?
 
     @Option(help: ArgumentHelp("Models directory.", valueName: "dir"))
@@ -134,14 +135,13 @@ struct StyleCommand: StageCommand {
         }
         if dryRun {
             let plan = StylePlan(imageMode: imageMode, parameters: parameters, models: files, iterations: iterations)
-            var text = plan.description
-            if let size {
-                let (w, h) = try Geometry.parseFullSize(size)
-                text += "\n" + TiledPlan(plan: plan, width: w, height: h, tileSize: try files.unetImageSize(), tiling: tiling).description
-            } else {
-                text += "\n  modes: give --size WxH (the image size at this stage) for the tiles, passes and time of whole, tiled and detail"
+            let tile = try files.unetImageSize()
+            guard let size else {
+                // The size comes from the image at this point of the chain (headers only).
+                return StylePlanStage(plan: plan, tileSize: tile, tiling: tiling)
             }
-            throw CleanExit.message(text)
+            let (w, h) = try Geometry.parseFullSize(size)
+            throw CleanExit.message(plan.description + "\n" + TiledPlan(plan: plan, width: w, height: h, tileSize: tile, tiling: tiling).description)
         }
         let guide: StyleStage.Guide = imageMode ? .image(styleImage!) : .text(prompt: prompt!, source: sourcePrompt!)
         var stage = try StyleStage(guide: guide, parameters: parameters, models: files, iterations: iterations, iterationsDirectory: iterationsDir)
