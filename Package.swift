@@ -52,7 +52,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "stylefilter-bench",
-            dependencies: ["StyleFilter", "Engine", "VipsBridge"]
+            dependencies: ["StyleFilter", "Engine", "VipsBridge", .product(name: "Logging", package: "swift-log")]
         ),
 
         .testTarget(name: "VipsBridgeTests", dependencies: ["VipsBridge"]),

@@ -15,6 +15,8 @@ let cases: [String: (ArraySlice<String>) throws -> Void] = [
     "tiles-whole": BenchTiles.whole,
     "tiles-tiled": BenchTiles.tiled,
     "tiles-detail": BenchTiles.detail,
+    "tiles-memory": BenchTilesMemory.run,
+    "tiles-memory-child": BenchTilesMemory.child,
 ]
 
 let args = CommandLine.arguments
