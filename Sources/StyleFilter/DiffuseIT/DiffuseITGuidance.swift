@@ -109,6 +109,25 @@ public final class DiffuseITGuidance {
         return (tape, xv, output, unguided, x0)
     }
 
+    /// The sampler update of a guided step from the model output and the guidance gradient (already
+    /// negated): DDPM conditions the mean and samples with `noise` (none at k = 0), its output x̂₀ is
+    /// the unguided one (upstream); DDIM conditions the score (eta 0), its x̂₀ is the guided one. Also
+    /// used per tile by ``TiledSampler``.
+    static func update(
+        _ x: Tensor, k: Int, modelOutput: Tensor, unguided: GaussianDiffusion.MeanVariance, gradient: Tensor, noise: Tensor?, ddim: Bool,
+        diffusion: GaussianDiffusion
+    ) throws -> (conditionedMean: Tensor, outputXStart: Tensor, sample: Tensor) {
+        let model: DiffusionModel = { _, _ in modelOutput }
+        if ddim {
+            let guided = try diffusion.conditionScore(unguided, x: x, t: [k], gradient: gradient)
+            let s = try diffusion.ddimSample(model: model, x: x, t: [k], eta: 0, clipDenoised: false, noise: nil, gradient: { _, _ in gradient })
+            return (guided.mean, guided.predXStart, s.sample)
+        }
+        let mean = try diffusion.conditionMean(unguided, gradient: gradient)
+        let s = try diffusion.pSample(model: model, x: x, t: [k], clipDenoised: false, noise: k > 0 ? noise : nil, gradient: { _, _ in gradient })
+        return (mean, unguided.predXStart, s.sample)
+    }
+
     /// The guided step at respaced index `k` from `x` (`[1, 3, S, S]`). `noise` is the DDPM noise
     /// (needed for k > 0; ignored by DDIM); `views[m]` are CLIP member m's augmentations (text mode).
     public func step(_ x: Tensor, k: Int, noise: Tensor?, views: [[CLIPAugmentation]]?) throws -> Step {
@@ -126,20 +145,8 @@ public final class DiffuseITGuidance {
         }
         let restart = p.useRangeRestart && k < startIndex && loss.weightedRange > p.rangeRestartThreshold
 
-        let model: DiffusionModel = { _, _ in output.value }
-        let conditionedMean: Tensor, outputXStart: Tensor, sample: Tensor
-        if p.ddim {
-            let guided = try diffusion.conditionScore(unguided, x: x, t: [k], gradient: gradient)
-            let s = try diffusion.ddimSample(model: model, x: x, t: [k], eta: 0, clipDenoised: false, noise: nil, gradient: { _, _ in gradient })
-            conditionedMean = guided.mean
-            outputXStart = guided.predXStart
-            sample = s.sample
-        } else {
-            conditionedMean = try diffusion.conditionMean(unguided, gradient: gradient)
-            let s = try diffusion.pSample(model: model, x: x, t: [k], clipDenoised: false, noise: k > 0 ? noise : nil, gradient: { _, _ in gradient })
-            outputXStart = unguided.predXStart
-            sample = s.sample
-        }
+        let (conditionedMean, outputXStart, sample) = try Self.update(
+            x, k: k, modelOutput: output.value, unguided: unguided, gradient: gradient, noise: noise, ddim: p.ddim, diffusion: diffusion)
         return Step(
             modelOutput: output.value, unguided: unguided, xMix: loss.xMix.value, xIn: loss.xIn.value,
             terms: loss.terms.mapValues { $0.value.scalars[0] }, total: total?.value.scalars[0] ?? 0, contentWeight: loss.contentWeight, gradient: gradient, conditionedMean: conditionedMean,

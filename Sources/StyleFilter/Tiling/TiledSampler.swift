@@ -342,7 +342,8 @@ public final class TiledSampler {
 
     /// The guided step of one tile: one U-Net forward on a tape, the per-tile terms against the
     /// source's region (plus, for a single tile, the target terms), the linear view term, the
-    /// gradient through the U-Net, and the DDPM/DDIM update (as ``DiffuseITGuidance/step``).
+    /// gradient through the U-Net, and the DDPM/DDIM update (``DiffuseITGuidance/update``, shared with
+    /// whole mode).
     func tileStep(_ tile: TileGrid.Tile, x: Tensor, k: Int, noise: Tensor?, views: [[CLIPAugmentation]]?, viewGradient: Tensor?, frac: Float) throws -> TileResult {
         let p = parameters
         let schedule = diffusion.schedule
@@ -383,16 +384,8 @@ public final class TiledSampler {
             let dLdx = tape.gradients(of: total, cotangent: Tensor(shape: total.shape, repeating: 1), wrt: [xv])[0]
             gradient = Ops.scale(Variable(dLdx), -1).value
         }
-        let model: DiffusionModel = { _, _ in output.value }
-        let sample: Tensor, outputXStart: Tensor
-        if p.ddim {
-            let guided = try diffusion.conditionScore(unguided, x: x, t: [k], gradient: gradient)
-            sample = try diffusion.ddimSample(model: model, x: x, t: [k], eta: 0, clipDenoised: false, noise: nil, gradient: { _, _ in gradient }).sample
-            outputXStart = guided.predXStart
-        } else {
-            sample = try diffusion.pSample(model: model, x: x, t: [k], clipDenoised: false, noise: k > 0 ? noise : nil, gradient: { _, _ in gradient }).sample
-            outputXStart = unguided.predXStart
-        }
+        let (_, outputXStart, sample) = try DiffuseITGuidance.update(
+            x, k: k, modelOutput: output.value, unguided: unguided, gradient: gradient, noise: noise, ddim: p.ddim, diffusion: diffusion)
         return TileResult(sample: sample, outputXStart: outputXStart, targetInput: target.value, weightedExcess: weightedExcess(x0.value, tile))
     }
 
