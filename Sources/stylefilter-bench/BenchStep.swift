@@ -55,12 +55,16 @@ enum BenchStep {
     }
 
     static func dinoB8Shapes() -> [(name: String, shape: [Int])] {
-        let d = 768
+        dinoShapes(width: 768, depth: 12, patch: 8, tokens: 785)
+    }
+
+    /// Checkpoint names and shapes of a DINO ViT of width `width` and `depth` blocks.
+    static func dinoShapes(width d: Int, depth: Int, patch: Int, tokens: Int) -> [(name: String, shape: [Int])] {
         var shapes: [(name: String, shape: [Int])] = [
-            ("cls_token", [1, 1, d]), ("pos_embed", [1, 785, d]), ("patch_embed.proj.weight", [d, 3, 8, 8]),
+            ("cls_token", [1, 1, d]), ("pos_embed", [1, tokens, d]), ("patch_embed.proj.weight", [d, 3, patch, patch]),
             ("patch_embed.proj.bias", [d]), ("norm.weight", [d]), ("norm.bias", [d]),
         ]
-        for i in 0..<12 {
+        for i in 0..<depth {
             let p = "blocks.\(i)."
             shapes += [
                 (p + "norm1.weight", [d]), (p + "norm1.bias", [d]), (p + "attn.qkv.weight", [3 * d, d]), (p + "attn.qkv.bias", [3 * d]),

@@ -121,19 +121,7 @@ enum BenchTilesMemory {
         let config = try JSONDecoder().decode(UNetConfig.self, from: JSONSerialization.data(withJSONObject: unetConfig))
         try writeSafetensors(config.parameterShapes(), to: dir.appendingPathComponent("unet.safetensors"))
         try JSONSerialization.data(withJSONObject: unetConfig).write(to: dir.appendingPathComponent("unet.json"))
-        let d = 96, tokens = 1 + (224 / 16) * (224 / 16)
-        var dino: [(name: String, shape: [Int])] = [
-            ("cls_token", [1, 1, d]), ("pos_embed", [1, tokens, d]), ("patch_embed.proj.weight", [d, 3, 16, 16]),
-            ("patch_embed.proj.bias", [d]), ("norm.weight", [d]), ("norm.bias", [d]),
-        ]
-        for i in 0..<2 {
-            let p = "blocks.\(i)."
-            dino += [
-                (p + "norm1.weight", [d]), (p + "norm1.bias", [d]), (p + "attn.qkv.weight", [3 * d, d]), (p + "attn.qkv.bias", [3 * d]),
-                (p + "attn.proj.weight", [d, d]), (p + "attn.proj.bias", [d]), (p + "norm2.weight", [d]), (p + "norm2.bias", [d]),
-                (p + "mlp.fc1.weight", [4 * d, d]), (p + "mlp.fc1.bias", [4 * d]), (p + "mlp.fc2.weight", [d, 4 * d]), (p + "mlp.fc2.bias", [d]),
-            ]
-        }
+        let dino = BenchStep.dinoShapes(width: 96, depth: 2, patch: 16, tokens: 1 + (224 / 16) * (224 / 16))
         try writeSafetensors(dino, to: dir.appendingPathComponent("dino.safetensors"))
         try JSONSerialization.data(withJSONObject: ["num_heads": 2, "global_patch_size": 224]).write(to: dir.appendingPathComponent("dino.json"))
     }
