@@ -172,6 +172,24 @@ import VipsBridge
         }
     }
 
+    /// A canvas that must spill but cannot create its file says where and how to fix it; a file-backed
+    /// canvas leaves no file behind, even while it is open.
+    @Test func canvasFilesAreUnlinkedAndAnUnwritableDirectoryIsAClearError() throws {
+        #expect(throws: StyleFilterError.self) { try TiledCanvas(width: 64, height: 64, memoryLimit: 0, directory: "/nonexistent-stylefilter-dir") }
+        do {
+            _ = try TiledCanvas(width: 64, height: 64, memoryLimit: 0, directory: "/nonexistent-stylefilter-dir")
+        } catch let error as StyleFilterError {
+            #expect(error.message.contains("/nonexistent-stylefilter-dir") && error.message.contains("TMPDIR"), "\(error.message)")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("canvas-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let canvas = try TiledCanvas(width: 64, height: 64, memoryLimit: 0, directory: dir.path)
+        #expect(canvas.isFileBacked)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "the working file has no name")
+        #expect(try !TiledCanvas(width: 64, height: 64, memoryLimit: 1 << 20, directory: dir.path).isFileBacked, "small canvases need no file")
+    }
+
     /// The view built from rows in uneven bands equals the one-shot view.
     @Test func viewFromRowBandsEqualsTheWholeView() {
         var rng = PhiloxGenerator(seed: 8)

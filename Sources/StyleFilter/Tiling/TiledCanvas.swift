@@ -21,7 +21,8 @@ final class TiledCanvas {
     /// Whether the canvas lives in a temporary file.
     var isFileBacked: Bool { memory == nil }
 
-    init(width: Int, height: Int, memoryLimit: Int) throws {
+    /// `directory` holds the file when one is needed (default `$TMPDIR`, else /tmp).
+    init(width: Int, height: Int, memoryLimit: Int, directory: String? = nil) throws {
         self.width = width
         self.height = height
         let count = 3 * width * height
@@ -33,7 +34,7 @@ final class TiledCanvas {
             return
         }
         memory = nil
-        let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let directory = directory ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array((directory + "/stylefilter-canvas-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else {
