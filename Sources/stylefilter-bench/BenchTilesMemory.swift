@@ -148,7 +148,7 @@ enum BenchTilesMemory {
             let isNorm = e.name.hasSuffix("norm.weight") || e.name.contains("norm1.weight") || e.name.contains("norm2.weight")
                 || e.name.hasSuffix("in_layers.0.weight") || e.name.hasSuffix("out_layers.0.weight") || e.name.hasSuffix("out.0.weight")
             let scale = 1 / Float(max(1, e.shape.dropFirst().reduce(1, *))).squareRoot()
-            var values = (0..<count).map { _ in isNorm ? 1 : rng.uniform(scale: scale) }
+            let values = (0..<count).map { _ in isNorm ? 1 : rng.uniform(scale: scale) }
             values.withUnsafeBytes { data.append(contentsOf: $0) }
         }
         try data.write(to: url)

@@ -236,20 +236,11 @@ public final class LegacyTorchArchive: TensorArchive, @unchecked Sendable {
 
     /// Checks a tensor view against its storage window so that reads can never leave it.
     private static func entry(name: String, _ t: PickleTensor, record: StorageRecord, path: String) throws -> Entry {
-        func corrupt(_ reason: String) -> CheckpointError { .corrupt(path: path, reason: "tensor '\(name)': \(reason)") }
         // The pickled storage is the root or a view into it; both are counted in the root's element type.
         let windowOffset = record.dataOffset + t.storage.viewOffset * record.elementSize
         let windowBytes = t.storage.numel * record.elementSize
         let dtype = DType(torchName: t.dtypeName)
-        if let dtype {
-            if let problem = TorchTensorLayout.viewProblem(
-                shape: t.shape, strides: t.strides, offset: t.offset, storageElements: windowBytes / dtype.size)
-            {
-                throw corrupt(problem)
-            }
-        } else if t.offset < 0 || t.shape.contains(where: { $0 < 0 }) || t.strides.contains(where: { $0 < 0 }) {
-            throw corrupt("negative size, stride or offset (size \(t.shape), stride \(t.strides), offset \(t.offset))")
-        }
+        try TorchTensorLayout.checkView(name: name, t, dtype: dtype, storageElements: { windowBytes / dtype!.size }, path: path)
         return Entry(dtype: dtype, dtypeName: t.dtypeName, shape: t.shape, strides: t.strides, windowOffset: windowOffset, offset: t.offset)
     }
 
@@ -261,21 +252,7 @@ public final class LegacyTorchArchive: TensorArchive, @unchecked Sendable {
     public func tensor(named name: String) throws -> Tensor {
         guard let e = entries[name] else { throw CheckpointError.missingTensor(name: name) }
         guard let dtype = e.dtype else { throw CheckpointError.unsupportedDType(name: name, dtype: e.dtypeName) }
-        let count = Tensor.elementCount(e.shape)
-        if count == 0 { return Tensor(uninitializedShape: e.shape) }
-        let window = file.base + e.windowOffset
-        if dtype == .f32, TorchTensorLayout.isRowMajor(e.shape, e.strides) {
-            let start = window + e.offset * 4
-            if Int(bitPattern: start) % MemoryLayout<Float>.alignment == 0 {
-                let p = UnsafeMutablePointer(mutating: start.assumingMemoryBound(to: Float.self))
-                return Tensor(shape: e.shape, storage: TensorStorage(borrowing: p, count: count, owner: file))
-            }
-        }
-        var t = Tensor(uninitializedShape: e.shape)
-        t.withUnsafeMutableBufferPointer { dst in
-            TorchTensorLayout.gather(window, dtype: dtype, bigEndian: false, shape: e.shape, strides: e.strides,
-                                     offset: e.offset, into: dst.baseAddress!)
-        }
-        return t
+        return TorchTensorLayout.tensor(at: UnsafeRawPointer(file.base + e.windowOffset), dtype: dtype, bigEndian: false, shape: e.shape,
+            strides: e.strides, offset: e.offset, owner: file)
     }
 }

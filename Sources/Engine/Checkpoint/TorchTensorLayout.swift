@@ -78,6 +78,41 @@ enum TorchTensorLayout {
         return nil
     }
 
+    /// Checks a pickled tensor's view against its storage of `storageElements` elements of its dtype
+    /// (nil: a dtype without a float32 conversion, whose view is only checked for negative values, as
+    /// it is never read). Throws `corrupt` naming the tensor.
+    static func checkView(name: String, _ t: PickleTensor, dtype: DType?, storageElements: () throws -> Int, path: String) throws {
+        var problem: String?
+        if dtype != nil {
+            problem = viewProblem(shape: t.shape, strides: t.strides, offset: t.offset, storageElements: try storageElements())
+        } else if t.offset < 0 || t.shape.contains(where: { $0 < 0 }) || t.strides.contains(where: { $0 < 0 }) {
+            problem = "negative size, stride or offset (size \(t.shape), stride \(t.strides), offset \(t.offset))"
+        }
+        if let problem { throw CheckpointError.corrupt(path: path, reason: "tensor '\(name)': \(problem)") }
+    }
+
+    /// The float32 tensor of a checked view of a storage at `base`. A float32, little-endian, row-major,
+    /// aligned view of memory that `owner` keeps alive (a file mapping) is borrowed, so a 2 GB
+    /// checkpoint is not copied; any other view is gathered and converted.
+    static func tensor(
+        at base: UnsafeRawPointer, dtype: DType, bigEndian: Bool, shape: [Int], strides: [Int], offset: Int, owner: AnyObject?
+    ) -> Tensor {
+        let count = Tensor.elementCount(shape)
+        if count == 0 { return Tensor(uninitializedShape: shape) }
+        if let owner, dtype == .f32, !bigEndian, isRowMajor(shape, strides) {
+            let start = base + offset * 4
+            if Int(bitPattern: start) % MemoryLayout<Float>.alignment == 0 {
+                let p = UnsafeMutablePointer(mutating: start.assumingMemoryBound(to: Float.self))
+                return Tensor(shape: shape, storage: TensorStorage(borrowing: p, count: count, owner: owner))
+            }
+        }
+        var t = Tensor(uninitializedShape: shape)
+        t.withUnsafeMutableBufferPointer { dst in
+            gather(base, dtype: dtype, bigEndian: bigEndian, shape: shape, strides: strides, offset: offset, into: dst.baseAddress!)
+        }
+        return t
+    }
+
     /// Whether `strides` are the row-major strides of `shape` (size-1 dimensions may have any stride).
     static func isRowMajor(_ shape: [Int], _ strides: [Int]) -> Bool {
         var expected = 1

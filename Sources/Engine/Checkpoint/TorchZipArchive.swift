@@ -106,19 +106,16 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
         let recordName = top + "/data/" + t.storage.key
         guard let record = zip.entry(recordName) else { throw corrupt("its storage record '\(recordName)' is missing") }
         let dtype = DType(torchName: t.dtypeName)
-        if let dtype {
+        try TorchTensorLayout.checkView(name: name, t, dtype: dtype, storageElements: {
+            let size = dtype!.size
             // Storage size in elements of `dtype` (an untyped storage counts bytes).
-            let storageElements = t.storage.typeName == "UntypedStorage" ? t.storage.numel / dtype.size : t.storage.numel
-            let (storageBytes, o1) = storageElements.multipliedReportingOverflow(by: dtype.size)
+            let storageElements = t.storage.typeName == "UntypedStorage" ? t.storage.numel / size : t.storage.numel
+            let (storageBytes, o1) = storageElements.multipliedReportingOverflow(by: size)
             guard !o1, storageBytes <= record.uncompressedSize else {
-                throw corrupt("storage '\(t.storage.key)' declares \(storageElements) \(dtype.rawValue) elements but its record holds \(record.uncompressedSize) bytes")
+                throw corrupt("storage '\(t.storage.key)' declares \(storageElements) \(dtype!.rawValue) elements but its record holds \(record.uncompressedSize) bytes")
             }
-            if let problem = TorchTensorLayout.viewProblem(shape: t.shape, strides: t.strides, offset: t.offset, storageElements: storageElements) {
-                throw corrupt(problem)
-            }
-        } else if t.offset < 0 || t.shape.contains(where: { $0 < 0 }) || t.strides.contains(where: { $0 < 0 }) {
-            throw corrupt("negative size, stride or offset (size \(t.shape), stride \(t.strides), offset \(t.offset))")
-        }
+            return storageElements
+        }, path: path)
         return Entry(dtype: dtype, dtypeName: t.dtypeName, shape: t.shape, strides: t.strides, offset: t.offset, record: record)
     }
 
@@ -130,23 +127,13 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
     public func tensor(named name: String) throws -> Tensor {
         guard let e = entries[name] else { throw CheckpointError.missingTensor(name: name) }
         guard let dtype = e.dtype else { throw CheckpointError.unsupportedDType(name: name, dtype: e.dtypeName) }
-        let count = Tensor.elementCount(e.shape)
-        if count == 0 { return Tensor(uninitializedShape: e.shape) }
-        let contiguous = TorchTensorLayout.isRowMajor(e.shape, e.strides)
-        if dtype == .f32, !bigEndian, contiguous, let bytes = zip.mappedBytes(e.record) {
-            let start = bytes.baseAddress! + e.offset * 4
-            if Int(bitPattern: start) % MemoryLayout<Float>.alignment == 0 {
-                let p = UnsafeMutablePointer(mutating: start.assumingMemoryBound(to: Float.self))
-                return Tensor(shape: e.shape, storage: TensorStorage(borrowing: p, count: count, owner: zip.file))
-            }
+        if let bytes = zip.mappedBytes(e.record) {
+            return TorchTensorLayout.tensor(at: UnsafeRawPointer(bytes.baseAddress!), dtype: dtype, bigEndian: bigEndian, shape: e.shape,
+                strides: e.strides, offset: e.offset, owner: zip.file)
         }
-        var t = Tensor(uninitializedShape: e.shape)
-        try zip.withBytes(e.record) { raw in
-            t.withUnsafeMutableBufferPointer { dst in
-                TorchTensorLayout.gather(raw.baseAddress!, dtype: dtype, bigEndian: bigEndian, shape: e.shape,
-                                         strides: e.strides, offset: e.offset, into: dst.baseAddress!)
-            }
+        // A compressed record: inflated into a temporary buffer, so nothing can be borrowed.
+        return try zip.withBytes(e.record) { raw in
+            TorchTensorLayout.tensor(at: raw.baseAddress!, dtype: dtype, bigEndian: bigEndian, shape: e.shape, strides: e.strides, offset: e.offset, owner: nil)
         }
-        return t
     }
 }
