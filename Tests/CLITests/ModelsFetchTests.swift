@@ -79,7 +79,7 @@ struct ModelsFetchTests {
         let directory = try S.scratchDirectory()
         let store = try S.store(directory, server: server, catalog: [entry], attempts: 1)
 
-        let error = try #require(throws: ModelError.self) { try store.fetch(entry) }
+        let error = try #require(throws: StyleFilterError.self) { try store.fetch(entry) }
         #expect(error.exitCode == 69)
         #expect(error.message.contains("interrupted") || error.message.contains("ended after"))
         #expect(!S.exists(store.directory.filePath(entry)))
@@ -117,7 +117,7 @@ struct ModelsFetchTests {
         let directory = try S.scratchDirectory()
         let store = try S.store(directory, server: server, catalog: [entry])
 
-        let error = try #require(throws: ModelError.self) { try store.fetch(entry) }
+        let error = try #require(throws: StyleFilterError.self) { try store.fetch(entry) }
         #expect(error.exitCode == 78)
         #expect(error.message.contains("checksum mismatch for wrong.pt"))
         #expect(error.message.contains("nothing was installed"))
@@ -133,7 +133,7 @@ struct ModelsFetchTests {
         let directory = try S.scratchDirectory()
         let store = try S.store(directory, server: server, catalog: [entry], attempts: 3)
 
-        let error = try #require(throws: ModelError.self) { try store.fetch(entry) }
+        let error = try #require(throws: StyleFilterError.self) { try store.fetch(entry) }
         #expect(error.exitCode == 69)
         #expect(error.message.contains("answered HTTP 404"))
         #expect(server.requests.count == 1)  // a 404 is not retried
@@ -151,7 +151,7 @@ struct ModelsFetchTests {
         let store = try S.store(directory, server: server, catalog: [entry], stallTimeout: 0.5, attempts: 2)
 
         let start = ContinuousClock.now
-        let error = try #require(throws: ModelError.self) { try store.fetch(entry) }
+        let error = try #require(throws: StyleFilterError.self) { try store.fetch(entry) }
         let elapsed = ContinuousClock.now - start
         #expect(error.exitCode == 69)
         #expect(error.message.contains("stalled: no data for 0.5 s"))
@@ -179,7 +179,7 @@ struct ModelsFetchTests {
 
         // Upstream now serves something else (still a valid checkpoint): --force must not install it.
         server.route(entry.mirrorPath, .serve(S.tinyDINO(dim: 16)))
-        let error = try #require(throws: ModelError.self) { try store.fetch(entry, force: true) }
+        let error = try #require(throws: StyleFilterError.self) { try store.fetch(entry, force: true) }
         #expect(error.exitCode == 78)
         #expect(error.message.contains("SHA-256 pinned on \(record.pinnedAt)"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: store.directory.filePath(entry))) == original)
@@ -212,7 +212,7 @@ struct ModelsFetchTests {
         }
         #expect(actual == FileDigest.sha256(of: bytes))
         // fetch without --force refuses to treat it as present.
-        let error = try #require(throws: ModelError.self) { try store.fetch(entry) }
+        let error = try #require(throws: StyleFilterError.self) { try store.fetch(entry) }
         #expect(error.exitCode == 78 && error.message.contains("fetch --force local"))
     }
 
@@ -225,7 +225,7 @@ struct ModelsFetchTests {
         let directory = try S.scratchDirectory()
         let store = try S.store(directory, server: server, catalog: [entry])
 
-        let error = try #require(throws: ModelError.self) { try store.fetch(entry) }
+        let error = try #require(throws: StyleFilterError.self) { try store.fetch(entry) }
         #expect(error.exitCode == 78)
         #expect(error.message.contains("is not dino-vit"))
         #expect(!S.exists(store.directory.filePath(entry)) && !S.exists(store.directory.partialPath(entry)))
@@ -241,7 +241,7 @@ struct ModelsFetchTests {
         let directory = try S.scratchDirectory()
         let store = try S.store(directory, server: server, catalog: [entry], offline: true)
 
-        let error = try #require(throws: ModelError.self) { try store.fetch(entry) }
+        let error = try #require(throws: StyleFilterError.self) { try store.fetch(entry) }
         #expect(error.exitCode == 69)
         #expect(error.message.contains("STYLEFILTER_OFFLINE=1"))
         #expect(error.message.contains("'stylefilter models fetch off'"))
@@ -257,7 +257,7 @@ struct ModelsFetchTests {
         #expect(clip.mirrorPath == "/clip/models/40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt")
         let official = try ModelEnvironment([:])
         #expect(official.downloadURLs(for: clip) == clip.urls)
-        #expect(throws: ModelError.self) { try ModelEnvironment(["STYLEFILTER_MIRROR": "ftp://example"]) }
+        #expect(throws: StyleFilterError.self) { try ModelEnvironment(["STYLEFILTER_MIRROR": "ftp://example"]) }
     }
 }
 

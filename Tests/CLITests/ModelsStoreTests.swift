@@ -17,13 +17,13 @@ struct ModelsStoreTests {
         // The XDG spec says relative values are ignored.
         let relative = try ModelEnvironment(["XDG_CACHE_HOME": "cache", "HOME": "/home/u"])
         #expect(try ModelsDirectory.resolve(option: nil, environment: relative) == ModelsDirectory(path: "/home/u/.cache/stylefilter/models", source: .homeCache))
-        #expect(throws: ModelError.self) { try ModelsDirectory.resolve(option: nil, environment: try ModelEnvironment([:])) }
+        #expect(throws: StyleFilterError.self) { try ModelsDirectory.resolve(option: nil, environment: try ModelEnvironment([:])) }
     }
 
     @Test("Bad environment values are usage errors, not silently ignored")
     func badEnvironment() throws {
         for (key, value) in [("STYLEFILTER_OFFLINE", "maybe"), ("STYLEFILTER_STALL_TIMEOUT", "-1"), ("STYLEFILTER_FETCH_ATTEMPTS", "0")] {
-            let error = try #require(throws: ModelError.self) { try ModelEnvironment([key: value]) }
+            let error = try #require(throws: StyleFilterError.self) { try ModelEnvironment([key: value]) }
             #expect(error.exitCode == 64 && error.message.contains(key))
         }
     }
@@ -74,20 +74,20 @@ struct ModelsStoreTests {
         let directory = try S.scratchDirectory()
         let store = try S.store(directory, server: nil, catalog: [entry, unet], offline: true)
 
-        let unknown = try #require(throws: ModelError.self) { try store.importFile(junk) }
+        let unknown = try #require(throws: StyleFilterError.self) { try store.importFile(junk) }
         #expect(unknown.exitCode == 65 && unknown.message.contains("is not a model StyleFilter knows"))
-        let missing = try #require(throws: ModelError.self) { try store.importFile(scratch + "/nothing.pt") }
+        let missing = try #require(throws: StyleFilterError.self) { try store.importFile(scratch + "/nothing.pt") }
         #expect(missing.exitCode == 66 && missing.message.contains("no such file"))
 
         let dino = scratch + "/dino.safetensors"
         try S.tinyDINO().write(to: URL(fileURLWithPath: dino))
-        let wrongName = try #require(throws: ModelError.self) { try store.importFile(dino, as: "unet") }
+        let wrongName = try #require(throws: StyleFilterError.self) { try store.importFile(dino, as: "unet") }
         #expect(wrongName.exitCode == 65 && wrongName.message.contains("is not unet: its tensors show dino-vit"))
 
         _ = try store.importFile(dino)
         let changed = scratch + "/dino2.safetensors"
         try S.tinyDINO(dim: 16).write(to: URL(fileURLWithPath: changed))
-        let pinned = try #require(throws: ModelError.self) { try store.importFile(changed) }
+        let pinned = try #require(throws: StyleFilterError.self) { try store.importFile(changed) }
         #expect(pinned.exitCode == 78 && pinned.message.contains("differs from the tiny_dino.safetensors pinned on"))
         // --force replaces file and pin.
         #expect(try store.importFile(changed, force: true).sha256 == FileDigest.sha256(of: S.tinyDINO(dim: 16)))
@@ -115,19 +115,19 @@ struct ModelsStoreTests {
         let directory = try S.scratchDirectory()
         let entry = S.entry("tiny", file: "tiny.safetensors")
         let store = try S.store(directory, server: nil, catalog: [entry], offline: true)
-        let missing = try #require(throws: ModelError.self) { try store.installedPath(entry) }
+        let missing = try #require(throws: StyleFilterError.self) { try store.installedPath(entry) }
         #expect(missing.exitCode == 78 && missing.message.contains("model 'tiny' is not installed (looked for tiny.safetensors in \(directory), from --models-dir); install it with 'stylefilter models fetch tiny'"))
 
         let path = store.directory.filePath(entry)
         try S.tinyDINO().write(to: URL(fileURLWithPath: path))
-        let unverified = try #require(throws: ModelError.self) { try store.installedPath(entry) }
+        let unverified = try #require(throws: StyleFilterError.self) { try store.installedPath(entry) }
         #expect(unverified.message.contains("has not been verified since it was copied there; run 'stylefilter models verify tiny'"))
         // A file copied in by hand and then imported in place is recorded, not refused as "other content".
         #expect(try store.importFile(path).path == path)
         #expect(try store.installedPath(entry) == path)
 
         try S.tinyDINO().prefix(100).write(to: URL(fileURLWithPath: path))
-        let truncated = try #require(throws: ModelError.self) { try store.installedPath(entry) }
+        let truncated = try #require(throws: StyleFilterError.self) { try store.installedPath(entry) }
         #expect(truncated.message.contains("is corrupt (100 bytes, verified size \(S.tinyDINO().count)); run 'stylefilter models fetch --force tiny'"))
     }
 
@@ -136,7 +136,7 @@ struct ModelsStoreTests {
         let directory = try S.scratchDirectory()
         let store = try S.store(directory, server: nil, catalog: [S.entry("a", file: "a.pt")], offline: true)
         try Data("{not json".utf8).write(to: URL(fileURLWithPath: store.directory.pinsPath))
-        let error = try #require(throws: ModelError.self) { try store.statuses() }
+        let error = try #require(throws: StyleFilterError.self) { try store.statuses() }
         #expect(error.exitCode == 78 && error.message.contains("pins.json"))
     }
 

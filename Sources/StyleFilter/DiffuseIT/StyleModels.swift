@@ -20,7 +20,7 @@ public struct StyleModelFiles: Sendable, Equatable {
     /// DiffuseIT's default CLIP ensemble (upstream `--clip_models`), by catalogue file name.
     public static let defaultEnsemble = ["RN50", "RN50x4", "ViT-B/32", "RN50x16", "ViT-B/16"]
 
-    /// Resolves every file; throws `ModelError(.notUsable)` (exit 78) naming each missing file, where it
+    /// Resolves every file; throws `StyleFilterError(.modelNotUsable)` (exit 78) naming each missing file, where it
     /// was looked for and where to download it.
     public static func resolve(
         imageMode: Bool, unet: String?, dino: String?, clip: [String], clipModels: [String], modelsDirectory option: String?,
@@ -33,7 +33,7 @@ public struct StyleModelFiles: Sendable, Equatable {
                 if !FileManager.default.isReadableFile(atPath: explicit) { missing.append("'\(explicit)' (given on the command line; not readable)") }
                 return explicit
             }
-            guard let entry = ModelCatalog.entry(named: entryName) else { throw ModelError(.usage, "style: unknown model '\(entryName)'") }
+            guard let entry = ModelCatalog.entry(named: entryName) else { throw StyleFilterError(.usage, "style: unknown model '\(entryName)'") }
             if directory == nil { directory = try ModelsDirectory.resolve(option: option, environment: environment ?? ModelEnvironment()) }
             let path = directory!.filePath(entry)
             if !FileManager.default.isReadableFile(atPath: path) {
@@ -52,14 +52,14 @@ public struct StyleModelFiles: Sendable, Equatable {
                 for name in clipModels {
                     let entryName = "clip-" + name.lowercased().replacingOccurrences(of: "/", with: "").replacingOccurrences(of: "-", with: "")
                     guard ModelCatalog.entry(named: entryName) != nil else {
-                        throw ModelError(.usage, "style: unknown CLIP model '\(name)' (known: \(defaultEnsemble.joined(separator: ", ")))")
+                        throw StyleFilterError(.usage, "style: unknown CLIP model '\(name)' (known: \(defaultEnsemble.joined(separator: ", ")))")
                     }
                     clipFiles.append((name, try locate(explicit: nil, entryName: entryName)))
                 }
             }
         }
         if !missing.isEmpty {
-            throw ModelError(.notUsable, "style: missing model weights: " + missing.joined(separator: "; "))
+            throw StyleFilterError(.modelNotUsable, "style: missing model weights: " + missing.joined(separator: "; "))
         }
         return StyleModelFiles(unet: unetPath, dino: dinoPath, clip: clipFiles)
     }
@@ -69,7 +69,7 @@ public struct StyleModelFiles: Sendable, Equatable {
         let json = URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("json")
         guard FileManager.default.fileExists(atPath: json.path) else { return nil }
         guard let data = try? Data(contentsOf: json), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ModelError(.notUsable, "style: cannot read the config \(json.path) (not a JSON object)")
+            throw StyleFilterError(.modelNotUsable, "style: cannot read the config \(json.path) (not a JSON object)")
         }
         return object
     }
@@ -78,10 +78,10 @@ public struct StyleModelFiles: Sendable, Equatable {
     static func loading<T>(_ what: String, _ path: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as ModelError {
+        } catch let error as StyleFilterError {
             throw error
         } catch {
-            throw ModelError(.notUsable, "style: cannot load the \(what) weights '\(path)': \(error)")
+            throw StyleFilterError(.modelNotUsable, "style: cannot load the \(what) weights '\(path)': \(error)")
         }
     }
 

@@ -31,18 +31,18 @@ public struct CheckpointSummary: Sendable {
     public let groups: [Group]
     public let architecture: RecognisedArchitecture?
 
-    /// Opens `path` with the Engine's checkpoint readers; errors are ``ModelError`` (66 missing, 65 not a checkpoint).
+    /// Opens `path` with the Engine's checkpoint readers; errors are ``StyleFilterError`` (66 missing, 65 not a checkpoint).
     public static func read(_ path: String) throws -> CheckpointSummary {
         guard let info = AtomicFile.fileInfo(path) else {
-            throw ModelError(.missingInput, "cannot inspect '\(path)': no such file")
+            throw StyleFilterError(.missingInput, "cannot inspect '\(path)': no such file")
         }
         let archive: any TensorArchive
         do {
             archive = try Checkpoint.open(path)
         } catch let error as CheckpointError {
             switch error {
-            case .unreadable: throw ModelError(.missingInput, error.description)
-            default: throw ModelError(.unrecognised, error.description)
+            case .unreadable: throw StyleFilterError(.missingInput, error.description)
+            default: throw StyleFilterError(.badInput, error.description)
             }
         }
         let format: String

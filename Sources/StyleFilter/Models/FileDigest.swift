@@ -10,7 +10,7 @@ public enum FileDigest {
     public static func sha256(ofFileAt path: String, progress: ((Int64) -> Void)? = nil) throws -> (hex: String, size: Int64) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw ModelError(.missingInput, "cannot read '\(path)': \(String(cString: strerror(errno)))")
+            throw StyleFilterError(.missingInput, "cannot read '\(path)': \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         var hasher = SHA256()
@@ -21,7 +21,7 @@ public enum FileDigest {
             let count = read(fd, buffer.baseAddress, chunkSize)
             if count < 0 {
                 if errno == EINTR { continue }
-                throw ModelError(.notUsable, "cannot read '\(path)': \(String(cString: strerror(errno)))")
+                throw StyleFilterError(.modelNotUsable, "cannot read '\(path)': \(String(cString: strerror(errno)))")
             }
             if count == 0 { break }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))

@@ -49,7 +49,7 @@ struct ModelDownloader: Sendable {
 
     /// A failed attempt and whether another attempt may help.
     struct TransferFailure: Error {
-        var error: ModelError
+        var error: StyleFilterError
         var retriable: Bool
     }
 
@@ -92,8 +92,8 @@ struct ModelDownloader: Sendable {
                 sink.close()
                 let have = sink.sizeNow()
                 throw TransferFailure(
-                    error: ModelError(
-                        .network,
+                    error: StyleFilterError(
+                        .unavailable,
                         "download of \(url.absoluteString) stalled: no data for \(ByteCount.seconds(stallTimeout)) (have \(ByteCount.format(have)); run the same command again to resume)"),
                     retriable: true)
             }
@@ -113,14 +113,14 @@ final class PartialFile: @unchecked Sendable {
     init(path: String) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ModelError(.cannotWrite, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw StyleFilterError(.cannotCreateOutput, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
         size = Int64(lseek(fd, 0, SEEK_END))
     }
 
     /// Starts over (the server ignored the Range request).
     func truncate() throws {
         guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
-            throw ModelError(.cannotWrite, "cannot truncate '\(path)': \(String(cString: strerror(errno)))")
+            throw StyleFilterError(.cannotCreateOutput, "cannot truncate '\(path)': \(String(cString: strerror(errno)))")
         }
     }
 
@@ -131,7 +131,7 @@ final class PartialFile: @unchecked Sendable {
                 let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    throw ModelError(.cannotWrite, "cannot write '\(path)': \(String(cString: strerror(errno)))")
+                    throw StyleFilterError(.cannotCreateOutput, "cannot write '\(path)': \(String(cString: strerror(errno)))")
                 }
                 offset += written
             }
@@ -139,7 +139,7 @@ final class PartialFile: @unchecked Sendable {
     }
 
     func sync() throws {
-        guard fsync(fd) == 0 else { throw ModelError(.cannotWrite, "cannot sync '\(path)': \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else { throw StyleFilterError(.cannotCreateOutput, "cannot sync '\(path)': \(String(cString: strerror(errno)))") }
     }
 
     func sizeNow() -> Int64 { AtomicFile.fileInfo(path)?.size ?? 0 }
@@ -200,9 +200,9 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
         state.withLock { $0.failure != nil || $0.alreadyComplete || $0.isFull }
     }
 
-    private func fail(_ message: String, kind: ModelError.Kind = .network, retriable: Bool) {
+    private func fail(_ message: String, kind: StyleFilterError.Kind = .unavailable, retriable: Bool) {
         state.withLock { state in
-            if state.failure == nil { state.failure = .init(error: ModelError(kind, message), retriable: retriable) }
+            if state.failure == nil { state.failure = .init(error: StyleFilterError(kind, message), retriable: retriable) }
         }
     }
 
@@ -228,7 +228,7 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
                     $0.accepted = true
                 }
                 completionHandler(.allow)
-            } catch let error as ModelError {
+            } catch let error as StyleFilterError {
                 fail(error.message, kind: error.kind, retriable: false)
                 completionHandler(.cancel)
             } catch {
@@ -274,7 +274,7 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
         guard state.withLock({ $0.accepted && $0.failure == nil }) else { return }
         do {
             try sink.append(data)
-        } catch let error as ModelError {
+        } catch let error as StyleFilterError {
             fail(error.message, kind: error.kind, retriable: false)
             dataTask.cancel()
             return
@@ -326,8 +326,8 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
         if snapshot.alreadyComplete { return have }
         if let total = snapshot.total, have != total {
             throw ModelDownloader.TransferFailure(
-                error: ModelError(
-                    .network,
+                error: StyleFilterError(
+                    .unavailable,
                     "download of \(url.absoluteString) ended after \(ByteCount.format(have)) of \(ByteCount.format(total))"),
                 retriable: have > resumeFrom)
         }
@@ -335,7 +335,7 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
             let file = try PartialFile(path: sink.path)
             defer { file.close() }
             try file.sync()
-        } catch let error as ModelError {
+        } catch let error as StyleFilterError {
             throw ModelDownloader.TransferFailure(error: error, retriable: false)
         }
         progress(

@@ -29,11 +29,11 @@ public struct ModelEnvironment: Sendable {
         switch offlineText.lowercased() {
         case "1", "true", "yes": offline = true
         case "0", "false", "no": offline = false
-        default: throw ModelError(.usage, "STYLEFILTER_OFFLINE must be 1 or 0, got '\(offlineText)'")
+        default: throw StyleFilterError(.usage, "STYLEFILTER_OFFLINE must be 1 or 0, got '\(offlineText)'")
         }
         if let text = nonEmpty("STYLEFILTER_STALL_TIMEOUT") {
             guard let value = Double(text), value > 0, value.isFinite else {
-                throw ModelError(.usage, "STYLEFILTER_STALL_TIMEOUT must be a number of seconds > 0, got '\(text)'")
+                throw StyleFilterError(.usage, "STYLEFILTER_STALL_TIMEOUT must be a number of seconds > 0, got '\(text)'")
             }
             stallTimeout = value
         } else {
@@ -41,14 +41,14 @@ public struct ModelEnvironment: Sendable {
         }
         if let text = nonEmpty("STYLEFILTER_FETCH_ATTEMPTS") {
             guard let value = Int(text), (1...100).contains(value) else {
-                throw ModelError(.usage, "STYLEFILTER_FETCH_ATTEMPTS must be a number from 1 to 100, got '\(text)'")
+                throw StyleFilterError(.usage, "STYLEFILTER_FETCH_ATTEMPTS must be a number from 1 to 100, got '\(text)'")
             }
             attempts = value
         } else {
             attempts = 3
         }
         if let mirror, URL(string: mirror)?.scheme.map({ ["http", "https"].contains($0.lowercased()) }) != true {
-            throw ModelError(.usage, "STYLEFILTER_MIRROR must be an http:// or https:// URL, got '\(mirror)'")
+            throw StyleFilterError(.usage, "STYLEFILTER_MIRROR must be an http:// or https:// URL, got '\(mirror)'")
         }
     }
 

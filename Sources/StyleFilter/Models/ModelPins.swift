@@ -36,8 +36,8 @@ public struct ModelPins: Codable, Sendable, Equatable {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             return try JSONDecoder().decode(ModelPins.self, from: data)
         } catch {
-            throw ModelError(
-                .notUsable,
+            throw StyleFilterError(
+                .modelNotUsable,
                 "the pin record '\(path)' is unreadable (\(error)); fix or delete it (deleting forgets the pinned hashes)")
         }
     }
@@ -62,7 +62,7 @@ enum AtomicFile {
     static func write(_ data: Data, to path: String) throws {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ModelError(.cannotWrite, "cannot write '\(temporary)': \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw StyleFilterError(.cannotCreateOutput, "cannot write '\(temporary)': \(String(cString: strerror(errno)))") }
         var failure: Int32 = 0
         data.withUnsafeBytes { bytes in
             var offset = 0
@@ -80,7 +80,7 @@ enum AtomicFile {
         close(fd)
         if failure != 0 {
             unlink(temporary)
-            throw ModelError(.cannotWrite, "cannot write '\(temporary)': \(String(cString: strerror(failure)))")
+            throw StyleFilterError(.cannotCreateOutput, "cannot write '\(temporary)': \(String(cString: strerror(failure)))")
         }
         try rename(temporary, to: path)
     }
@@ -90,7 +90,7 @@ enum AtomicFile {
         guard Glibc.rename(from, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(from)
-            throw ModelError(.cannotWrite, "cannot rename '\(from)' to '\(path)': \(reason)")
+            throw StyleFilterError(.cannotCreateOutput, "cannot rename '\(from)' to '\(path)': \(reason)")
         }
         syncDirectory(of: path)
     }

@@ -20,7 +20,7 @@ public struct ModelStore: Sendable {
     /// The catalogue entry called `name`, or a usage error listing the names.
     public func entry(named name: String) throws -> ModelEntry {
         if let found = catalog.first(where: { $0.name == name.lowercased() }) { return found }
-        throw ModelError(
+        throw StyleFilterError(
             .usage, "unknown model '\(name)'; known models: \(catalog.map(\.name).joined(separator: ", "))")
     }
 
@@ -96,16 +96,16 @@ public struct ModelStore: Sendable {
         case .verified:
             return current.path
         case .missing, .partial:
-            throw ModelError(
-                .notUsable,
+            throw StyleFilterError(
+                .modelNotUsable,
                 "model '\(entry.name)' is not installed (looked for \(entry.fileName) in \(directory.path), from \(directory.source.rawValue)); \(installHint)")
         case .unverified, .modified:
-            throw ModelError(
-                .notUsable,
+            throw StyleFilterError(
+                .modelNotUsable,
                 "model '\(entry.name)' at \(current.path) has not been verified since it was \(current.state == .modified ? "modified" : "copied there"); run 'stylefilter models verify \(entry.name)'")
         case .wrongSize(let expected, let found):
-            throw ModelError(
-                .notUsable,
+            throw StyleFilterError(
+                .modelNotUsable,
                 "model '\(entry.name)' at \(current.path) is corrupt (\(found) bytes, verified size \(expected)); run 'stylefilter models fetch --force \(entry.name)'")
         }
     }
@@ -178,12 +178,12 @@ public struct ModelStore: Sendable {
                     switch try verifyLocked(entry, pins: &pins) {
                     case .ok: return .alreadyPresent
                     case .mismatch(let expected, let actual, _):
-                        throw ModelError(
-                            .notUsable,
+                        throw StyleFilterError(
+                            .modelNotUsable,
                             "\(current.path) is present but its SHA-256 is \(actual), expected \(expected); run 'stylefilter models fetch --force \(entry.name)' to download it again")
                     case .wrongArchitecture(let found):
-                        throw ModelError(
-                            .notUsable,
+                        throw StyleFilterError(
+                            .modelNotUsable,
                             "\(current.path) is present but is not \(entry.architecture) (\(found)); run 'stylefilter models fetch --force \(entry.name)' to download it again")
                     case .missing: break
                     }
@@ -192,13 +192,13 @@ public struct ModelStore: Sendable {
             }
             let urls = environment.downloadURLs(for: entry)
             guard let first = urls.first, let url = URL(string: first) else {
-                throw ModelError(
-                    .notUsable,
+                throw StyleFilterError(
+                    .modelNotUsable,
                     "\(entry.name) has no direct download: get \(entry.fileName) from \(entry.manualSource ?? "its upstream project"), then run 'stylefilter models import \(entry.fileName)' (or set STYLEFILTER_MIRROR)")
             }
             if environment.offline {
-                throw ModelError(
-                    .network,
+                throw StyleFilterError(
+                    .unavailable,
                     "network access is disabled (STYLEFILTER_OFFLINE=1): \(entry.name) would be downloaded from \(first); run 'stylefilter models fetch \(entry.name)' where the network is allowed, or download the file elsewhere and run 'stylefilter models import FILE'")
             }
             let partial = directory.partialPath(entry)
@@ -217,16 +217,16 @@ public struct ModelStore: Sendable {
             if let expected, expected != sha {
                 unlink(partial)
                 let what = entry.publishedSHA256 != nil ? "the published SHA-256" : "the SHA-256 pinned on \(pins.files[entry.fileName]?.pinnedAt ?? "?")"
-                throw ModelError(
-                    .notUsable,
+                throw StyleFilterError(
+                    .modelNotUsable,
                     "checksum mismatch for \(entry.fileName) from \(first): got \(sha), expected \(expected) (\(what)); the download was deleted and nothing was installed")
             }
             if expected == nil {
                 let found = try recognise(partial)
                 guard found == entry.architecture else {
                     unlink(partial)
-                    throw ModelError(
-                        .notUsable,
+                    throw StyleFilterError(
+                        .modelNotUsable,
                         "the file downloaded from \(first) is not \(entry.architecture) (\(found)); it was deleted and nothing was installed")
                 }
             }
@@ -285,7 +285,7 @@ public struct ModelStore: Sendable {
         let sourcePath = URL(fileURLWithPath: (source as NSString).expandingTildeInPath).standardizedFileURL.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: sourcePath, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw ModelError(.missingInput, "cannot import '\(source)': no such file")
+            throw StyleFilterError(.missingInput, "cannot import '\(source)': no such file")
         }
         let wanted = try name.map { try entry(named: $0) }
         try directory.create()
@@ -303,29 +303,29 @@ public struct ModelStore: Sendable {
                 if let byShape = candidates.first(where: { $0.architecture == found }) {
                     match = (byShape, "tensor shapes")
                 } else if let wanted {
-                    throw ModelError(
-                        .unrecognised, "'\(source)' is not \(wanted.name): its tensors show \(found)")
+                    throw StyleFilterError(
+                        .badInput, "'\(source)' is not \(wanted.name): its tensors show \(found)")
                 } else {
-                    throw ModelError(
-                        .unrecognised,
+                    throw StyleFilterError(
+                        .badInput,
                         "'\(source)' is not a model StyleFilter knows (\(found)); 'stylefilter models inspect \(source)' shows what it contains")
                 }
             }
-            guard let (entry, identifiedBy) = match else { throw ModelError(.unrecognised, "'\(source)' was not recognised") }
+            guard let (entry, identifiedBy) = match else { throw StyleFilterError(.badInput, "'\(source)' was not recognised") }
             if let published = entry.publishedSHA256, published != sha {
-                throw ModelError(
-                    .notUsable,
+                throw StyleFilterError(
+                    .modelNotUsable,
                     "'\(source)' looks like \(entry.name) but its SHA-256 is \(sha), not the published \(published); download the official file with 'stylefilter models fetch \(entry.name)'")
             }
             let pinned = pins.files[entry.fileName]
             let final = directory.filePath(entry)
             if let pinned, pinned.sha256 != sha, !force {
-                throw ModelError(
-                    .notUsable,
+                throw StyleFilterError(
+                    .modelNotUsable,
                     "'\(source)' differs from the \(entry.fileName) pinned on \(pinned.pinnedAt) (SHA-256 \(sha), pinned \(pinned.sha256)); pass --force to replace the pin")
             }
             if sourcePath != final, AtomicFile.fileInfo(final) != nil, pinned?.sha256 != sha, !force {
-                throw ModelError(.usage, "\(final) already exists with other content; pass --force to replace it")
+                throw StyleFilterError(.usage, "\(final) already exists with other content; pass --force to replace it")
             }
             if sourcePath == final {
                 // Already in place (copied in by hand): just record it.
@@ -333,7 +333,7 @@ public struct ModelStore: Sendable {
                 let temporary = directory.partialPath(entry)
                 unlink(temporary)
                 guard symlink(sourcePath, temporary) == 0 else {
-                    throw ModelError(.cannotWrite, "cannot create a link at '\(temporary)': \(String(cString: strerror(errno)))")
+                    throw StyleFilterError(.cannotCreateOutput, "cannot create a link at '\(temporary)': \(String(cString: strerror(errno)))")
                 }
                 try AtomicFile.rename(temporary, to: final)
             } else {
@@ -341,7 +341,7 @@ public struct ModelStore: Sendable {
                 let copied = try copyHashing(sourcePath, to: temporary)
                 guard copied == sha else {
                     unlink(temporary)
-                    throw ModelError(.notUsable, "'\(source)' changed while it was being imported; nothing was installed")
+                    throw StyleFilterError(.modelNotUsable, "'\(source)' changed while it was being imported; nothing was installed")
                 }
                 try AtomicFile.rename(temporary, to: final)
             }
@@ -357,7 +357,7 @@ public struct ModelStore: Sendable {
     /// Copies `source` to `destination` in chunks, fsyncs it, and returns the SHA-256 of what was written.
     private func copyHashing(_ source: String, to destination: String) throws -> String {
         let input = open(source, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else { throw ModelError(.missingInput, "cannot read '\(source)': \(String(cString: strerror(errno)))") }
+        guard input >= 0 else { throw StyleFilterError(.missingInput, "cannot read '\(source)': \(String(cString: strerror(errno)))") }
         defer { close(input) }
         unlink(destination)
         let output = try PartialFile(path: destination)
@@ -369,7 +369,7 @@ public struct ModelStore: Sendable {
             let count = read(input, buffer.baseAddress, chunk)
             if count < 0 {
                 if errno == EINTR { continue }
-                throw ModelError(.missingInput, "cannot read '\(source)': \(String(cString: strerror(errno)))")
+                throw StyleFilterError(.missingInput, "cannot read '\(source)': \(String(cString: strerror(errno)))")
             }
             if count == 0 { break }
             try output.append(Data(bytes: buffer.baseAddress!, count: count))
@@ -386,10 +386,10 @@ public struct ModelStore: Sendable {
         try directory.create()
         let lockPath = (directory.path as NSString).appendingPathComponent(".lock")
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ModelError(.cannotWrite, "cannot open '\(lockPath)': \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw StyleFilterError(.cannotCreateOutput, "cannot open '\(lockPath)': \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { throw ModelError(.cannotWrite, "cannot lock '\(lockPath)': \(String(cString: strerror(errno)))") }
+            if errno != EINTR { throw StyleFilterError(.cannotCreateOutput, "cannot lock '\(lockPath)': \(String(cString: strerror(errno)))") }
         }
         defer { flock(fd, LOCK_UN) }
         return try body()

@@ -28,7 +28,7 @@ public struct ModelsDirectory: Sendable, Equatable {
             return URL(fileURLWithPath: expanded, relativeTo: URL(fileURLWithPath: cwd, isDirectory: true)).standardizedFileURL.path
         }
         if let option {
-            guard !option.isEmpty else { throw ModelError(.usage, "--models-dir needs a directory") }
+            guard !option.isEmpty else { throw StyleFilterError(.usage, "--models-dir needs a directory") }
             return ModelsDirectory(path: absolute(option), source: .option)
         }
         if let value = environment.modelsDirectory { return ModelsDirectory(path: absolute(value), source: .environment) }
@@ -36,7 +36,7 @@ public struct ModelsDirectory: Sendable, Equatable {
             return ModelsDirectory(path: URL(fileURLWithPath: xdg).appendingPathComponent("stylefilter/models").path, source: .xdgCache)
         }
         guard let home = environment.home, home.hasPrefix("/") else {
-            throw ModelError(.usage, "cannot find a models directory: HOME is not set; pass --models-dir or set STYLEFILTER_MODELS")
+            throw StyleFilterError(.usage, "cannot find a models directory: HOME is not set; pass --models-dir or set STYLEFILTER_MODELS")
         }
         return ModelsDirectory(
             path: URL(fileURLWithPath: home).appendingPathComponent(".cache/stylefilter/models").path, source: .homeCache)
@@ -56,7 +56,7 @@ public struct ModelsDirectory: Sendable, Equatable {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw ModelError(.cannotWrite, "cannot create models directory '\(path)': \(Self.reason(error))")
+            throw StyleFilterError(.cannotCreateOutput, "cannot create models directory '\(path)': \(Self.reason(error))")
         }
     }
 

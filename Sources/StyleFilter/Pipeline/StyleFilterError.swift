@@ -12,6 +12,11 @@ public struct StyleFilterError: Error, CustomStringConvertible, Sendable, Equata
         case cannotCreateOutput
         /// Writing the output failed (EX_IOERR, 74).
         case writeFailed
+        /// A model download failed: network error, HTTP error, stall, or the network forbidden by
+        /// `STYLEFILTER_OFFLINE` (EX_UNAVAILABLE, 69).
+        case unavailable
+        /// A model is missing, corrupt, or does not match its published or pinned checksum (EX_CONFIG, 78).
+        case modelNotUsable
         /// Anything else (1).
         case failure
     }
@@ -26,4 +31,18 @@ public struct StyleFilterError: Error, CustomStringConvertible, Sendable, Equata
     }
 
     public var description: String { message }
+
+    /// The sysexits status for this error.
+    public var exitCode: Int32 {
+        switch kind {
+        case .usage: 64
+        case .badInput: 65
+        case .missingInput: 66
+        case .cannotCreateOutput: 73
+        case .writeFailed: 74
+        case .unavailable: 69
+        case .modelNotUsable: 78
+        case .failure: 1
+        }
+    }
 }

@@ -127,8 +127,6 @@ public struct StyleStage: PixelStage {
             return try body()
         } catch let error as StyleFilterError {
             throw error
-        } catch let error as ModelError {
-            throw error
         } catch {
             throw StyleFilterError(.failure, "style: \(error)")
         }

@@ -10,17 +10,15 @@ enum Dispatcher {
     static func run(_ arguments: [String], console: Console = .current) -> Int32 {
         do {
             try dispatch(arguments, console: console)
-            return ExitStatus.success.rawValue
+            return 0
         } catch let error as StyleFilterError {
-            // An empty message means "end quietly" (the reader closed the pipe).
-            if !error.message.isEmpty { Console.error(error.message) }
-            return ExitStatus(error.kind).rawValue
-        } catch let error as ModelError {
+            // An empty message means "end quietly" (the reader closed the pipe, or every failure of
+            // `models fetch` was already reported).
             if !error.message.isEmpty { Console.error(error.message) }
             return error.exitCode
         } catch let report as StageReport {
             Console.writeOutput(report.text + "\n")
-            return ExitStatus.success.rawValue
+            return 0
         } catch {
             return report(argumentError: error)
         }

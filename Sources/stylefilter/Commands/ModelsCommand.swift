@@ -36,11 +36,11 @@ struct ModelsCommand: ParsableCommand {
 
     /// Runs `models ...` (`arguments` start with "models"); called by the ``Dispatcher``.
     static func dispatch(_ arguments: [String], chained: Bool, globals: GlobalOptions, console: Console) throws {
-        if chained { throw ModelError(.usage, "'models' cannot be chained with '+'") }
+        if chained { throw StyleFilterError(.usage, "'models' cannot be chained with '+'") }
         var parsed = try RootCommand.parseAsRoot(arguments)
         guard let command = parsed as? any ModelsSubcommand else {
             try parsed.run()  // --help and help: a clean exit that prints the help
-            throw ModelError(.usage, "missing models subcommand: list, path, fetch, verify, import or inspect")
+            throw StyleFilterError(.usage, "missing models subcommand: list, path, fetch, verify, import or inspect")
         }
         var globals = globals
         // The root command's global options are accepted after 'models' too, but parsing hands back only

@@ -49,7 +49,7 @@ struct ModelsFetchCommand: ModelsSubcommand {
             if choice == .all { modes.formUnion(ModelMode.allCases) } else if let one = ModelMode(rawValue: choice.rawValue) { modes.insert(one) }
         }
         for entry in store.catalog where !entry.modes.isDisjoint(with: modes) && !entries.contains(entry) { entries.append(entry) }
-        var failures: [ModelError] = []
+        var failures: [StyleFilterError] = []
         let style = context.progressStyle()
         for entry in entries {
             let view = TransferProgressView(label: entry.name, style: style)
@@ -68,7 +68,7 @@ struct ModelsFetchCommand: ModelsSubcommand {
                     let check = entry.publishedSHA256 != nil ? "published SHA-256 verified" : pinnedNow ? "no published hash: SHA-256 pinned" : "pinned SHA-256 verified"
                     context.note("\(entry.name): \(ByteCount.format(bytes)) from \(url), \(check)")
                 }
-            } catch let error as ModelError {
+            } catch let error as StyleFilterError {
                 view.abandon()
                 Console.error(error.message)
                 failures.append(error)
@@ -76,7 +76,7 @@ struct ModelsFetchCommand: ModelsSubcommand {
         }
         if let first = failures.first {
             // Each message is already printed; end with the status of the first failure.
-            throw ModelError(first.kind, failures.count == 1 ? "" : "\(failures.count) of \(entries.count) models could not be fetched")
+            throw StyleFilterError(first.kind, failures.count == 1 ? "" : "\(failures.count) of \(entries.count) models could not be fetched")
         }
         context.note("\(entries.count) model\(entries.count == 1 ? "" : "s") ready in \(store.directory.path)")
     }

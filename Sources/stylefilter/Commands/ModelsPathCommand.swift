@@ -27,8 +27,8 @@ struct ModelsPathCommand: ModelsSubcommand {
         let entry = try store.entry(named: name)
         let path = store.directory.filePath(entry)
         guard FileManager.default.fileExists(atPath: path) else {
-            throw ModelError(
-                .notUsable,
+            throw StyleFilterError(
+                .modelNotUsable,
                 "model '\(entry.name)' is not installed (looked for \(path)); install it with 'stylefilter models fetch \(entry.name)'")
         }
         Console.writeOutput(path + "\n")

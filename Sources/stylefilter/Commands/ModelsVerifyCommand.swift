@@ -59,6 +59,6 @@ struct ModelsVerifyCommand: ModelsSubcommand {
                 Console.error("\(store.directory.filePath(entry)) is not \(entry.architecture) (\(found)); run 'stylefilter models fetch --force \(entry.name)'")
             }
         }
-        if failed > 0 { throw ModelError(.notUsable, "") }
+        if failed > 0 { throw StyleFilterError(.modelNotUsable, "") }
     }
 }
