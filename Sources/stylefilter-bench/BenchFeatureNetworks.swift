@@ -14,18 +14,7 @@ enum BenchFeatureNetworks {
         let sgemm = BenchUNet.sgemmGFLOPS().gflops
         Bench.log("dino-b8-grad: sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight ViT-B/8")
         let d = 768, depth = 12, patch = 8, side = 224
-        var shapes: [(name: String, shape: [Int])] = [
-            ("cls_token", [1, 1, d]), ("pos_embed", [1, 785, d]), ("patch_embed.proj.weight", [d, 3, patch, patch]),
-            ("patch_embed.proj.bias", [d]), ("norm.weight", [d]), ("norm.bias", [d]),
-        ]
-        for i in 0..<depth {
-            let p = "blocks.\(i)."
-            shapes += [
-                (p + "norm1.weight", [d]), (p + "norm1.bias", [d]), (p + "attn.qkv.weight", [3 * d, d]), (p + "attn.qkv.bias", [3 * d]),
-                (p + "attn.proj.weight", [d, d]), (p + "attn.proj.bias", [d]), (p + "norm2.weight", [d]), (p + "norm2.bias", [d]),
-                (p + "mlp.fc1.weight", [4 * d, d]), (p + "mlp.fc1.bias", [4 * d]), (p + "mlp.fc2.weight", [d, 4 * d]), (p + "mlp.fc2.bias", [d]),
-            ]
-        }
+        let shapes = BenchStep.dinoShapes(width: d, depth: depth, patch: patch, tokens: 1 + (side / patch) * (side / patch))
         let model = try DINOVisionTransformer(weights: WeightStore(RandomArchive(shapes)))
         Bench.log("  \(model.config.name)")
         let image = randomImage(batch: batch, side: side)
