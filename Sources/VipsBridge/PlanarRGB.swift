@@ -30,6 +30,13 @@ public enum SampleDepth: Sendable {
 }
 
 extension VImage {
+    /// The image at 16 bits per sample: 0...255 levels become level · 257 (255 → 65535 exactly), tagged
+    /// rgb16 or grey16; a ushort image is returned as it is.
+    public func widenedToSixteenBit() throws(VipsError) -> VImage {
+        if format == .ushort { return self }
+        return try linear([257], [0]).rint().cast(.ushort).withInterpretation(bands <= 2 ? "grey16" : "rgb16")
+    }
+
     /// Converts a 3-band 8-bit sRGB (`uchar`) or 16-bit RGB (`ushort`) image into planes of
     /// `sample / maximum`. Other layouts must be normalised first (``PlanarRGB`` has no alpha, no CMYK).
     public func planarRGB() throws(VipsError) -> PlanarRGB {

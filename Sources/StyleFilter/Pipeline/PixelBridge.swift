@@ -37,9 +37,7 @@ enum PixelBridge {
     /// (level · 257) when the input was 16-bit, alpha re-attached, metadata carried over.
     static func join(_ colour: VImage, alpha: VImage?, depth: SampleDepth, metadataFrom original: VImage) throws -> VImage {
         var result = colour
-        if depth == .sixteen && colour.format == .uchar {
-            result = try colour.linear([257], [0]).cast(.ushort).withInterpretation("rgb16")
-        }
+        if depth == .sixteen { result = try colour.widenedToSixteenBit() }
         if var alpha {
             if alpha.width != result.width || alpha.height != result.height {
                 alpha = try alpha.resize(

@@ -26,9 +26,7 @@ public struct DepthStage: Stage {
             let scaled = isSixteen ? try image.linear([255.0 / 65535.0], [0]) : image
             return try scaled.rint().cast(.uchar).withInterpretation(isGrey ? "b-w" : "srgb")
         case .sixteen:
-            if image.format == .ushort { return image }
-            // 255 × 257 = 65535 exactly.
-            return try image.linear([257], [0]).rint().cast(.ushort).withInterpretation(isGrey ? "grey16" : "rgb16")
+            return try image.widenedToSixteenBit()
         case .float:
             if image.format == .float { return image }
             let scaled = isSixteen ? try image.linear([255.0 / 65535.0], [0]) : try image.cast(.float)

@@ -154,8 +154,7 @@ public struct StyleStage: PixelStage {
     /// gives them).
     static func resized(_ source: VImage, width: Int, height: Int) throws -> PlanarRGB {
         try wrap(.failure, "style: resize") { () throws(VipsError) in
-            var image = source
-            if image.format == .uchar { image = try image.linear([257], [0]).cast(.ushort).withInterpretation("rgb16") }
+            let image = try source.widenedToSixteenBit()
             if image.width == width && image.height == height { return try image.planarRGB() }
             let scaled = try image.resize(scale: Double(width) / Double(image.width), verticalScale: Double(height) / Double(image.height))
             var out = try scaled.planarRGB()

@@ -36,13 +36,16 @@ public struct VipsTileSource: TileSource {
 
     /// The rectangle as planes of [0, 1] samples (channel-major).
     public func planes(x: Int, y: Int, width w: Int, height h: Int) throws -> [Float] {
-        // Source index of each padded column and row, then the bounding rectangle to read.
+        // Inside both the image and its nominal size: a plain region read.
+        if x + w <= min(width, image.width) && y + h <= min(height, image.height) {
+            return try image.planarRGB(left: x, top: y, width: w, height: h).samples
+        }
+        // Otherwise the source index of each padded column and row, and the bounding rectangle to read.
         let cols = (x..<(x + w)).map { min(TiledImageOps.fold($0, width), image.width - 1) }
         let rows = (y..<(y + h)).map { min(TiledImageOps.fold($0, height), image.height - 1) }
         let x0 = cols.min()!, x1 = cols.max()!, y0 = rows.min()!, y1 = rows.max()!
         let rw = x1 - x0 + 1, rh = y1 - y0 + 1
         let read = try image.planarRGB(left: x0, top: y0, width: rw, height: rh)
-        if rw == w && rh == h && cols.first == x0 && rows.first == y0 && cols.last == x1 && rows.last == y1 { return read.samples }
         var out = [Float](repeating: 0, count: 3 * w * h)
         read.samples.withUnsafeBufferPointer { src in
             for c in 0..<3 {

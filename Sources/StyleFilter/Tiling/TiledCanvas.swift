@@ -21,12 +21,18 @@ final class TiledCanvas {
     /// Whether the canvas lives in a temporary file.
     var isFileBacked: Bool { memory == nil }
 
+    /// Bytes of a `width x height` canvas (three float32 planes).
+    static func bytes(width: Int, height: Int) -> Int { 3 * width * height * MemoryLayout<Float>.size }
+
+    /// Whether such a canvas stays in memory under `memoryLimit`.
+    static func fitsInMemory(width: Int, height: Int, memoryLimit: Int) -> Bool { bytes(width: width, height: height) <= memoryLimit }
+
     /// `directory` holds the file when one is needed (default `$TMPDIR`, else /tmp).
     init(width: Int, height: Int, memoryLimit: Int, directory: String? = nil) throws {
         self.width = width
         self.height = height
         let count = 3 * width * height
-        if count * MemoryLayout<Float>.size <= memoryLimit {
+        if TiledCanvas.fitsInMemory(width: width, height: height, memoryLimit: memoryLimit) {
             let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
             buffer.initialize(repeating: 0)
             memory = buffer
@@ -42,7 +48,7 @@ final class TiledCanvas {
         }
         _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }
         descriptor = fd
-        guard ftruncate(fd, off_t(count * MemoryLayout<Float>.size)) == 0 else {
+        guard ftruncate(fd, off_t(TiledCanvas.bytes(width: width, height: height))) == 0 else {
             close(fd)
             throw StyleFilterError(.failure, "style: cannot size the working file in \(directory): \(String(cString: strerror(errno)))")
         }

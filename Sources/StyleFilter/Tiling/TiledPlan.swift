@@ -74,9 +74,10 @@ public struct TiledPlan: Sendable {
         var lines = ["  modes for a \(width)x\(height) image (tiles of \(tileSize), overlap \(tiling.overlap(forTile: tileSize)); per output, forward+backward passes; times for the official architectures):"]
         if let grid {
             lines.append("    grid: \(grid.columns.count) x \(grid.rows.count) = \(grid.count) tiles")
-            let canvas = 12 * grid.paddedWidth * grid.paddedHeight
-            let place = canvas > tiling.canvasMemoryLimit ? "temporary files in $TMPDIR" : "memory"
-            lines.append("    tiled/detail state: 2 canvases of \(TiledPlan.formatBytes(canvas)) in \(place); image buffers \(TiledPlan.formatBytes(3 * width * height)) each (8-bit RGB)")
+            let (pw, ph) = (grid.paddedWidth, grid.paddedHeight)
+            let place = TiledCanvas.fitsInMemory(width: pw, height: ph, memoryLimit: tiling.canvasMemoryLimit) ? "memory" : "temporary files in $TMPDIR"
+            lines.append("    tiled/detail state: 2 canvases of \(ByteCount.format(Int64(TiledCanvas.bytes(width: pw, height: ph)))) in \(place); "
+                + "image buffers \(ByteCount.format(Int64(3 * width * height))) each (8-bit RGB)")
         }
         for mode in StyleMode.allCases {
             guard let c = cost(mode) else {
@@ -95,11 +96,6 @@ public struct TiledPlan: Sendable {
             lines.append("    \(mode.rawValue): \(what); \(passes); about \(TiledPlan.format(c.seconds * Double(plan.iterations)))")
         }
         return lines.joined(separator: "\n")
-    }
-
-    static func formatBytes(_ bytes: Int) -> String {
-        bytes >= 1 << 30 ? String(format: "%.1f GiB", Double(bytes) / Double(1 << 30))
-            : bytes >= 1 << 20 ? "\(bytes >> 20) MiB" : "\(max(1, bytes >> 10)) KiB"
     }
 
     static func format(_ seconds: Double) -> String {
