@@ -9,12 +9,15 @@ public enum DiffuseITOutput {
         var out = [UInt8](repeating: 0, count: x.count)
         for c in 0..<channels {
             for p in 0..<plane {
-                let v = min(max((x[c * plane + p] + 1) / 2, 0), 1)
-                out[p * channels + c] = UInt8(v * 255)
+                out[p * channels + c] = truncated(x[c * plane + p])
             }
         }
         return out
     }
+
+    /// One model value in [−1, 1] as an 8-bit level, truncated.
+    @inline(__always)
+    static func truncated(_ value: Float) -> UInt8 { UInt8(min(max((value + 1) / 2, 0), 1) * 255) }
 
     /// Row `row` of a planar `[3, rows, W]` band as interleaved 8-bit RGB into `out` (`3W` bytes), with
     /// ``truncatedBytes(planar:channels:)``'s arithmetic.
@@ -22,8 +25,7 @@ public enum DiffuseITOutput {
         let w = out.count / 3, plane = rows * w
         for c in 0..<3 {
             for x in 0..<w {
-                let v = min(max((band[c * plane + row * w + x] + 1) / 2, 0), 1)
-                out[x * 3 + c] = UInt8(v * 255)
+                out[x * 3 + c] = truncated(band[c * plane + row * w + x])
             }
         }
     }
