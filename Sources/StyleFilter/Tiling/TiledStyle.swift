@@ -179,14 +179,6 @@ extension StyleStage {
             return VipsTileSource(scaled, width: width, height: height)
         }
     }
-
-    /// Interleaved 8-bit RGB → planar [0, 1].
-    static func planar(bytes: [UInt8], width: Int, height: Int) -> PlanarRGB {
-        let plane = width * height
-        var samples = [Float](repeating: 0, count: 3 * plane)
-        for p in 0..<plane { for c in 0..<3 { samples[c * plane + p] = Float(bytes[p * 3 + c]) / 255 } }
-        return PlanarRGB(width: width, height: height, samples: samples)
-    }
 }
 
 /// ``ColorMatching/mkl(source:reference:)`` for a full-resolution output without float64 copies of
