@@ -30,7 +30,7 @@ enum BenchStep {
         }
         var p = DiffuseITParameters.named("paper", imageMode: !text)!
         p.augNum = views
-        let diffusion = try GaussianDiffusion(schedule: .linear, baseSteps: 1000, respacing: p.timestepRespacing)
+        let diffusion = try p.diffusion()
         let guidance = try DiffuseITGuidance(
             parameters: p, diffusion: diffusion, unet: unet, dino: DINOLosses(model: dino), clip: clip, source: source,
             style: text ? nil : style)

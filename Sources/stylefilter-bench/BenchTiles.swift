@@ -74,7 +74,7 @@ enum BenchTiles {
 
     /// One whole-mode guided step at 256x256 (U-Net + one DINO pass with every image-mode term).
     static func wholeStepSeconds(_ s: Setup) throws -> Double {
-        let diffusion = try GaussianDiffusion(schedule: .linear, baseSteps: 1000, respacing: s.parameters.timestepRespacing)
+        let diffusion = try s.parameters.diffusion()
         let source = image(width: 256, height: 256, phase: 0.3)
         let guidance = try DiffuseITGuidance(parameters: s.parameters, diffusion: diffusion, unet: s.unet, dino: s.dino, clip: nil,
             source: source, style: image(width: 256, height: 256, phase: 1.1))
@@ -95,8 +95,9 @@ enum BenchTiles {
         let steps = max(o.steps, 1)
         var tiling = TilingOptions()
         tiling.detailSteps = steps
-        let diffusion = detail ? try tiling.detailDiffusion()
-            : try GaussianDiffusion(schedule: .linear, baseSteps: 1000, respacing: "\(steps)")
+        var parameters = s.parameters
+        parameters.timestepRespacing = "\(steps)"
+        let diffusion = detail ? try tiling.detailDiffusion() : try parameters.diffusion()
         let source = try VipsTileSource(photo(width: o.width, height: o.height))
         let sampler = try TiledSampler(parameters: s.parameters, diffusion: diffusion, unet: s.unet, dino: s.dino, clip: nil, source: source,
             style: image(width: 256, height: 256, phase: 1.1), overlap: o.overlap)
@@ -113,7 +114,7 @@ enum BenchTiles {
                 for c in 0..<3 { for x in 0..<o.width { row[3 * x + c] = UInt8(min(max((band.scalars[(c * n + v) * o.width + x] + 1) * 127.5, 0), 255)) } }
                 try row.withUnsafeBufferPointer { try writer.append(row: $0) }
             }
-        }, progress: { done, _ in
+        }, progress: { done in
             guard done % grid.count == 0 else { return }
             let now = DispatchTime.now().uptimeNanoseconds
             let t = Double(now - mark) / 1e9

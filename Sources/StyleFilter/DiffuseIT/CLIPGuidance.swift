@@ -91,6 +91,9 @@ public final class CLIPGuidance {
         return Ops.scale(total!, -1 / Float(members.count))
     }
 
-    /// The resolution of every member, in order (for drawing views).
-    public var resolutions: [Int] { members.map { $0.model.imageResolution } }
+    /// `count` random "train" views for a `size x size` image per member, member by member (the
+    /// order the generator is drawn in).
+    func randomViews(count: Int, size: Int, using rng: inout PhiloxGenerator) -> [[CLIPAugmentation]] {
+        members.map { _ in (0..<count).map { _ in CLIPAugmentation.random(size: size, using: &rng) } }
+    }
 }

@@ -5,36 +5,76 @@
 /// are mapped by the affine transform that carries its mean and covariance onto the reference's:
 /// T = C_s^(-1/2) (C_s^(1/2) C_r C_s^(1/2))^(1/2) C_s^(-1/2), out = T (x − μ_s) + μ_r; the result is
 /// min-max normalised again and rounded (half to even) to 8 bits. Everything runs in float64.
-public enum ColorMatching {
+enum ColorMatching {
     /// The transfer for interleaved RGB pixels (`height*width*3` values, any range).
-    public struct Result: Sendable {
+    struct Result: Sendable {
         /// T (x − μ_s) + μ_r per pixel, interleaved RGB, before the final stretch.
-        public var matched: [Double]
+        var matched: [Double]
         /// The 3x3 transfer matrix T, row-major.
-        public var transfer: [Double]
+        var transfer: [Double]
         /// Sample covariances (N − 1) of the normalised source and reference.
-        public var sourceCovariance: [Double], referenceCovariance: [Double]
+        var sourceCovariance: [Double], referenceCovariance: [Double]
         /// `matched` min-max stretched to 0…255 and rounded half to even (numpy's `round`).
-        public var bytes: [UInt8]
+        var bytes: [UInt8]
     }
 
     /// Transfers the colours of `reference` onto `source` (both interleaved RGB; sizes may differ).
-    public static func mkl(source: [Double], reference: [Double]) -> Result {
+    static func mkl(source: [Double], reference: [Double]) -> Result {
         precondition(source.count % 3 == 0 && reference.count % 3 == 0 && source.count >= 6 && reference.count >= 6,
             "colour matching needs at least two RGB pixels per image")
-        let src = minMaxNormalized(source), ref = minMaxNormalized(reference)
-        let (muS, covS) = meanAndCovariance(src), (muR, covR) = meanAndCovariance(ref)
-        let t = transferMatrix(sourceCovariance: covS, referenceCovariance: covR)
-        var matched = [Double](repeating: 0, count: src.count)
-        for p in stride(from: 0, to: src.count, by: 3) {
-            let d = (src[p] - muS[0], src[p + 1] - muS[1], src[p + 2] - muS[2])
-            for r in 0..<3 {
-                matched[p + r] = t[3 * r] * d.0 + t[3 * r + 1] * d.1 + t[3 * r + 2] * d.2 + muR[r]
-            }
-        }
+        let transfer = Transfer(source: source, reference: reference) { $0 }
+        var matched = [Double](repeating: 0, count: source.count)
+        for p in 0..<source.count / 3 { for r in 0..<3 { matched[3 * p + r] = transfer.matched(pixel: p, channel: r) } }
         let stretched = minMaxNormalized(matched)
         let bytes = stretched.map { UInt8(clamping: Int(($0 * 255).rounded(.toNearestOrEven))) }
-        return Result(matched: matched, transfer: t, sourceCovariance: covS, referenceCovariance: covR, bytes: bytes)
+        return Result(matched: matched, transfer: transfer.matrix, sourceCovariance: transfer.sourceCovariance,
+            referenceCovariance: transfer.referenceCovariance, bytes: bytes)
+    }
+
+    /// ``mkl(source:reference:)``'s bytes for an 8-bit output of any size, written in place: the same
+    /// arithmetic in the same order (identical results), streamed over the bytes, so a
+    /// full-resolution output never gets float64 copies.
+    static func mkl(_ output: inout [UInt8], style: [UInt8]) {
+        precondition(output.count % 3 == 0 && style.count % 3 == 0 && output.count >= 6 && style.count >= 6,
+            "colour matching needs at least two RGB pixels per image")
+        let transfer = Transfer(source: output, reference: style.map(Double.init)) { Double($0) }
+        let n = output.count / 3
+        var lo = Double.infinity, hi = -Double.infinity
+        for p in 0..<n { for r in 0..<3 { let v = transfer.matched(pixel: p, channel: r); lo = min(lo, v); hi = max(hi, v) } }
+        let range = hi - lo
+        for p in 0..<n {
+            // All three channels read the pixel's old values before any is replaced.
+            let m = (transfer.matched(pixel: p, channel: 0), transfer.matched(pixel: p, channel: 1), transfer.matched(pixel: p, channel: 2))
+            for (r, v) in [m.0, m.1, m.2].enumerated() {
+                let s = range > 0 ? (v - lo) / range : 0
+                output[3 * p + r] = UInt8(clamping: Int((s * 255).rounded(.toNearestOrEven)))
+            }
+        }
+    }
+
+    /// The fitted transfer: the source read min-max normalised through `value`, its statistics, the
+    /// reference's, and T.
+    struct Transfer {
+        let matrix: [Double]
+        let sourceMean: [Double], sourceCovariance: [Double]
+        let referenceMean: [Double], referenceCovariance: [Double]
+        private let normalizedSource: (Int) -> Double
+
+        init<Source: RandomAccessCollection>(source: Source, reference: [Double], value: @escaping (Source.Element) -> Double)
+        where Source.Index == Int {
+            let lo = source.lazy.map(value).min() ?? 0, hi = source.lazy.map(value).max() ?? 0, range = hi - lo
+            normalizedSource = { i in range > 0 ? (value(source[i]) - lo) / range : 0 }
+            (sourceMean, sourceCovariance) = ColorMatching.meanAndCovariance(count: source.count, normalizedSource)
+            let ref = ColorMatching.minMaxNormalized(reference)
+            (referenceMean, referenceCovariance) = ColorMatching.meanAndCovariance(ref)
+            matrix = ColorMatching.transferMatrix(sourceCovariance: sourceCovariance, referenceCovariance: referenceCovariance)
+        }
+
+        /// T (x − μ_s) + μ_r for channel `r` of pixel `p`.
+        func matched(pixel p: Int, channel r: Int) -> Double {
+            let d = (normalizedSource(3 * p) - sourceMean[0], normalizedSource(3 * p + 1) - sourceMean[1], normalizedSource(3 * p + 2) - sourceMean[2])
+            return matrix[3 * r] * d.0 + matrix[3 * r + 1] * d.1 + matrix[3 * r + 2] * d.2 + referenceMean[r]
+        }
     }
 
     /// (x − min) / (max − min) over all values (`Normalizer.type_norm`); constant input gives zeros.
@@ -45,14 +85,20 @@ public enum ColorMatching {
     }
 
     static func meanAndCovariance(_ x: [Double]) -> (mean: [Double], covariance: [Double]) {
-        let n = x.count / 3
+        meanAndCovariance(count: x.count) { x[$0] }
+    }
+
+    /// Mean and sample covariance (N − 1) of the `count / 3` RGB pixels whose interleaved values
+    /// `value` gives.
+    static func meanAndCovariance(count: Int, _ value: (Int) -> Double) -> (mean: [Double], covariance: [Double]) {
+        let n = count / 3
         var mu = [0.0, 0.0, 0.0]
-        for p in 0..<n { for c in 0..<3 { mu[c] += x[3 * p + c] } }
+        for p in 0..<n { for c in 0..<3 { mu[c] += value(3 * p + c) } }
         mu = mu.map { $0 / Double(n) }
         var cov = [Double](repeating: 0, count: 9)
         for p in 0..<n {
             for a in 0..<3 {
-                for b in 0..<3 { cov[3 * a + b] += (x[3 * p + a] - mu[a]) * (x[3 * p + b] - mu[b]) }
+                for b in 0..<3 { cov[3 * a + b] += (value(3 * p + a) - mu[a]) * (value(3 * p + b) - mu[b]) }
             }
         }
         return (mu, cov.map { $0 / Double(n - 1) })

@@ -70,12 +70,27 @@ public final class DINOLosses {
     /// The terms for `image` (usually watched on a tape): one DINO pass shared by all of them.
     public func terms(_ image: Variable, source: Reference, previousCLS: Tensor?, styleCLS: Tensor?) throws -> Terms {
         let f = try features(image)
+        let structure = structureTerms(f, source: source, previousCLS: previousCLS)
+        let style = styleCLS.map { styleTerm(f, styleCLS: $0) }
+        return Terms(selfSimilarity: structure.selfSimilarity, contrastive: structure.contrastive,
+            semanticDivergence: structure.semanticDivergence, style: style, cls: f.cls.value)
+    }
+
+    /// The terms that compare an image's features with the source region's: key self-similarity,
+    /// contrastive loss and (with `previousCLS`) semantic divergence.
+    func structureTerms(_ f: (keys: Variable, cls: Variable), source: Reference, previousCLS: Tensor?)
+        -> (selfSimilarity: Variable, contrastive: Variable, semanticDivergence: Variable?)
+    {
         let unit = Ops.l2Normalize(f.keys)
         let selfSim = Ops.mse(Ops.matmul(unit, unit, transposeB: true), Variable(source.selfSimilarity))
         let contrastive = DINOLosses.contrastive(unitKeys: unit, sourceUnitKeys: source.unitKeys)
         let divergence = previousCLS.map { Ops.scale(Ops.mse(f.cls, Variable($0)), -1) }
-        let style = styleCLS.map { Ops.mse(f.cls, Variable($0)) }
-        return Terms(selfSimilarity: selfSim, contrastive: contrastive, semanticDivergence: divergence, style: style, cls: f.cls.value)
+        return (selfSim, contrastive, divergence)
+    }
+
+    /// MSE between an image's CLS token and the style image's.
+    func styleTerm(_ f: (keys: Variable, cls: Variable), styleCLS: Tensor) -> Variable {
+        Ops.mse(f.cls, Variable(styleCLS))
     }
 
     /// DiffuseIT's `PatchLoss` averaged over tokens: row i has logits [cos(q_i, p_i), cos(q_i, p_j) for

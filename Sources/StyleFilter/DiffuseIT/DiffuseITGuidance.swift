@@ -8,88 +8,75 @@ import Engine
 /// Holds the state upstream keeps between guidance evaluations: the previous image's CLS token (for
 /// the semantic divergence) and the previous unweighted CLIP loss (for the content-weight factor).
 /// Neither is reset between outputs or on restarts, as upstream.
-public final class DiffuseITGuidance {
-    /// The loss terms, named as the fixtures and upstream's metrics name them.
-    public enum Term: String, CaseIterable, Sendable {
-        case clip, ssim, contra, dirCls = "dir_cls", trgCls = "trg_cls", range, mseTrg = "mse_trg"
-    }
-
+package final class DiffuseITGuidance {
     /// What one step computed.
-    public struct Step {
+    package struct Step {
         /// The U-Net output `[1, 2C, H, W]` (ε, variance values).
-        public var modelOutput: Tensor
+        var modelOutput: Tensor
         /// The unguided p_mean_variance result (its x̂₀ is upstream's output image at k = 0 for DDPM).
-        public var unguided: GaussianDiffusion.MeanVariance
+        var unguided: GaussianDiffusion.MeanVariance
         /// The noise-mixed estimate and the image the DINO/MSE losses read.
-        public var xMix: Tensor, xIn: Tensor
+        var xMix: Tensor, xIn: Tensor
         /// Unweighted active terms.
-        public var terms: [Term: Float]
+        package var terms: [DiffuseITLoss.Term: Float]
         /// Σ weight·term (what is differentiated).
-        public var total: Float
+        var total: Float
         /// The content-weight factor used.
-        public var contentWeight: Float
+        var contentWeight: Float
         /// cond_fn's gradient g = −∂L/∂x_t.
-        public var gradient: Tensor
+        var gradient: Tensor
         /// DDPM: mean + Σ·g. DDIM: the mean of the `condition_score` result.
-        public var conditionedMean: Tensor
+        var conditionedMean: Tensor
         /// DDIM: the guided x̂₀ (upstream's output at k = 0); DDPM: the unguided x̂₀.
-        public var outputXStart: Tensor
+        var outputXStart: Tensor
         /// x at index k − 1.
-        public var sample: Tensor
+        package var sample: Tensor
+        /// range_lambda × range term, which the restart test reads.
+        var weightedRange: Float
         /// Whether the range-restart test fired.
-        public var restart: Bool
+        var restart: Bool
     }
 
-    public let parameters: DiffuseITParameters
-    public let diffusion: GaussianDiffusion
-    public let unet: UNetModel
-    public let dino: DINOLosses?
-    public let clip: CLIPGuidance?
-    /// Source and style images `[1, 3, S, S]` in [−1, 1].
-    public let source: Tensor, style: Tensor?
+    let loss: DiffuseITLoss
+    let diffusion: GaussianDiffusion
+    let unet: UNetModel
+    /// Source image `[1, 3, S, S]` in [−1, 1].
+    let source: Tensor
     /// The first (noisiest) index of the run, k0 = N − skip − 1.
-    public let startIndex: Int
+    package let startIndex: Int
     let sourceReference: DINOLosses.Reference?
-    let styleCLS: Tensor?
 
     /// CLS token of the previous guidance evaluation's x_in (initially the source's).
-    public var previousCLS: Tensor?
+    var previousCLS: Tensor?
     /// The previous step's unweighted CLIP loss (text mode; initially the source image's).
-    public var previousCLIPLoss: Float?
+    var previousCLIPLoss: Float?
 
-    public var isImageMode: Bool { style != nil }
+    var parameters: DiffuseITParameters { loss.parameters }
+    var dino: DINOLosses? { loss.dino }
+    var clip: CLIPGuidance? { loss.clip }
+    var style: Tensor? { loss.style }
 
     /// Prepares a run: reference DINO features of source and style image, the initial CLIP loss.
-    public init(
-        parameters: DiffuseITParameters, diffusion: GaussianDiffusion, unet: UNetModel, dino: DINOLosses?,
-        clip: CLIPGuidance?, source: Tensor, style: Tensor?
-    ) throws {
-        guard (style == nil) != (clip == nil) else {
-            throw DiffuseITError.badInput("give either a style image (image mode) or CLIP guidance (text mode)")
+    init(loss: DiffuseITLoss, diffusion: GaussianDiffusion, unet: UNetModel, source: Tensor) throws {
+        guard let k0 = loss.parameters.startIndex(stepCount: diffusion.stepCount) else {
+            throw DiffuseITError.badParameter("skip_timesteps \(loss.parameters.skipTimesteps) leaves no step of \(diffusion.stepCount)")
         }
-        guard parameters.vitLambda == 0 || dino != nil else { throw DiffuseITError.badInput("the DINO losses need a DINO model") }
-        let k0 = diffusion.stepCount - parameters.skipTimesteps - 1
-        guard k0 >= 0 else {
-            throw DiffuseITError.badParameter("skip_timesteps \(parameters.skipTimesteps) leaves no step of \(diffusion.stepCount)")
-        }
-        self.parameters = parameters
+        self.loss = loss
         self.diffusion = diffusion
         self.unet = unet
-        self.dino = parameters.vitLambda == 0 ? nil : dino
-        self.clip = clip
         self.source = source
-        self.style = style
-        self.startIndex = k0
-        if let d = self.dino {
-            let ref = try d.reference(source)
-            sourceReference = ref
-            previousCLS = ref.cls
-            styleCLS = try style.map { try d.reference($0).cls }
-        } else {
-            sourceReference = nil
-            styleCLS = nil
-        }
-        if let clip { previousCLIPLoss = try clip.loss(Variable(source), views: nil).value.scalars[0] }
+        startIndex = k0
+        sourceReference = try loss.dino.map { try $0.reference(source) }
+        previousCLS = sourceReference?.cls
+        if let clip = loss.clip { previousCLIPLoss = try clip.loss(Variable(source), views: nil).value.scalars[0] }
+    }
+
+    package convenience init(
+        parameters: DiffuseITParameters, diffusion: GaussianDiffusion, unet: UNetModel, dino: DINOLosses?, clip: CLIPGuidance?, source: Tensor,
+        style: Tensor?
+    ) throws {
+        try self.init(loss: DiffuseITLoss(parameters: parameters, dino: dino, clip: clip, style: style),
+            diffusion: diffusion, unet: unet, source: source)
     }
 
     /// The one U-Net forward of a guided step, on a fresh tape watching `x`: the model output, the
@@ -130,7 +117,7 @@ public final class DiffuseITGuidance {
 
     /// The guided step at respaced index `k` from `x` (`[1, 3, S, S]`). `noise` is the DDPM noise
     /// (needed for k > 0; ignored by DDIM); `views[m]` are CLIP member m's augmentations (text mode).
-    public func step(_ x: Tensor, k: Int, noise: Tensor?, views: [[CLIPAugmentation]]?) throws -> Step {
+    package func step(_ x: Tensor, k: Int, noise: Tensor?, views: [[CLIPAugmentation]]?) throws -> Step {
         let p = parameters
         let (tape, xv, output, unguided, x0) = try Self.predictOnTape(x, k: k, unet: unet, diffusion: diffusion)
         let loss = try evaluateLoss(predXStart: x0, x: xv, k: k, views: views)
@@ -149,77 +136,27 @@ public final class DiffuseITGuidance {
             x, k: k, modelOutput: output.value, unguided: unguided, gradient: gradient, noise: noise, ddim: p.ddim, diffusion: diffusion)
         return Step(
             modelOutput: output.value, unguided: unguided, xMix: loss.xMix.value, xIn: loss.xIn.value,
-            terms: loss.terms.mapValues { $0.value.scalars[0] }, total: total?.value.scalars[0] ?? 0, contentWeight: loss.contentWeight, gradient: gradient, conditionedMean: conditionedMean,
-            outputXStart: outputXStart, sample: sample, restart: restart)
+            terms: loss.terms.mapValues { $0.value.scalars[0] }, total: total?.value.scalars[0] ?? 0, contentWeight: loss.contentWeight,
+            gradient: gradient, conditionedMean: conditionedMean, outputXStart: outputXStart, sample: sample,
+            weightedRange: loss.weightedRange, restart: restart)
     }
 
-    /// The guidance loss of one evaluation, recorded on the tape of `predXStart`/`x`.
-    public struct LossEvaluation {
-        /// Σ weight·term, nil when every term is off.
-        public var total: Variable?
-        /// The unweighted active terms.
-        public var terms: [Term: Variable]
-        /// The noise-mixed estimate and the image the DINO/MSE losses read.
-        public var xMix: Variable, xIn: Variable
-        /// The content-weight factor used.
-        public var contentWeight: Float
-        /// CLS token of x_in (the next evaluation's "previous" CLS), when DINO ran.
-        public var cls: Tensor?
-        /// range_lambda × range term (the restart test's value).
-        public var weightedRange: Float
-    }
-
-    /// Upstream's `cond_fn` loss for x̂₀ = `predXStart` at index `k` of x_t = `x`, reading but not
-    /// changing the state (previous CLS and CLIP loss). Terms are added in upstream's order: CLIP,
-    /// self-similarity, contrastive·frac, semantic divergence (k > diff_iter), CLS style, range, MSE.
-    public func evaluateLoss(predXStart x0: Variable, x: Variable, k: Int, views: [[CLIPAugmentation]]?) throws -> LossEvaluation {
-        let p = parameters
-        let xMix = ImageLosses.noiseMixed(predXStart: x0, xT: x, factor: diffusion.schedule.sqrtOneMinusAlphasCumprod[k])
-        let xIn = p.useNoiseAugAll ? xMix : x0
-        // Thresholds use the respaced index k itself (upstream recovers it as ⌊t·N/1000⌋ from the
-        // model timestep, which is exact only for some respacings).
-        let frac = ImageLosses.contentWeightFactor(
-            previousCLIPLoss: isImageMode ? nil : previousCLIPLoss, progressiveContrast: p.useProgContrast,
-            regularizeContent: p.regularizeContent)
-        var terms: [Term: Variable] = [:]
-        var total: Variable?
-        func add(_ term: Term, _ value: Variable, weight: Float) {
-            terms[term] = value
-            let weighted = Ops.scale(value, weight)
-            total = total.map { $0 + weighted } ?? weighted
-        }
-        if let clip, p.clipGuidanceLambda != 0 {
-            add(.clip, try clip.loss(xMix, views: views), weight: p.clipGuidanceLambda)
-        }
-        var cls: Tensor?
-        if let dino, let sourceReference {
-            let useDir = k > p.diffIter && p.lambdaDirCls > 0
-            let t = try dino.terms(xIn, source: sourceReference, previousCLS: useDir ? previousCLS : nil,
-                styleCLS: p.lambdaTrg > 0 ? styleCLS : nil)
-            if p.lambdaSSIM > 0 { add(.ssim, t.selfSimilarity, weight: p.lambdaSSIM) }
-            if p.lambdaContraSSIM > 0 { add(.contra, t.contrastive, weight: p.lambdaContraSSIM * frac) }
-            if let d = t.semanticDivergence { add(.dirCls, d, weight: p.lambdaDirCls) }
-            if let s = t.style { add(.trgCls, s, weight: p.lambdaTrg) }
-            cls = t.cls
-        }
-        var weightedRange: Float = 0
-        if p.rangeLambda != 0 {
-            let r = ImageLosses.range(x0)
-            add(.range, r, weight: p.rangeLambda)
-            weightedRange = r.value.scalars[0] * p.rangeLambda
-        }
-        if let style { add(.mseTrg, ImageLosses.mse(xIn, style), weight: p.l2TrgLambda) }
-        return LossEvaluation(total: total, terms: terms, xMix: xMix, xIn: xIn, contentWeight: frac, cls: cls, weightedRange: weightedRange)
+    /// Upstream's `cond_fn` loss on the whole image for x̂₀ = `predXStart` at index `k` of x_t = `x`,
+    /// reading but not changing the state (previous CLS and CLIP loss).
+    func evaluateLoss(predXStart x0: Variable, x: Variable, k: Int, views: [[CLIPAugmentation]]?) throws -> DiffuseITLoss.Evaluation {
+        try loss.evaluate(
+            predXStart: x0, x: x, k: k, of: diffusion.schedule, views: views, structure: sourceReference.map { .init(reference: $0, previousCLS: previousCLS) },
+            targets: true, contentWeight: loss.contentWeight(previousCLIPLoss: previousCLIPLoss))
     }
 
     /// Re-noising between the resampling repeats at k0: √(1 − β)·x + √β·noise with β the respaced
     /// β at index k0 − 1 (upstream's choice, kept; the paper's formula uses the same index).
-    public func renoise(_ x: Tensor, noise: Tensor) -> Tensor {
+    func renoise(_ x: Tensor, noise: Tensor) -> Tensor {
         DiffuseITGuidance.renoise(x, noise: noise, diffusion: diffusion, startIndex: startIndex)
     }
 
     /// `renoise` for a given diffusion and k0.
-    public static func renoise(_ x: Tensor, noise: Tensor, diffusion: GaussianDiffusion, startIndex: Int) -> Tensor {
+    static func renoise(_ x: Tensor, noise: Tensor, diffusion: GaussianDiffusion, startIndex: Int) -> Tensor {
         let beta = Float(diffusion.schedule.betas[max(startIndex - 1, 0)])
         return (Ops.scale(Variable(x), (1 - beta).squareRoot()) + Ops.scale(Variable(noise), beta.squareRoot())).value
     }

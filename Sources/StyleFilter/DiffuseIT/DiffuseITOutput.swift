@@ -1,10 +1,10 @@
 import Engine
 
 /// How DiffuseIT turns its final x₀ estimate into 8-bit pixels.
-public enum DiffuseITOutput {
+enum DiffuseITOutput {
     /// `to_pil_image(((x + 1) / 2).clamp(0, 1))`: ×255 and truncated (upstream's `.byte()`), from planar
     /// `[C, H, W]` values to interleaved `H x W x C` bytes.
-    public static func truncatedBytes(planar x: [Float], channels: Int) -> [UInt8] {
+    static func truncatedBytes(planar x: [Float], channels: Int) -> [UInt8] {
         let plane = x.count / channels
         var out = [UInt8](repeating: 0, count: x.count)
         for c in 0..<channels {
@@ -28,11 +28,5 @@ public enum DiffuseITOutput {
                 out[x * 3 + c] = truncated(band[c * plane + row * w + x])
             }
         }
-    }
-
-    /// Image mode with colour matching: the truncated output's colours carried onto the style
-    /// image's (`ColorMatching.mkl`), both interleaved RGB bytes of any sizes.
-    public static func colorMatched(output: [UInt8], style: [UInt8]) -> [UInt8] {
-        ColorMatching.mkl(source: output.map(Double.init), reference: style.map(Double.init)).bytes
     }
 }

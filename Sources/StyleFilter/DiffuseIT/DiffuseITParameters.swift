@@ -1,3 +1,5 @@
+import Engine
+
 /// Every setting of a DiffuseIT run, named as upstream's `optimization/arguments.py` names them.
 ///
 /// Defaults are upstream's. The presets (`paper`, `fast`) set what upstream's README command lines
@@ -83,61 +85,86 @@ public struct DiffuseITParameters: Sendable, Equatable {
         }
     }
 
-    /// The names `set(_:_:)` accepts (upstream's flag names without dashes).
-    public static let settableNames: [String] = [
-        "clip_guidance_lambda", "lambda_trg", "l2_trg_lambda", "range_lambda", "vit_lambda", "lambda_ssim",
-        "lambda_dir_cls", "lambda_contra_ssim", "id_lambda", "diff_iter", "aug_num", "resample_num",
-        "skip_timesteps", "timestep_respacing", "use_range_restart", "use_noise_aug_all", "use_prog_contrast",
-        "regularize_content", "use_colormatch", "range_restart_threshold", "max_restarts",
+    /// One settable setting: its upstream name (without dashes) and what it sets.
+    private enum Setting {
+        case float(WritableKeyPath<DiffuseITParameters, Float>)
+        /// A count, at least `minimum`.
+        case int(WritableKeyPath<DiffuseITParameters, Int>, minimum: Int)
+        case bool(WritableKeyPath<DiffuseITParameters, Bool>)
+        case text(WritableKeyPath<DiffuseITParameters, String>)
+    }
+
+    /// Every setting `set(_:_:)` accepts, in help order: names and setters from this one list.
+    nonisolated(unsafe) private static let settings: [(name: String, setting: Setting)] = [
+        ("clip_guidance_lambda", .float(\.clipGuidanceLambda)), ("lambda_trg", .float(\.lambdaTrg)),
+        ("l2_trg_lambda", .float(\.l2TrgLambda)), ("range_lambda", .float(\.rangeLambda)), ("vit_lambda", .float(\.vitLambda)),
+        ("lambda_ssim", .float(\.lambdaSSIM)), ("lambda_dir_cls", .float(\.lambdaDirCls)),
+        ("lambda_contra_ssim", .float(\.lambdaContraSSIM)), ("id_lambda", .float(\.idLambda)),
+        ("diff_iter", .int(\.diffIter, minimum: 0)), ("aug_num", .int(\.augNum, minimum: 1)),
+        ("resample_num", .int(\.resampleCount, minimum: 1)), ("skip_timesteps", .int(\.skipTimesteps, minimum: 0)),
+        ("timestep_respacing", .text(\.timestepRespacing)), ("use_range_restart", .bool(\.useRangeRestart)),
+        ("use_noise_aug_all", .bool(\.useNoiseAugAll)), ("use_prog_contrast", .bool(\.useProgContrast)),
+        ("regularize_content", .bool(\.regularizeContent)), ("use_colormatch", .bool(\.useColormatch)),
+        ("range_restart_threshold", .float(\.rangeRestartThreshold)), ("max_restarts", .int(\.maxRestarts, minimum: 0)),
     ]
+
+    /// The names `set(_:_:)` accepts (upstream's flag names without dashes).
+    public static var settableNames: [String] { settings.map(\.name) }
 
     /// Sets one setting by its upstream name; throws a one-line reason for an unknown name or value.
     public mutating func set(_ name: String, _ value: String) throws {
-        func float() throws -> Float {
-            guard let v = Float(value), v.isFinite else { throw DiffuseITError.badParameter("\(name)=\(value): not a number") }
-            return v
-        }
-        func int() throws -> Int {
-            guard let v = Int(value), v >= 0 else { throw DiffuseITError.badParameter("\(name)=\(value): not a non-negative integer") }
-            return v
-        }
-        func bool() throws -> Bool {
-            switch value.lowercased() {
-            case "1", "true", "yes", "on": return true
-            case "0", "false", "no", "off": return false
-            default: throw DiffuseITError.badParameter("\(name)=\(value): not a boolean (true/false)")
-            }
-        }
-        switch name.replacingOccurrences(of: "-", with: "_") {
-        case "clip_guidance_lambda": clipGuidanceLambda = try float()
-        case "lambda_trg": lambdaTrg = try float()
-        case "l2_trg_lambda": l2TrgLambda = try float()
-        case "range_lambda": rangeLambda = try float()
-        case "vit_lambda": vitLambda = try float()
-        case "lambda_ssim": lambdaSSIM = try float()
-        case "lambda_dir_cls": lambdaDirCls = try float()
-        case "lambda_contra_ssim": lambdaContraSSIM = try float()
-        case "id_lambda": idLambda = try float()
-        case "diff_iter": diffIter = try int()
-        case "aug_num":
-            augNum = try int()
-            guard augNum > 0 else { throw DiffuseITError.badParameter("aug_num must be at least 1") }
-        case "resample_num":
-            resampleCount = try int()
-            guard resampleCount > 0 else { throw DiffuseITError.badParameter("resample_num must be at least 1") }
-        case "skip_timesteps": skipTimesteps = try int()
-        case "timestep_respacing": timestepRespacing = value
-        case "use_range_restart": useRangeRestart = try bool()
-        case "use_noise_aug_all": useNoiseAugAll = try bool()
-        case "use_prog_contrast": useProgContrast = try bool()
-        case "regularize_content": regularizeContent = try bool()
-        case "use_colormatch": useColormatch = try bool()
-        case "range_restart_threshold": rangeRestartThreshold = try float()
-        case "max_restarts": maxRestarts = try int()
-        default:
+        guard let setting = Self.settings.first(where: { $0.name == name.replacingOccurrences(of: "-", with: "_") })?.setting else {
             throw DiffuseITError.badParameter("unknown parameter '\(name)' (known: \(DiffuseITParameters.settableNames.joined(separator: ", ")))")
         }
+        switch setting {
+        case .float(let path):
+            guard let v = Float(value), v.isFinite else { throw DiffuseITError.badParameter("\(name)=\(value): not a number") }
+            self[keyPath: path] = v
+        case .int(let path, let minimum):
+            guard let v = Int(value), v >= 0 else { throw DiffuseITError.badParameter("\(name)=\(value): not a non-negative integer") }
+            guard v >= minimum else { throw DiffuseITError.badParameter("\(name) must be at least \(minimum)") }
+            self[keyPath: path] = v
+        case .bool(let path):
+            switch value.lowercased() {
+            case "1", "true", "yes", "on": self[keyPath: path] = true
+            case "0", "false", "no", "off": self[keyPath: path] = false
+            default: throw DiffuseITError.badParameter("\(name)=\(value): not a boolean (true/false)")
+            }
+        case .text(let path):
+            self[keyPath: path] = value
+        }
     }
+}
+
+extension DiffuseITParameters {
+    /// Length of the base noise schedule every run respaces (upstream's `diffusion_steps`).
+    static let baseSteps = 1000
+
+    /// The respaced diffusion of a run: upstream's linear 1000-step schedule respaced by
+    /// `timestepRespacing` (the one place it is built).
+    package func diffusion() throws -> GaussianDiffusion {
+        try GaussianDiffusion(schedule: .linear, baseSteps: Self.baseSteps, respacing: timestepRespacing)
+    }
+
+    /// A diffusion keeping exactly `timesteps` of the base schedule (detail mode's refinement).
+    static func diffusion(keeping timesteps: [Int]) throws -> GaussianDiffusion {
+        try GaussianDiffusion(baseBetas: try BetaSchedule.linear.betas(steps: baseSteps), keptTimesteps: timesteps)
+    }
+
+    /// The respaced step count N without building the schedule, nil for an invalid respacing.
+    var respacedStepCount: Int? {
+        (try? TimestepRespacing.keptTimesteps(baseStepCount: Self.baseSteps, spec: timestepRespacing))?.count
+    }
+
+    /// The first (noisiest) respaced index of a run on an N-step schedule, k0 = N − skip − 1; nil when
+    /// the skip leaves no step.
+    func startIndex(stepCount: Int) -> Int? {
+        let k0 = stepCount - skipTimesteps - 1
+        return k0 >= 0 ? k0 : nil
+    }
+
+    /// Guided DDPM repeats of the first index (DDIM has none, as upstream).
+    var resamples: Int { ddim ? 0 : resampleCount }
 }
 
 /// Why a DiffuseIT run cannot start or continue.

@@ -32,76 +32,76 @@ import Engine
 /// fusion holds one tile-height band of rows (``TileRowAccumulator``); the view is built from rows
 /// as they become final; the output leaves row band by row band. The per-tile DINO keys of the source
 /// are cached up to `referenceCacheBytes` and recomputed beyond it.
-public final class TiledSampler {
-    public let parameters: DiffuseITParameters
-    public let diffusion: GaussianDiffusion
-    public let unet: UNetModel
-    public let dino: DINOLosses?
-    public let clip: CLIPGuidance?
-    public let grid: TileGrid
+package final class TiledSampler {
+    let loss: DiffuseITLoss
+    let diffusion: GaussianDiffusion
+    let unet: UNetModel
+    package let grid: TileGrid
     /// The source image (structure losses), read by region in padded coordinates.
     let source: any TileSource
-    /// The style image at the view size `[1, 3, S, S]` (image mode).
-    let style: Tensor?
-    let styleCLS: Tensor?
     let view: TiledView
     /// Bytes of cached source keys allowed (0 recomputes every step).
-    public let referenceCacheBytes: Int
+    let referenceCacheBytes: Int
     /// Bytes each full-resolution canvas may take in memory before it moves to a temporary file.
-    public let canvasMemoryLimit: Int
+    let canvasMemoryLimit: Int
 
     /// Per tile: the previous guidance evaluation's CLS (semantic divergence).
     var previousCLS: [Tensor?]
     /// The text mode's previous unweighted CLIP loss.
-    public private(set) var previousCLIPLoss: Float?
+    private(set) var previousCLIPLoss: Float?
     var cachedKeys: [Int: (unitKeys: Tensor, cls: Tensor)] = [:]
     var cachedBytes = 0
     /// DINO reference passes run so far (for tests and the plan).
-    public private(set) var referencePasses = 0
+    private(set) var referencePasses = 0
     /// Whether the last run's canvases lived in temporary files (for tests).
-    public private(set) var usedFileCanvases = false
+    private(set) var usedFileCanvases = false
 
-    public var isImageMode: Bool { style != nil }
+    var parameters: DiffuseITParameters { loss.parameters }
+    var dino: DINOLosses? { loss.dino }
+    var clip: CLIPGuidance? { loss.clip }
+    var isImageMode: Bool { loss.isImageMode }
     /// Whether the whole (padded) image is one tile: target terms in the step, no lag.
-    public var isSingleTile: Bool { grid.count == 1 }
+    var isSingleTile: Bool { grid.count == 1 }
 
     /// - Parameters:
+    ///   - loss: the guidance; its style image (image mode) is at the model size, its CLIP targets
+    ///     (text mode) were built from ``sourceView(_:grid:)``.
     ///   - source: the full-resolution source, read by region.
-    ///   - style: the style image at the model size `[1, 3, S, S]` (image mode), else nil.
-    ///   - clip: CLIP guidance whose targets were built from ``sourceView(_:grid:)`` (text mode), else nil.
-    public init(
-        parameters: DiffuseITParameters, diffusion: GaussianDiffusion, unet: UNetModel, dino: DINOLosses?, clip: CLIPGuidance?,
-        source: any TileSource, style: Tensor?, overlap: Int, referenceCacheBytes: Int = 256 << 20,
-        canvasMemoryLimit: Int = TilingOptions().canvasMemoryLimit
+    init(
+        loss: DiffuseITLoss, diffusion: GaussianDiffusion, unet: UNetModel, source: any TileSource, overlap: Int,
+        referenceCacheBytes: Int = 256 << 20, canvasMemoryLimit: Int = TilingOptions().canvasMemoryLimit
     ) throws {
-        guard (style == nil) != (clip == nil) else {
-            throw DiffuseITError.badInput("give either a style image (image mode) or CLIP guidance (text mode)")
-        }
-        guard parameters.vitLambda == 0 || dino != nil else { throw DiffuseITError.badInput("the DINO losses need a DINO model") }
         let s = unet.config.imageSize
         grid = try TileGrid(width: source.width, height: source.height, tileSize: s, overlap: overlap)
-        if let style, style.shape != [1, 3, s, s] { throw DiffuseITError.badInput("style image must be [1, 3, \(s), \(s)], got \(style.shape)") }
-        self.parameters = parameters
+        if let style = loss.style, style.shape != [1, 3, s, s] {
+            throw DiffuseITError.badInput("style image must be [1, 3, \(s), \(s)], got \(style.shape)")
+        }
+        self.loss = loss
         self.diffusion = diffusion
         self.unet = unet
-        self.dino = parameters.vitLambda == 0 ? nil : dino
-        self.clip = clip
-        self.style = style
         self.source = source
         view = TiledView(width: grid.width, height: grid.height, size: s)
         self.referenceCacheBytes = referenceCacheBytes
         self.canvasMemoryLimit = canvasMemoryLimit
         previousCLS = [Tensor?](repeating: nil, count: grid.count)
-        let usedDINO = parameters.vitLambda == 0 ? nil : dino
-        styleCLS = try style.flatMap { st in try usedDINO.map { try $0.reference(st).cls } }
-        if let clip {
+        if let clip = loss.clip {
             previousCLIPLoss = try clip.loss(Variable(try TiledSampler.sourceView(source, grid: grid)), views: nil).value.scalars[0]
         }
     }
 
+    package convenience init(
+        parameters: DiffuseITParameters, diffusion: GaussianDiffusion, unet: UNetModel, dino: DINOLosses?, clip: CLIPGuidance?,
+        source: any TileSource, style: Tensor?, overlap: Int, referenceCacheBytes: Int = 256 << 20,
+        canvasMemoryLimit: Int = TilingOptions().canvasMemoryLimit
+    ) throws {
+        try self.init(loss: DiffuseITLoss(parameters: parameters, dino: dino, clip: clip, style: style),
+            diffusion: diffusion, unet: unet, source: source, overlap: overlap, referenceCacheBytes: referenceCacheBytes,
+            canvasMemoryLimit: canvasMemoryLimit)
+    }
+
     /// The image the CLIP target is built from in tiled mode: the whole-image view, or the padded
     /// source itself when it is a single tile (as whole mode). Read a band of rows at a time.
-    public static func sourceView(_ source: any TileSource, grid: TileGrid) throws -> Tensor {
+    static func sourceView(_ source: any TileSource, grid: TileGrid) throws -> Tensor {
         let t = grid.tileSize
         if grid.count == 1 { return try source.region(x: 0, y: 0, width: grid.paddedWidth, height: grid.paddedHeight) }
         var builder = TiledView.Builder(TiledView(width: grid.width, height: grid.height, size: t))
@@ -111,22 +111,24 @@ public final class TiledSampler {
         return builder.view
     }
 
-    /// Guided steps of one run from index `startIndex` with `resampleCount` repeats of it (DDPM; 0 or
-    /// DDIM: none), without restarts.
-    public func steps(startIndex k0: Int, resampleCount: Int) -> Int {
-        parameters.ddim || resampleCount == 0 ? k0 + 1 : k0 + resampleCount
+    /// The guided steps of one run from index `startIndex` with `resampleCount` repeats of it (DDPM; 0 or
+    /// DDIM: none).
+    func schedule(startIndex k0: Int, resampleCount: Int) -> SamplingSchedule {
+        SamplingSchedule(startIndex: k0, resamples: parameters.ddim ? 0 : resampleCount)
     }
 
+    /// Guided steps of one run from index `startIndex` with `resampleCount` repeats (without restarts).
+    func steps(startIndex k0: Int, resampleCount: Int) -> Int { schedule(startIndex: k0, resampleCount: resampleCount).stepCount }
+
     /// One output: `initial` (the image to noise: the source for `tiled`, the upscaled translation for
-    /// `detail`, read by region) is forward-noised to `startIndex`, then sampled down to 0 as
-    /// ``DiffuseITSampler`` does (resampling repeats, bounded range restarts, the output x̂₀), every step
-    /// fused over the tiles. The output x̂₀ leaves through `output(rows, y0)` top to bottom in bands
-    /// (`[1, 3, n, width]`, padding removed) during the last step. `progress(done, total)` counts
+    /// `detail`, read by region) is forward-noised to `startIndex`, then sampled down to 0 by the
+    /// shared loop (``GuidedSampling``: resampling repeats, bounded range restarts, the output x̂₀),
+    /// every step fused over the tiles. The output x̂₀ leaves through `output(rows, y0)` top to bottom
+    /// in bands (`[1, 3, n, width]`, padding removed) during the last step. `progress(done)` counts
     /// tile steps.
-    public func run(
+    package func run(
         initial: any TileSource, startIndex k0: Int, resampleCount: Int, rng: inout PhiloxGenerator,
-        output: (Tensor, Int) throws -> Void,
-        progress: (Int, Int) -> Void = { _, _ in }, warn: (String) -> Void = { _ in }
+        output: (Tensor, Int) throws -> Void, progress: (Int) -> Void = { _ in }, warn: (String) -> Void = { _ in }
     ) throws {
         guard initial.width == grid.width && initial.height == grid.height else {
             throw DiffuseITError.badInput("initial image must be \(grid.width)x\(grid.height), got \(initial.width)x\(initial.height)")
@@ -134,72 +136,25 @@ public final class TiledSampler {
         guard (0..<diffusion.stepCount).contains(k0) else {
             throw DiffuseITError.badParameter("start index \(k0) outside the \(diffusion.stepCount)-step schedule")
         }
-        let p = parameters
-        let ph = grid.paddedHeight, pw = grid.paddedWidth, t = grid.tileSize
-        let resamples = p.ddim ? 0 : resampleCount
-        let total = steps(startIndex: k0, resampleCount: resamples) * grid.count
-        var x = try TiledCanvas(width: pw, height: ph, memoryLimit: canvasMemoryLimit)
-        var next = try TiledCanvas(width: pw, height: ph, memoryLimit: canvasMemoryLimit)
+        let x = try TiledCanvas(width: grid.paddedWidth, height: grid.paddedHeight, memoryLimit: canvasMemoryLimit)
+        let next = try TiledCanvas(width: grid.paddedWidth, height: grid.paddedHeight, memoryLimit: canvasMemoryLimit)
         usedFileCanvases = x.isFileBacked
-        var restartBudget = RangeRestartBudget(p)
-        while true {
-            var done = 0
-            // x = q_sample(initial, k0) band by band; the first step's view reads the initial image.
-            let z = rng.normalField()
-            var initialView = isSingleTile ? nil : TiledView.Builder(view)
-            for y0 in stride(from: 0, to: ph, by: t) {
-                let n = min(t, ph - y0)
-                let band = try initial.region(x: 0, y: y0, width: pw, height: n)
-                try x.writeRows(y0, try diffusion.qSample(xStart: band, t: [k0], noise: noiseRegion(z, x: 0, y: y0, width: pw, height: n)))
-                initialView?.add(rows: band, at: y0)
+        let sampling = GuidedSampling(parameters: parameters, schedule: schedule(startIndex: k0, resampleCount: resampleCount), clip: clip,
+            viewSize: grid.tileSize)
+        // The state holds the callbacks only while the loop runs.
+        try withoutActuallyEscaping(output) { output in
+            try withoutActuallyEscaping(progress) { progress in
+                var state = State(sampler: self, initial: initial, startIndex: k0, output: output, progress: progress, x: x, next: next)
+                try sampling.run(&state, rng: &rng, warn: warn)
             }
-            var currentView = initialView?.view
-            var firstStep = true
-            var restarted = false
-            var schedule: [(k: Int, renoise: Bool)] = []
-            if resamples > 0 {
-                for r in 0..<resamples { schedule.append((k0, r < resamples - 1)) }
-                for k in stride(from: k0 - 1, through: 0, by: -1) { schedule.append((k, false)) }
-            } else {
-                for k in stride(from: k0, through: 0, by: -1) { schedule.append((k, false)) }
-            }
-            for (i, entry) in schedule.enumerated() {
-                let k = entry.k
-                let inResampling = resamples > 0 && i < resamples
-                let noise = (!p.ddim && (inResampling || k > 0)) ? rng.normalField() : nil
-                let views = drawViews(&rng)
-                let last = i == schedule.count - 1
-                let fused = try step(x, k: k, noise: noise, views: views, view: currentView, firstStep: firstStep, into: next,
-                    keepOutput: last, output: output) {
-                    done += 1
-                    progress(done, total)
-                }
-                firstStep = false
-                if let v = fused.targetView { currentView = v }
-                if !inResampling, fused.weightedRange > p.rangeRestartThreshold, p.useRangeRestart, k < k0, k > 0 {
-                    if restartBudget.shouldRestart(atStep: k, warn: warn) {
-                        restarted = true
-                        break
-                    }
-                }
-                if entry.renoise {
-                    let field = rng.normalField()
-                    try next.updateRows(bandHeight: t) { band, y0 in
-                        DiffuseITGuidance.renoise(band, noise: noiseRegion(field, x: 0, y: y0, width: pw, height: band.shape[2]),
-                            diffusion: diffusion, startIndex: k0)
-                    }
-                }
-                swap(&x, &next)
-            }
-            if !restarted { return }
         }
     }
 
     /// ``run(initial:startIndex:resampleCount:rng:output:progress:warn:)`` collecting the output as
     /// one `[1, 3, H, W]` tensor (tests and small images).
-    public func run(
+    func run(
         initial: any TileSource, startIndex k0: Int, resampleCount: Int, rng: inout PhiloxGenerator,
-        progress: (Int, Int) -> Void = { _, _ in }, warn: (String) -> Void = { _ in }
+        progress: (Int) -> Void = { _ in }, warn: (String) -> Void = { _ in }
     ) throws -> Tensor {
         let w = grid.width, h = grid.height
         var out = Tensor(shape: [1, 3, h, w], repeating: 0)
@@ -212,6 +167,57 @@ public final class TiledSampler {
             }
         }, progress: progress, warn: warn)
         return out
+    }
+
+    /// The fused canvases as the sampling loop's state: x_t and the next sample, and the view the
+    /// target terms read (the previous step's; the initial image's at the first step).
+    private struct State: GuidedSamplingState {
+        let sampler: TiledSampler
+        let initial: any TileSource
+        let startIndex: Int
+        let output: (Tensor, Int) throws -> Void
+        let progress: (Int) -> Void
+        var x: TiledCanvas, next: TiledCanvas
+        var currentView: Tensor?
+        var firstStep = true
+        var done = 0
+
+        mutating func start(noise z: NormalField) throws {
+            let grid = sampler.grid, pw = grid.paddedWidth, ph = grid.paddedHeight, t = grid.tileSize
+            // x = q_sample(initial, k0) band by band; the first step's view reads the initial image.
+            var initialView = sampler.isSingleTile ? nil : TiledView.Builder(sampler.view)
+            for y0 in stride(from: 0, to: ph, by: t) {
+                let n = min(t, ph - y0)
+                let band = try initial.region(x: 0, y: y0, width: pw, height: n)
+                try x.writeRows(y0, try sampler.diffusion.qSample(
+                    xStart: band, t: [startIndex], noise: sampler.noiseRegion(z, x: 0, y: y0, width: pw, height: n)))
+                initialView?.add(rows: band, at: y0)
+            }
+            currentView = initialView?.view
+            firstStep = true
+            done = 0
+        }
+
+        mutating func step(k: Int, noise: NormalField?, views: [[CLIPAugmentation]]?, isLast: Bool) throws -> Float {
+            let fused = try sampler.step(x, k: k, noise: noise, views: views, view: currentView, firstStep: firstStep, into: next,
+                keepOutput: isLast, output: output) {
+                done += 1
+                progress(done)
+            }
+            firstStep = false
+            if let v = fused.targetView { currentView = v }
+            return fused.weightedRange
+        }
+
+        mutating func renoiseNext(_ noise: NormalField) throws {
+            let s = sampler, pw = s.grid.paddedWidth
+            try next.updateRows(bandHeight: s.grid.tileSize) { band, y0 in
+                DiffuseITGuidance.renoise(band, noise: s.noiseRegion(noise, x: 0, y: y0, width: pw, height: band.shape[2]),
+                    diffusion: s.diffusion, startIndex: startIndex)
+            }
+        }
+
+        mutating func advance() { swap(&x, &next) }
     }
 
     /// The `w x h` rectangle at (x, y) of a noise field laid over the padded image (`[3, H', W']`
@@ -232,15 +238,6 @@ public final class TiledSampler {
             }
         }
         return out
-    }
-
-    /// CLIP views for every ensemble member (text mode), drawn as whole mode draws them.
-    func drawViews(_ rng: inout PhiloxGenerator) -> [[CLIPAugmentation]]? {
-        guard let clip else { return nil }
-        let size = grid.tileSize
-        return clip.resolutions.map { _ in
-            (0..<parameters.augNum).map { _ in CLIPAugmentation.random(size: size, using: &rng) }
-        }
     }
 
     /// What one fused step reports besides the canvas it wrote.
@@ -271,8 +268,7 @@ public final class TiledSampler {
             viewGradient = global.gradient
             if let loss = global.clipLoss, !firstStep { previousCLIPLoss = loss }
         }
-        let frac = ImageLosses.contentWeightFactor(
-            previousCLIPLoss: isImageMode ? nil : previousCLIPLoss, progressiveContrast: p.useProgContrast, regularizeContent: p.regularizeContent)
+        let frac = loss.contentWeight(previousCLIPLoss: previousCLIPLoss)
         // One tile-height band of each blended quantity; x̂₀ only when it is the output, the target
         // only when a view exists.
         var samples = TileRowAccumulator(width: pw, height: ph, tileSize: t)
@@ -308,28 +304,11 @@ public final class TiledSampler {
     /// The target terms on the whole-image view: CLS style + MSE to the style image (image mode) or
     /// the CLIP loss (text mode); the gradient w.r.t. the view and the unweighted CLIP loss.
     func globalPass(_ v: Tensor, views: [[CLIPAugmentation]]?) throws -> (gradient: Tensor?, clipLoss: Float?) {
-        let p = parameters
         let tape = Tape()
         let vv = tape.watch(v)
-        var total: Variable?
-        func add(_ term: Variable, _ weight: Float) {
-            let weighted = Ops.scale(term, weight)
-            total = total.map { $0 + weighted } ?? weighted
-        }
-        var clipLoss: Float?
-        if let clip, p.clipGuidanceLambda != 0 {
-            let l = try clip.loss(vv, views: views)
-            clipLoss = l.value.scalars[0]
-            add(l, p.clipGuidanceLambda)
-        }
-        if let style {
-            if let dino, let styleCLS, p.lambdaTrg > 0 {
-                let cls = try dino.features(vv).cls
-                add(Ops.mse(cls, Variable(styleCLS)), p.lambdaTrg)
-            }
-            add(ImageLosses.mse(vv, style), p.l2TrgLambda)
-        }
-        guard let total else { return (nil, clipLoss) }
+        let evaluation = try loss.evaluateTargets(view: vv, views: views)
+        let clipLoss = evaluation.terms[.clip]?.value.scalars[0]
+        guard let total = evaluation.total else { return (nil, clipLoss) }
         return (tape.gradients(of: total, cotangent: Tensor(shape: total.shape, repeating: 1), wrt: [vv])[0], clipLoss)
     }
 
@@ -345,48 +324,27 @@ public final class TiledSampler {
     /// gradient through the U-Net, and the DDPM/DDIM update (``DiffuseITGuidance/update``, shared with
     /// whole mode).
     func tileStep(_ tile: TileGrid.Tile, x: Tensor, k: Int, noise: Tensor?, views: [[CLIPAugmentation]]?, viewGradient: Tensor?, frac: Float) throws -> TileResult {
-        let p = parameters
-        let schedule = diffusion.schedule
         let (tape, xv, output, unguided, x0) = try DiffuseITGuidance.predictOnTape(x, k: k, unet: unet, diffusion: diffusion)
-        let xMix = ImageLosses.noiseMixed(predXStart: x0, xT: xv, factor: schedule.sqrtOneMinusAlphasCumprod[k])
-        let xIn = p.useNoiseAugAll ? xMix : x0
-
-        // Terms in whole mode's order (so a single tile reproduces it exactly).
-        var total: Variable?
-        func add(_ value: Variable, weight: Float) {
-            let weighted = Ops.scale(value, weight)
-            total = total.map { $0 + weighted } ?? weighted
-        }
-        if isSingleTile, let clip, p.clipGuidanceLambda != 0 {
-            let l = try clip.loss(xMix, views: views)
-            add(l, weight: p.clipGuidanceLambda)
-            previousCLIPLoss = l.value.scalars[0]
-        }
-        if let dino {
+        var structure: DiffuseITLoss.Structure?
+        if dino != nil {
             let reference = try sourceReference(tile)
-            let useDir = k > p.diffIter && p.lambdaDirCls > 0
-            let previous = previousCLS[tile.index] ?? reference.cls
-            let terms = try dino.terms(xIn, source: reference, previousCLS: useDir ? previous : nil,
-                styleCLS: isSingleTile && p.lambdaTrg > 0 ? styleCLS : nil)
-            if p.lambdaSSIM > 0 { add(terms.selfSimilarity, weight: p.lambdaSSIM) }
-            if p.lambdaContraSSIM > 0 { add(terms.contrastive, weight: p.lambdaContraSSIM * frac) }
-            if let d = terms.semanticDivergence { add(d, weight: p.lambdaDirCls) }
-            if let s = terms.style { add(s, weight: p.lambdaTrg) }
-            previousCLS[tile.index] = terms.cls
+            structure = .init(reference: reference, previousCLS: previousCLS[tile.index] ?? reference.cls)
         }
-        if p.rangeLambda != 0 { add(ImageLosses.range(x0), weight: p.rangeLambda) }
-        if isSingleTile, let style { add(ImageLosses.mse(xIn, style), weight: p.l2TrgLambda) }
-        let target = isImageMode ? xIn : xMix
-        if let viewGradient { add(Ops.sum(target * Variable(viewGradient)), weight: 1) }
+        // A single tile is the whole image: the target terms run in the step, as in whole mode.
+        let evaluation = try loss.evaluate(predXStart: x0, x: xv, k: k, of: diffusion.schedule, views: views, structure: structure, targets: isSingleTile,
+            contentWeight: frac, viewGradient: viewGradient)
+        if let l = evaluation.terms[.clip] { previousCLIPLoss = l.value.scalars[0] }
+        if let cls = evaluation.cls { previousCLS[tile.index] = cls }
 
         var gradient = Tensor.zeros(x.shape)
-        if let total {
+        if let total = evaluation.total {
             let dLdx = tape.gradients(of: total, cotangent: Tensor(shape: total.shape, repeating: 1), wrt: [xv])[0]
             gradient = Ops.scale(Variable(dLdx), -1).value
         }
         let (_, outputXStart, sample) = try DiffuseITGuidance.update(
-            x, k: k, modelOutput: output.value, unguided: unguided, gradient: gradient, noise: noise, ddim: p.ddim, diffusion: diffusion)
-        return TileResult(sample: sample, outputXStart: outputXStart, targetInput: target.value, weightedExcess: weightedExcess(x0.value, tile))
+            x, k: k, modelOutput: output.value, unguided: unguided, gradient: gradient, noise: noise, ddim: parameters.ddim, diffusion: diffusion)
+        return TileResult(sample: sample, outputXStart: outputXStart, targetInput: evaluation.targetInput.value,
+            weightedExcess: weightedExcess(x0.value, tile))
     }
 
     /// Σ weight · (v − clamp(v, −1, 1))² over a tile.

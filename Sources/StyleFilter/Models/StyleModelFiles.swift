@@ -106,7 +106,7 @@ public struct StyleModelFiles: Sendable, Equatable {
     }
 
     /// The networks, loaded (memory-mapped where the format allows).
-    public func load() throws -> (unet: UNetModel, dino: DINOVisionTransformer, dinoPatchSize: Int, clip: [NamedCLIPModel]) {
+    func load() throws -> StyleNetworks {
         let unet = try StyleModelFiles.loading("U-Net", self.unet) {
             let archive = try Checkpoint.open(self.unet)
             return try UNetModel(config: UNetConfig.resolve(checkpointPath: self.unet, archive: archive), weights: WeightStore(archive))
@@ -124,6 +124,23 @@ public struct StyleModelFiles: Sendable, Equatable {
                 return NamedCLIPModel(name: member.name, model: try CLIPModel(weights: store, config: config))
             }
         }
-        return (unet, dino, dinoSide?["global_patch_size"] as? Int ?? 224, clipModels)
+        return StyleNetworks(
+            unet: unet, dino: DINOLosses(model: dino, globalPatchSize: dinoSide?["global_patch_size"] as? Int ?? 224), clip: clipModels)
     }
+
+    /// The U-Net's native image size (reads the checkpoint's header and shapes only).
+    public func unetImageSize() throws -> Int {
+        try StyleModelFiles.loading("U-Net", unet) {
+            try UNetConfig.resolve(checkpointPath: unet, archive: try Checkpoint.open(unet)).imageSize
+        }
+    }
+}
+
+/// The networks of a style run, loaded.
+struct StyleNetworks {
+    let unet: UNetModel
+    /// DINO as the losses use it (with its global patch size).
+    let dino: DINOLosses
+    /// Text mode's CLIP ensemble.
+    let clip: [NamedCLIPModel]
 }

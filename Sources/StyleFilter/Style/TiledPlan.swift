@@ -104,12 +104,3 @@ public struct TiledPlan: Sendable {
         return String(format: "%.1f h", seconds / 3600)
     }
 }
-
-extension StyleModelFiles {
-    /// The U-Net's native image size (reads the checkpoint's header and shapes only).
-    public func unetImageSize() throws -> Int {
-        try StyleModelFiles.loading("U-Net", unet) {
-            try UNetConfig.resolve(checkpointPath: unet, archive: try Checkpoint.open(unet)).imageSize
-        }
-    }
-}

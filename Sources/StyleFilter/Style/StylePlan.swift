@@ -15,16 +15,11 @@ public struct StylePlan: Sendable {
     }
 
     /// Respaced step count N of the schedule.
-    public var respacedSteps: Int? {
-        (try? TimestepRespacing.keptTimesteps(baseStepCount: 1000, spec: parameters.timestepRespacing))?.count
-    }
+    public var respacedSteps: Int? { parameters.respacedStepCount }
 
     /// Guided steps per output (without restarts).
     public var guidedStepsPerOutput: Int? {
-        guard let n = respacedSteps else { return nil }
-        let k0 = n - parameters.skipTimesteps - 1
-        guard k0 >= 0 else { return nil }
-        return parameters.ddim ? k0 + 1 : k0 + parameters.resampleCount
+        respacedSteps.flatMap { SamplingSchedule(parameters: parameters, stepCount: $0)?.stepCount }
     }
 
     /// Seconds per guided step at 256x256 measured on the project's idle 2-core machine (BENCHMARKS.md
