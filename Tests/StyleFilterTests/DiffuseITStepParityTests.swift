@@ -73,8 +73,8 @@ import Testing
         // Each term and its own gradient w.r.t. the image it reads, and the total w.r.t. x̂₀ (all
         // before the step, which advances the state).
         let predXStart = try c.tensor("pred_xstart"), xMix = try c.tensor("x_mix"), xIn = try c.tensor("x_in")
-        let termInputs: [DiffuseITGuidance.Term: Tensor] = [.clip: xMix, .range: predXStart]
-        for term in DiffuseITGuidance.Term.allCases where c.has("loss_\(term.rawValue)") {
+        let termInputs: [DiffuseITLoss.Term: Tensor] = [.clip: xMix, .range: predXStart]
+        for term in DiffuseITLoss.Term.allCases where c.has("loss_\(term.rawValue)") {
             let input = termInputs[term] ?? xIn
             let (value, grad) = try valueAndGradient(input) { v in
                 let value = try Self.term(term, of: g, image: v, xT: xT, k: k, views: b.views)
@@ -120,7 +120,7 @@ import Testing
     }
 
     /// One unweighted term of `g`'s loss for `image`, as upstream's grad_* entries define it.
-    static func term(_ term: DiffuseITGuidance.Term, of g: DiffuseITGuidance, image: Variable, xT: Tensor, k: Int,
+    static func term(_ term: DiffuseITLoss.Term, of g: DiffuseITGuidance, image: Variable, xT: Tensor, k: Int,
                      views: [[CLIPAugmentation]]?) throws -> Variable? {
         switch term {
         case .clip: return try g.clip?.loss(image, views: views)

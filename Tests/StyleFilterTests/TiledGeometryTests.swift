@@ -128,7 +128,7 @@ import VipsBridge
         let style = (0..<(3 * 16 * 16)).map { _ in UInt8(rng.next() % 256) }
         let reference = ColorMatching.mkl(source: output.map(Double.init), reference: style.map(Double.init)).bytes
         var streamed = output
-        TiledColorMatching.mkl(&streamed, style: style)
+        ColorMatching.mkl(&streamed, style: style)
         #expect(streamed == reference)
     }
 
