@@ -5,11 +5,12 @@ let package = Package(
     name: "StyleFilter",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "stylefilter", targets: ["stylefilter"]),
+        // The command keeps its name; its target is StyleFilterCLI so it cannot collide with the
+        // library's module on case-insensitive file systems.
+        .executable(name: "stylefilter", targets: ["StyleFilterCLI"]),
         .executable(name: "stylefilter-bench", targets: ["stylefilter-bench"]),
+        // The one library for users: the stages, the chain, the style run's options, models lookup.
         .library(name: "StyleFilter", targets: ["StyleFilter"]),
-        .library(name: "Engine", targets: ["Engine"]),
-        .library(name: "VipsBridge", targets: ["VipsBridge"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,7 +32,7 @@ let package = Package(
         ),
         .target(
             name: "Engine",
-            dependencies: ["COpenBLAS", "CZlib", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["COpenBLAS", "CZlib"],
             exclude: ["Resources/README.md"],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
         ),
@@ -43,7 +44,7 @@ let package = Package(
             ]
         ),
         .executableTarget(
-            name: "stylefilter",
+            name: "StyleFilterCLI",
             dependencies: [
                 "StyleFilter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -52,15 +53,19 @@ let package = Package(
         ),
         .executableTarget(
             name: "stylefilter-bench",
-            dependencies: ["StyleFilter", "Engine", "VipsBridge", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["StyleFilter", "Engine", "VipsBridge", "COpenBLAS", .product(name: "Logging", package: "swift-log")]
         ),
 
         .testTarget(name: "VipsBridgeTests", dependencies: ["VipsBridge"]),
         // Locates the parity fixtures (STYLEFILTER_FIXTURES or Tests/Fixtures) for the test targets.
         .target(name: "FixtureSupport", dependencies: ["Engine"], path: "Tests/FixtureSupport"),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "FixtureSupport"]),
-        .testTarget(name: "StyleFilterTests", dependencies: ["StyleFilter", "Engine", "VipsBridge", "FixtureSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["stylefilter", "VipsBridge", "FixtureSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "CZlib", "FixtureSupport"]),
+        // Builds tiny checkpoints and serves models over loopback HTTP for the models tests.
+        .target(name: "ModelsTestSupport", path: "Tests/ModelsTestSupport"),
+        .testTarget(name: "StyleFilterTests", dependencies: ["StyleFilter", "Engine", "VipsBridge", "FixtureSupport", "ModelsTestSupport"]),
+        // Runs the built command (and parses chains through its module); the models tests share the
+        // loopback server and checkpoint builders with StyleFilterTests.
+        .testTarget(name: "CLITests", dependencies: ["StyleFilterCLI", "StyleFilter", "FixtureSupport", "ModelsTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -37,12 +37,15 @@ struct CLIRunner {
         try runProcess(binary.path, arguments, stdin: stdin, environment: environment)
     }
 
-    /// Runs any executable (used for `vips` on either side of the filter).
-    static func runProcess(_ path: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Result {
+    /// Runs any executable (used for `vips` on either side of the filter) with `environment` added to
+    /// this process's (or, with `inherit` false, as its whole environment).
+    static func runProcess(
+        _ path: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:], inherit: Bool = true
+    ) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
+        var env = inherit ? ProcessInfo.processInfo.environment : [:]
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let input = Pipe()

@@ -1,4 +1,5 @@
 import Foundation
+import ModelsTestSupport
 import StyleFilter
 import Testing
 import FixtureSupport

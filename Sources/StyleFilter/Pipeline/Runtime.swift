@@ -1,7 +1,9 @@
 import Engine
+import Logging
 import VipsBridge
 
-/// Process-wide settings shared by libvips and the engine.
+/// Process-wide settings and facts shared by libvips and the engine, so a program using the stages
+/// never talks to either directly.
 public enum Runtime {
     /// Starts libvips, applies the loader allowlist and sets one thread budget for both libvips'
     /// workers and OpenBLAS (`0` keeps their defaults: CPU count or `VIPS_CONCURRENCY`/`OPENBLAS_NUM_THREADS`).
@@ -16,6 +18,22 @@ public enum Runtime {
         if threads > 0 { EngineThreads.set(threads) }
     }
 
+    /// Releases libvips' caches and threads before the process exits; with `VIPS_LEAK` set, libvips
+    /// then reports any image still alive.
+    public static func shutdown() { Vips.shutdown() }
+
+    /// Where libvips' warnings go (repeats are dropped).
+    public static func logLibvipsWarnings(to logger: Logger) { VipsLog.setLogger(logger) }
+
     /// Threads the engine's BLAS will use.
     public static var engineThreads: Int { EngineThreads.current }
+
+    /// libvips' worker threads.
+    public static var libvipsThreads: Int { Vips.concurrency }
+
+    /// The most memory libvips held at once so far, in bytes.
+    public static var libvipsMemoryHighWater: Int { Vips.memoryHighWater }
+
+    /// The libvips version in use, e.g. "8.14.1".
+    public static var libvipsVersion: String { Vips.version }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import StyleFilter
-import VipsBridge
 
 struct FormatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,27 +21,20 @@ struct FormatsCommand: ParsableCommand {
 
     private struct Listing: Codable {
         var libvips: String
-        var loaders: [Entry]
-        var savers: [Entry]
-    }
-
-    private struct Entry: Codable {
-        var name: String
-        var description: String
-        var allowed: Bool
+        var loaders: [ImageFormat]
+        var savers: [ImageFormat]
     }
 
     func execute(globals: GlobalOptions) throws {
-        let loaders = Foreign.list("VipsForeignLoad").map { Entry(name: $0.nickname, description: $0.summary, allowed: !$0.blocked) }
-        let savers = Foreign.list("VipsForeignSave").map { Entry(name: $0.nickname, description: $0.summary, allowed: !$0.blocked) }
+        let loaders = ImageFormats.loaders, savers = ImageFormats.savers
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = try encoder.encode(Listing(libvips: Vips.version, loaders: loaders, savers: savers))
+            let data = try encoder.encode(Listing(libvips: Runtime.libvipsVersion, loaders: loaders, savers: savers))
             Console.writeOutput(String(decoding: data, as: UTF8.self) + "\n")
             return
         }
-        var text = "libvips \(Vips.version)\nloaders:\n"
+        var text = "libvips \(Runtime.libvipsVersion)\nloaders:\n"
         for entry in loaders {
             text += "  \(entry.name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(entry.allowed ? "       " : "blocked") \(entry.description)\n"
         }

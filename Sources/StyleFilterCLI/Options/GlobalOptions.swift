@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import StyleFilter
-import VipsBridge
 
 /// How progress is shown on stderr.
 enum ProgressMode: String, CaseIterable, ExpressibleByArgument {

@@ -1,8 +1,8 @@
 import Foundation
-import VipsBridge
+import StyleFilter
 
 Signals.install()
 let status = Dispatcher.run(Array(CommandLine.arguments.dropFirst()))
 // After every image is released: with VIPS_LEAK set this prints libvips' leak report.
-Vips.shutdown()
+Runtime.shutdown()
 exit(status)

@@ -1,5 +1,6 @@
 import Foundation
-import StyleFilter
+import ModelsTestSupport
+@testable import StyleFilter
 import Testing
 
 /// Models directory resolution, import and verify, without a network.

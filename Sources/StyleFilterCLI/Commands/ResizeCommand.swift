@@ -1,6 +1,5 @@
 import ArgumentParser
 import StyleFilter
-import VipsBridge
 
 struct ResizeCommand: StageCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import Foundation
-import StyleFilter
+import ModelsTestSupport
+@testable import StyleFilter
 import Testing
 
 /// `ModelStore.fetch` against a real HTTP server on 127.0.0.1: resume, interruption, checksums, pins,

@@ -1,6 +1,5 @@
 import ArgumentParser
 import StyleFilter
-import VipsBridge
 
 struct PadCommand: StageCommand {
     static let configuration = CommandConfiguration(

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Logging
 import StyleFilter
-import VipsBridge
 
 /// Runs one command line: `[globals] STAGE [options] [+ STAGE [options]]...`, `info` or `formats`.
 /// Returns the exit status instead of exiting, so `main` can shut libvips down (leak report) first.
@@ -36,7 +35,7 @@ enum Dispatcher {
     }
 
     private static func dispatch(_ arguments: [String], console: Console) throws {
-        let segments = StageRegistry.segments(arguments)
+        let segments = StageCommands.segments(arguments)
         let head = segments[0]
         guard let commandIndex = commandIndex(in: head) else {
             // Only global options: --help, --version, or a missing stage.
@@ -72,8 +71,7 @@ enum Dispatcher {
             }
             return
         }
-        let chainArguments = ([commandArguments] + segments.dropFirst()).joined(separator: [StageRegistry.separator])
-        let stages = try StageCommands.registry().parseChain(Array(chainArguments))
+        let stages = try StageCommands.parseChain([commandArguments] + segments.dropFirst())
         try runChain(stages, globals: globals, console: console)
     }
 
@@ -93,17 +91,17 @@ enum Dispatcher {
         let threads = try globals.resolvedThreads()
         try Runtime.configure(threads: threads, allowUntrusted: globals.allowUntrusted)
         let logger = Logger(label: "stylefilter")
-        VipsLog.setLogger(Logger(label: "stylefilter.vips"))
+        Runtime.logLibvipsWarnings(to: Logger(label: "stylefilter.vips"))
         let reporter = ProgressReporter.make(mode: globals.progress, console: console, quiet: globals.quiet)
         var progress: (@Sendable (Int) -> Void)?
         if let reporter { progress = { percent in reporter.report(percent) } }
         let context = PipelineContext(
             failOn: globals.failOn, seed: try globals.resolvedSeed(), logger: logger, progress: progress)
         logger.info(
-            "seed \(context.seed); threads: libvips \(Vips.concurrency), OpenBLAS \(Runtime.engineThreads); stages: \(stages.map(\.name).joined(separator: " + "))")
+            "seed \(context.seed); threads: libvips \(Runtime.libvipsThreads), OpenBLAS \(Runtime.engineThreads); stages: \(stages.map(\.name).joined(separator: " + "))")
         let start = ContinuousClock.now
         try Chain(stages).run(input: input, output: output, context: context)
-        logger.debug("done in \(ContinuousClock.now - start), libvips memory high-water \(Vips.memoryHighWater / 1_048_576) MiB")
+        logger.debug("done in \(ContinuousClock.now - start), libvips memory high-water \(Runtime.libvipsMemoryHighWater / 1_048_576) MiB")
     }
 
     /// Index of the stage or subcommand name in the first segment, skipping global options and their values.

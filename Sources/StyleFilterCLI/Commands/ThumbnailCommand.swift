@@ -1,6 +1,5 @@
 import ArgumentParser
 import StyleFilter
-import VipsBridge
 
 struct ThumbnailCommand: StageCommand {
     static let configuration = CommandConfiguration(

@@ -4,8 +4,8 @@ import Glibc
 /// A minimal HTTP/1.1 server on 127.0.0.1 (an ephemeral port) for download tests: serves byte strings by
 /// path, honours `Range: bytes=N-`, and can cut a transfer midway, stall, ignore ranges or answer 404.
 /// Every connection is closed after one response; no address outside loopback is ever used.
-final class LoopbackHTTPServer: @unchecked Sendable {
-    enum Behaviour {
+public final class LoopbackHTTPServer: @unchecked Sendable {
+    public enum Behaviour {
         /// 200, or 206 for a Range request.
         case serve(Data)
         /// The first request gets the headers for the whole body but only `after` bytes, then the
@@ -19,13 +19,18 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         case ignoreRange(Data)
     }
 
-    struct Request: Equatable {
-        var path: String
-        var range: String?
+    public struct Request: Equatable {
+        public var path: String
+        public var range: String?
+
+        public init(path: String, range: String?) {
+            self.path = path
+            self.range = range
+        }
     }
 
-    let port: UInt16
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    public let port: UInt16
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     private let listener: Int32
     private let lock = NSLock()
@@ -34,7 +39,7 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     private var cut: Set<String> = []
     private var stopped = false
 
-    init() throws {
+    public init() throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listener >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         var yes: Int32 = 1
@@ -62,14 +67,14 @@ final class LoopbackHTTPServer: @unchecked Sendable {
 
     deinit { stop() }
 
-    func route(_ path: String, _ behaviour: Behaviour) {
+    public func route(_ path: String, _ behaviour: Behaviour) {
         lock.withLock { routes[path] = behaviour }
     }
 
     /// Requests received so far, in order.
-    var requests: [Request] { lock.withLock { log } }
+    public var requests: [Request] { lock.withLock { log } }
 
-    func stop() {
+    public func stop() {
         let first = lock.withLock {
             defer { stopped = true }
             return !stopped

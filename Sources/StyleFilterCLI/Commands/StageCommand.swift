@@ -1,0 +1,62 @@
+import ArgumentParser
+import StyleFilter
+
+/// A command-line stage: parses its options and builds the ``Stage`` value the chain runs.
+protocol StageCommand: ParsableCommand {
+    func makeStage() throws -> any Stage
+}
+
+/// Every stage the command line offers, in help order, and the chain syntax
+/// `STAGE [options] [+ STAGE [options]]...`, parsed here once: the library receives stages. A new stage
+/// is one more entry here plus its command file.
+enum StageCommands {
+    static let all: [any StageCommand.Type] = [
+        ResizeCommand.self, ThumbnailCommand.self, CropCommand.self, SmartcropCommand.self, PadCommand.self,
+        FlattenCommand.self, ColourspaceCommand.self, DepthCommand.self, CopyCommand.self, StyleCommand.self,
+    ]
+
+    /// The stage separator: a standalone `+` argument.
+    static let separator = "+"
+
+    /// Splits arguments at standalone `+` separators.
+    static func segments(_ arguments: [String]) -> [[String]] {
+        arguments.split(separator: separator, omittingEmptySubsequences: false).map(Array.init)
+    }
+
+    /// Commands by name and alias; a name used twice is an error.
+    static func index(_ commands: [any StageCommand.Type]) throws -> [String: any StageCommand.Type] {
+        var index: [String: any StageCommand.Type] = [:]
+        for command in commands {
+            let configuration = command.configuration
+            for name in [configuration.commandName ?? ""] + configuration.aliases {
+                guard index.updateValue(command, forKey: name) == nil else {
+                    throw StyleFilterError(.failure, "stage name '\(name)' is registered twice")
+                }
+            }
+        }
+        return index
+    }
+
+    /// Parses `STAGE [args]` segments into stages. Each parses through the root command, so errors and
+    /// `--help` come out with the full `stylefilter STAGE` usage.
+    static func parseChain(_ segments: [[String]], commands: [any StageCommand.Type] = all) throws -> [any Stage] {
+        let index = try index(commands)
+        return try segments.enumerated().map { position, segment in
+            guard let name = segment.first else {
+                throw StyleFilterError(.usage, position == 0 ? "missing stage" : "missing stage after '+'")
+            }
+            guard index[name] != nil else {
+                let names = commands.compactMap { $0.configuration.commandName }.joined(separator: ", ")
+                throw StyleFilterError(.usage, "unknown stage '\(name)' (stages: \(names))")
+            }
+            var parsed = try RootCommand.parseAsRoot(segment)
+            guard let stage = parsed as? any StageCommand else {
+                // `--help` parses into argument-parser's help command, whose run() throws the clean
+                // exit that prints the help.
+                try parsed.run()
+                throw StyleFilterError(.usage, "'\(name)' is not a stage")
+            }
+            return try stage.makeStage()
+        }
+    }
+}
