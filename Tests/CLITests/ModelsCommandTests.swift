@@ -1,6 +1,6 @@
 import Foundation
 import ModelsTestSupport
-import StyleFilter
+@testable import StyleFilter
 import Testing
 import FixtureSupport
 

@@ -1,6 +1,6 @@
 import Engine
 import Foundation
-import StyleFilter
+@testable import StyleFilter
 import Testing
 
 /// The shape-only architecture recognisers: the fixture weights (configs from the fixture manifest) and

@@ -6,28 +6,28 @@ import Foundation
 /// scale: 0.8…1, ratio: 0.9…1.1)` (bilinear, no antialias), `RandomHorizontalFlip()`; CLIP's
 /// normalisation follows. The parameters are injectable so the geometry can be checked against
 /// torchvision's exactly; `random(size:using:)` draws them with torchvision's distributions.
-public struct CLIPAugmentation: Sendable, Equatable {
+package struct CLIPAugmentation: Sendable, Equatable {
     /// Rotation angle in degrees (counter-clockwise, torchvision's convention).
-    public var angle: Double
+    var angle: Double
     /// Crop of the rotated image: top row, left column, height, width.
-    public var crop: (top: Int, left: Int, height: Int, width: Int)
+    package var crop: (top: Int, left: Int, height: Int, width: Int)
     /// Whether the resized crop is mirrored.
-    public var flip: Bool
+    var flip: Bool
 
-    public init(angle: Double, crop: (top: Int, left: Int, height: Int, width: Int), flip: Bool) {
+    package init(angle: Double, crop: (top: Int, left: Int, height: Int, width: Int), flip: Bool) {
         self.angle = angle
         self.crop = crop
         self.flip = flip
     }
 
-    public static func == (a: Self, b: Self) -> Bool {
+    package static func == (a: Self, b: Self) -> Bool {
         a.angle == b.angle && a.flip == b.flip && a.crop == b.crop
     }
 
     /// A view drawn as torchvision draws it for a `size x size` image: angle uniform in [−10, 10],
     /// crop area fraction in [0.8, 1] and log-uniform aspect ratio in [0.9, 1.1] (ten tries, then
     /// the centre crop), flip with probability ½.
-    public static func random(size: Int, using rng: inout PhiloxGenerator) -> CLIPAugmentation {
+    package static func random(size: Int, using rng: inout PhiloxGenerator) -> CLIPAugmentation {
         let angle = -10 + 20 * rng.nextUniformDouble()
         let area = Double(size * size)
         let logRatio = (log(0.9), log(1.1))
@@ -48,7 +48,7 @@ public struct CLIPAugmentation: Sendable, Equatable {
     }
 
     /// The view as a plane map from the `size x size` image to `resolution x resolution`.
-    public func map(size: Int, resolution: Int) -> SparsePlaneMap {
+    package func map(size: Int, resolution: Int) -> SparsePlaneMap {
         var m = CLIPAugmentation.rotation(size: size, degrees: angle)
             .then(.bilinear(inputHeight: size, inputWidth: size, crop: crop, outputHeight: resolution, outputWidth: resolution))
         if flip { m = m.then(.horizontalFlip(height: resolution, width: resolution)) }

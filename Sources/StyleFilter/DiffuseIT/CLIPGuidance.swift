@@ -1,7 +1,7 @@
 import Engine
 
 /// A CLIP model as DiffuseIT's text guidance uses it.
-public protocol CLIPGuidanceModel: AnyObject {
+package protocol CLIPGuidanceModel: AnyObject {
     /// The model's name (for plans and errors), e.g. "ViT-B/32".
     var name: String { get }
     /// The square input resolution n of the image tower.
@@ -19,23 +19,23 @@ public protocol CLIPGuidanceModel: AnyObject {
 /// preprocessing (bilinear resize to n, no crop for square images); t_m = normalise(E_T − 0.4·E_S +
 /// 0.2·E_I0). For an image x the loss is −(1/M) Σ_m ⟨mean_v normalise(E(view_v(x))), t_m⟩ over the
 /// random "train" views (`CLIPAugmentation`); with no views it uses the test preprocessing.
-public final class CLIPGuidance {
+package final class CLIPGuidance {
     /// One ensemble member with its fixed target.
-    public struct Member {
-        public let model: any CLIPGuidanceModel
+    package struct Member {
+        package let model: any CLIPGuidanceModel
         /// t_m, `[E]`, unit length.
-        public let target: Tensor
+        package let target: Tensor
 
-        public init(model: any CLIPGuidanceModel, target: Tensor) {
+        package init(model: any CLIPGuidanceModel, target: Tensor) {
             self.model = model
             self.target = target
         }
     }
 
-    public let members: [Member]
+    package let members: [Member]
 
     /// Builds the targets for `sourceImage` (`[1, 3, S, S]` in [−1, 1]) and the two texts.
-    public init(models: [any CLIPGuidanceModel], targetText: String, sourceText: String, sourceImage: Tensor, tokenizer: CLIPTokenizer) throws {
+    package init(models: [any CLIPGuidanceModel], targetText: String, sourceText: String, sourceImage: Tensor, tokenizer: CLIPTokenizer) throws {
         precondition(!models.isEmpty, "CLIP guidance needs at least one model")
         let targetTokens = try tokenizer.tokenize(PromptTemplates.filled(with: targetText), truncate: true)
         let sourceTokens = try tokenizer.tokenize(PromptTemplates.filled(with: sourceText), truncate: true)
@@ -48,25 +48,25 @@ public final class CLIPGuidance {
     }
 
     /// The members with precomputed targets (for tests and callers that cache them).
-    public init(members: [Member]) {
+    package init(members: [Member]) {
         precondition(!members.isEmpty, "CLIP guidance needs at least one model")
         self.members = members
     }
 
     /// Mean of the per-template text features `[T, E]`, then L2-normalised: `[E]`.
-    public static func textEmbedding(templateFeatures f: Tensor) -> Tensor {
+    static func textEmbedding(templateFeatures f: Tensor) -> Tensor {
         Ops.l2Normalize(Ops.mean(Variable(f), axis: 0)).value
     }
 
     /// normalise(1·E_T − 0.4·E_S + 0.2·E_I0), each `[E]`.
-    public static func flexITTarget(targetText: Tensor, sourceText: Tensor, sourceImage: Tensor) -> Tensor {
+    static func flexITTarget(targetText: Tensor, sourceText: Tensor, sourceImage: Tensor) -> Tensor {
         let t = Variable(targetText), s = Variable(sourceText), i = Variable(sourceImage)
         return Ops.l2Normalize(t - Ops.scale(s, 0.4) + Ops.scale(i, 0.2)).value
     }
 
     /// The mean over views of the unit image embeddings of `image` (`[1, 3, S, S]` in [−1, 1]), `[E]`;
     /// `views == nil` uses the test preprocessing (one view, bilinear resize to n).
-    public static func imageEmbedding(_ model: any CLIPGuidanceModel, image: Variable, views: [CLIPAugmentation]?) throws -> Variable {
+    static func imageEmbedding(_ model: any CLIPGuidanceModel, image: Variable, views: [CLIPAugmentation]?) throws -> Variable {
         precondition(image.rank == 4 && image.shape[0] == 1 && image.shape[2] == image.shape[3], "CLIP guidance expects one square image, got \(image.shape)")
         let size = image.shape[2], n = model.imageResolution
         let unit = image.unitRange
@@ -81,7 +81,7 @@ public final class CLIPGuidance {
     }
 
     /// The unweighted loss −(1/M) Σ_m ⟨e_m, t_m⟩; `views[m]` are member m's views (nil: test preprocessing).
-    public func loss(_ image: Variable, views: [[CLIPAugmentation]]?) throws -> Variable {
+    package func loss(_ image: Variable, views: [[CLIPAugmentation]]?) throws -> Variable {
         var total: Variable?
         for (m, member) in members.enumerated() {
             let e = try CLIPGuidance.imageEmbedding(member.model, image: image, views: views?[m])

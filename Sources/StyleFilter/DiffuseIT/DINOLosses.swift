@@ -1,7 +1,7 @@
 import Engine
 
 /// A DINO ViT as DiffuseIT's structure and style losses use it.
-public protocol DINOGuidanceModel: AnyObject {
+package protocol DINOGuidanceModel: AnyObject {
     /// For one ImageNet-normalised image `[1, 3, h, w]`: the last block's keys with the heads
     /// concatenated, CLS row included (`[N, D]`), and the last block's output token 0 before the final
     /// LayerNorm (`[D]`). Both differentiable w.r.t. the image.
@@ -13,62 +13,62 @@ public protocol DINOGuidanceModel: AnyObject {
 ///
 /// Every image goes through `0.5·x + 0.5`, a bilinear resize of the shorter side to
 /// `globalPatchSize` (long side capped at 480, no antialias) and ImageNet normalisation.
-public final class DINOLosses {
+package final class DINOLosses {
     /// Features of an image that only serves as a reference (no gradient).
-    public struct Reference {
+    package struct Reference {
         /// Unit-length keys `[N, D]`.
-        public let unitKeys: Tensor
+        let unitKeys: Tensor
         /// Cosine self-similarity of the keys `[N, N]`.
-        public let selfSimilarity: Tensor
+        let selfSimilarity: Tensor
         /// Last-block CLS token `[D]`.
-        public let cls: Tensor
+        let cls: Tensor
     }
 
     /// The unweighted terms for one image.
-    public struct Terms {
+    package struct Terms {
         /// MSE between the key self-similarity matrices (Splice's "global ssim").
-        public let selfSimilarity: Variable
+        let selfSimilarity: Variable
         /// PatchNCE-style contrastive loss between the keys and the source's keys.
-        public let contrastive: Variable
+        let contrastive: Variable
         /// −MSE between the CLS token and the previous image's (semantic divergence), if asked.
-        public let semanticDivergence: Variable?
+        let semanticDivergence: Variable?
         /// MSE between the CLS token and the style image's, if asked.
-        public let style: Variable?
+        package let style: Variable?
         /// The image's CLS token value (the next step's "previous" CLS).
-        public let cls: Tensor
+        let cls: Tensor
     }
 
-    public let model: any DINOGuidanceModel
+    package let model: any DINOGuidanceModel
     /// The shorter side DINO sees (`dino_global_patch_size`, 224 upstream).
-    public let globalPatchSize: Int
+    package let globalPatchSize: Int
     /// The temperature of the contrastive loss.
     static let temperature: Float = 0.07
 
-    public init(model: any DINOGuidanceModel, globalPatchSize: Int = 224) {
+    package init(model: any DINOGuidanceModel, globalPatchSize: Int = 224) {
         self.model = model
         self.globalPatchSize = globalPatchSize
     }
 
     /// The DINO input for `[1, 3, H, W]` images in [−1, 1].
-    public func preprocess(_ image: Variable) -> Variable {
+    func preprocess(_ image: Variable) -> Variable {
         DINOPreprocessing.normalize(ImagePreprocessing.resizeShorterSide(image.unitRange, to: globalPatchSize, maxSize: 480))
     }
 
     /// Keys and CLS of an image in [−1, 1].
-    public func features(_ image: Variable) throws -> (keys: Variable, cls: Variable) {
+    package func features(_ image: Variable) throws -> (keys: Variable, cls: Variable) {
         precondition(image.rank == 4 && image.shape[0] == 1, "DINO losses take one image [1, 3, H, W], got \(image.shape)")
         return try model.keysAndCLS(preprocess(image))
     }
 
     /// Reference features of a fixed image (source or style image).
-    public func reference(_ image: Tensor) throws -> Reference {
+    package func reference(_ image: Tensor) throws -> Reference {
         let f = try features(Variable(image))
         let unit = Ops.l2Normalize(f.keys)
         return Reference(unitKeys: unit.value, selfSimilarity: Ops.matmul(unit, unit, transposeB: true).value, cls: f.cls.value)
     }
 
     /// The terms for `image` (usually watched on a tape): one DINO pass shared by all of them.
-    public func terms(_ image: Variable, source: Reference, previousCLS: Tensor?, styleCLS: Tensor?) throws -> Terms {
+    package func terms(_ image: Variable, source: Reference, previousCLS: Tensor?, styleCLS: Tensor?) throws -> Terms {
         let f = try features(image)
         let structure = structureTerms(f, source: source, previousCLS: previousCLS)
         let style = styleCLS.map { styleTerm(f, styleCLS: $0) }

@@ -2,9 +2,9 @@ import Engine
 
 /// The pixel-space pieces of DiffuseIT's guidance: range loss, MSE to the style image, the
 /// noise-mixed x₀ estimate and the content-weight schedule.
-public enum ImageLosses {
+enum ImageLosses {
     /// `range_loss(x).sum()`: per image, mean((x − clamp(x, −1, 1))²), summed over the batch.
-    public static func range(_ x: Variable) -> Variable {
+    static func range(_ x: Variable) -> Variable {
         precondition(x.rank >= 1, "range loss needs a batch axis")
         let batch = x.shape[0]
         let excess = x - Ops.clamp(x, lower: -1, upper: 1)
@@ -13,13 +13,13 @@ public enum ImageLosses {
     }
 
     /// `F.mse_loss(x, target)`: mean of squared differences over all elements.
-    public static func mse(_ x: Variable, _ target: Tensor) -> Variable {
+    static func mse(_ x: Variable, _ target: Tensor) -> Variable {
         Ops.mse(x, Variable(target))
     }
 
     /// Blended Diffusion's `noisy_aug`: fac·x̂₀ + (1 − fac)·x_t with fac = √(1 − ᾱ_k) of the
     /// respaced schedule (the float64 factor rounded to float32, as PyTorch applies it).
-    public static func noiseMixed(predXStart: Variable, xT: Variable, factor: Double) -> Variable {
+    static func noiseMixed(predXStart: Variable, xT: Variable, factor: Double) -> Variable {
         Ops.scale(predXStart, Float(factor)) + Ops.scale(xT, Float(1 - factor))
     }
 
@@ -27,7 +27,7 @@ public enum ImageLosses {
     /// unweighted CLIP loss (text mode; image mode passes nil and gets 1): 0.5 with
     /// `progressiveContrast` while the CLIP loss is above −0.5, then 2 with `regularizeContent`
     /// once it is below −0.5. (Upstream's third branch, 0.25 above −0.4, can never trigger.)
-    public static func contentWeightFactor(previousCLIPLoss: Float?, progressiveContrast: Bool, regularizeContent: Bool) -> Float {
+    static func contentWeightFactor(previousCLIPLoss: Float?, progressiveContrast: Bool, regularizeContent: Bool) -> Float {
         guard let loss = previousCLIPLoss else { return 1 }
         var frac: Float = 1
         if progressiveContrast, loss > -0.5 { frac = 0.5 }

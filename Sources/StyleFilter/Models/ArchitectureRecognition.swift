@@ -1,14 +1,14 @@
 import Engine
 
 /// A value in a recognised configuration, named after the upstream constructor argument it corresponds to.
-public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
+package enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
     case int(Int)
     case ints([Int])
     case bool(Bool)
     /// The argument is absent (`None` upstream), e.g. no class embedding.
     case none
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .int(let value): return String(value)
         case .ints(let values): return "(" + values.map(String.init).joined(separator: ", ") + ")"
@@ -19,41 +19,41 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// What the tensors of a checkpoint say it is.
-public struct RecognisedArchitecture: Sendable, Equatable {
+package struct RecognisedArchitecture: Sendable, Equatable {
     /// The network family, e.g. "ADM U-Net", "DINO ViT", "CLIP ViT", "ArcFace IR".
-    public var family: String
+    package var family: String
     /// The published variant when the configuration is a known one, e.g. "ViT-B/8".
-    public var variant: String?
+    package var variant: String?
     /// The catalogue name when the configuration is a known one (``ModelEntry/name``), else a generic
     /// family id such as `dino-vit`.
-    public var identifier: String
+    package var identifier: String
     /// Key configuration numbers, named as upstream's constructor arguments, in display order.
-    public var config: [(name: String, value: ConfigValue)]
+    package var config: [(name: String, value: ConfigValue)]
 
-    public static func == (lhs: RecognisedArchitecture, rhs: RecognisedArchitecture) -> Bool {
+    package static func == (lhs: RecognisedArchitecture, rhs: RecognisedArchitecture) -> Bool {
         lhs.family == rhs.family && lhs.variant == rhs.variant && lhs.identifier == rhs.identifier
             && lhs.config.map(\.name) == rhs.config.map(\.name) && lhs.config.map(\.value) == rhs.config.map(\.value)
     }
 
     /// The value of one configuration entry.
-    public func value(_ name: String) -> ConfigValue? { config.first { $0.name == name }?.value }
+    package func value(_ name: String) -> ConfigValue? { config.first { $0.name == name }?.value }
 }
 
 /// Recognises one network family from tensor names and shapes alone (no tensor data is read).
-public protocol ArchitectureRecogniser: Sendable {
+protocol ArchitectureRecogniser: Sendable {
     func recognise(_ tensors: TensorIndex) -> RecognisedArchitecture?
 }
 
 /// The recognisers `models inspect` and `models import` try, in order. Kept as a list so a new network
 /// is one more entry; when the network types carry their own `recognise` functions (the U-Net, DINO and
 /// CLIP configs in Engine), these shape-only recognisers can delegate to them.
-public enum ArchitectureRecognition {
-    public static let recognisers: [any ArchitectureRecogniser] = [
+enum ArchitectureRecognition {
+    static let recognisers: [any ArchitectureRecogniser] = [
         UNetShapeRecogniser(), DINOShapeRecogniser(), CLIPShapeRecogniser(), ArcFaceShapeRecogniser(),
     ]
 
     /// The first recogniser's answer, or nil when no family fits.
-    public static func recognise(_ archive: any TensorArchive) -> RecognisedArchitecture? {
+    static func recognise(_ archive: any TensorArchive) -> RecognisedArchitecture? {
         let index = TensorIndex(archive)
         for recogniser in recognisers {
             if let found = recogniser.recognise(index) { return found }
@@ -63,23 +63,23 @@ public enum ArchitectureRecognition {
 }
 
 /// Tensor names and shapes of an archive, with the lookups recognisers need.
-public struct TensorIndex: Sendable {
-    public let names: [String]
+struct TensorIndex: Sendable {
+    let names: [String]
     private let shapes: [String: [Int]]
 
-    public init(_ archive: any TensorArchive) {
+    init(_ archive: any TensorArchive) {
         names = archive.tensorNames
         var shapes: [String: [Int]] = [:]
         for name in names { shapes[name] = archive.shape(of: name) }
         self.shapes = shapes
     }
 
-    public func shape(_ name: String) -> [Int]? { shapes[name] }
+    func shape(_ name: String) -> [Int]? { shapes[name] }
 
-    public func has(_ name: String) -> Bool { shapes[name] != nil }
+    func has(_ name: String) -> Bool { shapes[name] != nil }
 
     /// The distinct integer components that follow `prefix` (`blocks.` gives the block numbers), sorted.
-    public func indices(after prefix: String) -> [Int] {
+    func indices(after prefix: String) -> [Int] {
         var found = Set<Int>()
         for name in names where name.hasPrefix(prefix) {
             let rest = name.dropFirst(prefix.count)
@@ -89,7 +89,7 @@ public struct TensorIndex: Sendable {
     }
 
     /// Parameters in all floating-point tensors (integer buffers such as BatchNorm counters excluded).
-    public func parameterCount(_ archive: any TensorArchive) -> Int {
+    func parameterCount(_ archive: any TensorArchive) -> Int {
         names.reduce(0) { total, name in
             guard archive.dtype(of: name)?.isFloatingPoint ?? true else { return total }
             return total + (shapes[name]?.reduce(1, *) ?? 0)

@@ -3,36 +3,36 @@ import Foundation
 
 /// What `models inspect` shows of a checkpoint: container format, tensor count, dtypes, shapes grouped by
 /// repeating block, and the recognised architecture. Reads only headers, never tensor data.
-public struct CheckpointSummary: Sendable {
+package struct CheckpointSummary: Sendable {
     /// One tensor's name, stored dtype and shape.
-    public struct TensorInfo: Sendable, Codable, Equatable {
-        public let name: String
-        public let dtype: String
-        public let shape: [Int]
+    package struct TensorInfo: Sendable, Codable, Equatable {
+        package let name: String
+        package let dtype: String
+        package let shape: [Int]
     }
 
     /// Tensors whose names differ only in their first numeric component (`blocks.*.attn.qkv.weight`).
-    public struct Group: Sendable, Codable, Equatable {
-        public let pattern: String
-        public let count: Int
+    package struct Group: Sendable, Codable, Equatable {
+        package let pattern: String
+        package let count: Int
         /// Distinct shapes, in first-seen order.
-        public let shapes: [[Int]]
-        public let dtypes: [String]
+        package let shapes: [[Int]]
+        package let dtypes: [String]
     }
 
-    public let path: String
-    public let fileBytes: Int64
+    package let path: String
+    package let fileBytes: Int64
     /// "safetensors", "torch.save zip" or "TorchScript zip".
-    public let format: String
-    public let tensors: [TensorInfo]
-    public let parameterCount: Int
+    package let format: String
+    package let tensors: [TensorInfo]
+    package let parameterCount: Int
     /// Tensor count per stored dtype, most frequent first.
-    public let dtypeCounts: [(dtype: String, count: Int)]
-    public let groups: [Group]
-    public let architecture: RecognisedArchitecture?
+    package let dtypeCounts: [(dtype: String, count: Int)]
+    package let groups: [Group]
+    package let architecture: RecognisedArchitecture?
 
     /// Opens `path` with the Engine's checkpoint readers; errors are ``StyleFilterError`` (66 missing, 65 not a checkpoint).
-    public static func read(_ path: String) throws -> CheckpointSummary {
+    package static func read(_ path: String) throws -> CheckpointSummary {
         guard let info = AtomicFile.fileInfo(path) else {
             throw StyleFilterError(.missingInput, "cannot inspect '\(path)': no such file")
         }

@@ -2,12 +2,12 @@ import Crypto
 import Foundation
 
 /// SHA-256 of a file, read in fixed-size chunks so multi-gigabyte checkpoints never sit in memory.
-public enum FileDigest {
+enum FileDigest {
     /// Bytes read per chunk.
     static let chunkSize = 4 << 20
 
     /// Hex SHA-256 and byte count of the file at `path`; `progress` gets the bytes hashed so far.
-    public static func sha256(ofFileAt path: String, progress: ((Int64) -> Void)? = nil) throws -> (hex: String, size: Int64) {
+    static func sha256(ofFileAt path: String, progress: ((Int64) -> Void)? = nil) throws -> (hex: String, size: Int64) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw StyleFilterError(.missingInput, "cannot read '\(path)': \(String(cString: strerror(errno)))")
@@ -40,5 +40,5 @@ public enum FileDigest {
     }
 
     /// Hex SHA-256 of bytes in memory (tests and small files).
-    public static func sha256(of data: Data) -> String { hex(SHA256.hash(data: data)) }
+    static func sha256(of data: Data) -> String { hex(SHA256.hash(data: data)) }
 }

@@ -51,7 +51,7 @@ public struct ModelEntry: Sendable, Equatable {
 
     /// The path a mirror serves this file under: the official URL's path, or `/<name>/<file>` when
     /// upstream has no direct URL.
-    public var mirrorPath: String {
+    package var mirrorPath: String {
         if let first = urls.first, let schemeEnd = first.range(of: "://"),
             let pathStart = first[schemeEnd.upperBound...].firstIndex(of: "/")
         {

@@ -7,17 +7,17 @@ import FoundationNetworking
 #endif
 
 /// How far a download has got, for progress display.
-public struct DownloadProgress: Sendable {
+package struct DownloadProgress: Sendable {
     /// Bytes in the partial file now (including bytes from an earlier, resumed attempt).
-    public var bytes: Int64
+    package var bytes: Int64
     /// Total size announced by the server, when it said.
-    public var total: Int64?
+    package var total: Int64?
     /// Bytes this attempt started from (non-zero when resuming).
-    public var resumedFrom: Int64
+    var resumedFrom: Int64
     /// Average rate of this attempt, bytes per second.
-    public var bytesPerSecond: Double
+    package var bytesPerSecond: Double
     /// True for the last report of a successful transfer.
-    public var finished: Bool
+    package var finished: Bool
 }
 
 /// Downloads one URL into a `.partial` file with Foundation's URLSession, resuming an existing partial file
@@ -366,9 +366,9 @@ struct ContentRange: Equatable {
 }
 
 /// Human-readable sizes and durations for messages and progress.
-public enum ByteCount {
+package enum ByteCount {
     /// `2.21 GB`, `343 MB`, `12 kB`, `512 B` (decimal units, as download sizes are usually quoted).
-    public static func format(_ bytes: Int64) -> String {
+    package static func format(_ bytes: Int64) -> String {
         let value = Double(bytes)
         if bytes < 1000 { return "\(bytes) B" }
         for (limit, unit) in [(1e6, "kB"), (1e9, "MB"), (1e12, "GB")] where value < limit {
@@ -380,7 +380,7 @@ public enum ByteCount {
     }
 
     /// `0.5 s`, `60 s`.
-    public static func seconds(_ value: Double) -> String {
+    package static func seconds(_ value: Double) -> String {
         value == value.rounded() ? "\(Int(value)) s" : String(format: "%.1f s", value)
     }
 }

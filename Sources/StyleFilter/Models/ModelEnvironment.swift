@@ -8,13 +8,13 @@ public struct ModelEnvironment: Sendable {
     public var xdgCacheHome: String?
     public var home: String?
     /// `STYLEFILTER_MIRROR`: a base URL that replaces the official hosts (the URL path is kept).
-    public var mirror: String?
+    package var mirror: String?
     /// `STYLEFILTER_OFFLINE=1`: never touch the network.
-    public var offline: Bool
+    package var offline: Bool
     /// `STYLEFILTER_STALL_TIMEOUT` (seconds, default 60): a download that receives nothing for this long fails.
-    public var stallTimeout: Double
+    package var stallTimeout: Double
     /// `STYLEFILTER_FETCH_ATTEMPTS` (default 3): tries per file; later tries resume the partial file.
-    public var attempts: Int
+    package var attempts: Int
 
     public init(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         func nonEmpty(_ key: String) -> String? {
@@ -53,7 +53,7 @@ public struct ModelEnvironment: Sendable {
     }
 
     /// The URLs to try for `entry`: the mirror alone when one is set, else the official ones.
-    public func downloadURLs(for entry: ModelEntry) -> [String] {
+    package func downloadURLs(for entry: ModelEntry) -> [String] {
         if let mirror {
             let base = mirror.hasSuffix("/") ? String(mirror.dropLast()) : mirror
             return [base + entry.mirrorPath]

@@ -6,31 +6,31 @@ import Foundation
 /// later fetches and `verify` must match it, so a file changed on the server or on disk is caught.
 /// Files with a published hash get a record too: the size and modification time seen at the last full
 /// hash let `list` and `fetch` tell a file that is unchanged since then without re-hashing gigabytes.
-public struct ModelPins: Codable, Sendable, Equatable {
-    public struct Record: Codable, Sendable, Equatable {
+package struct ModelPins: Codable, Sendable, Equatable {
+    package struct Record: Codable, Sendable, Equatable {
         /// Lower-case hex SHA-256 of the verified file.
-        public var sha256: String
+        package var sha256: String
         /// Exact byte count.
-        public var size: Int64
+        package var size: Int64
         /// True when `sha256` came from upstream; false when it was pinned here.
-        public var published: Bool
+        package var published: Bool
         /// Where the file came from (URL or imported path).
-        public var source: String
+        package var source: String
         /// When the hash was first recorded (ISO 8601).
-        public var pinnedAt: String
+        var pinnedAt: String
         /// File modification time (seconds since 1970) at the last full verification.
-        public var verifiedModification: Double
+        var verifiedModification: Double
     }
 
-    public var version = 1
+    package var version = 1
     /// Records by file name.
-    public var files: [String: Record] = [:]
+    package var files: [String: Record] = [:]
 
-    public init() {}
+    package init() {}
 
     /// Reads `path`; a missing file is an empty record set, an unreadable or malformed one an error
     /// (silently dropping pins would disable the check they exist for).
-    public static func load(from path: String) throws -> ModelPins {
+    package static func load(from path: String) throws -> ModelPins {
         guard FileManager.default.fileExists(atPath: path) else { return ModelPins() }
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -43,7 +43,7 @@ public struct ModelPins: Codable, Sendable, Equatable {
     }
 
     /// Writes atomically (temporary file, fsync, rename).
-    public func save(to path: String) throws {
+    package func save(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(self)

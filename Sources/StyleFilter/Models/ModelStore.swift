@@ -5,20 +5,20 @@ import Foundation
 ///
 /// Nothing unverified ever sits under a model's final file name: downloads and copies go to
 /// `<file>.partial`, are hashed and checked, fsynced, and only then renamed.
-public struct ModelStore: Sendable {
-    public let directory: ModelsDirectory
-    public let environment: ModelEnvironment
+package struct ModelStore: Sendable {
+    package let directory: ModelsDirectory
+    package let environment: ModelEnvironment
     /// The models this store knows (the built-in ``ModelCatalog`` unless a test passes its own).
-    public let catalog: [ModelEntry]
+    package let catalog: [ModelEntry]
 
-    public init(directory: ModelsDirectory, environment: ModelEnvironment, catalog: [ModelEntry] = ModelCatalog.entries) {
+    package init(directory: ModelsDirectory, environment: ModelEnvironment, catalog: [ModelEntry] = ModelCatalog.entries) {
         self.directory = directory
         self.environment = environment
         self.catalog = catalog
     }
 
     /// The catalogue entry called `name`, or a usage error listing the names.
-    public func entry(named name: String) throws -> ModelEntry {
+    package func entry(named name: String) throws -> ModelEntry {
         if let found = catalog.first(where: { $0.name == name.lowercased() }) { return found }
         throw StyleFilterError(
             .usage, "unknown model '\(name)'; known models: \(catalog.map(\.name).joined(separator: ", "))")
@@ -27,7 +27,7 @@ public struct ModelStore: Sendable {
     // MARK: Status
 
     /// What is on disk for one entry, judged without hashing.
-    public enum FileState: Sendable, Equatable {
+    package enum FileState: Sendable, Equatable {
         case missing
         /// Only an interrupted download (`.partial`) of this many bytes.
         case partial(Int64)
@@ -41,20 +41,20 @@ public struct ModelStore: Sendable {
         case wrongSize(expected: Int64, found: Int64)
     }
 
-    public struct Status: Sendable {
-        public let entry: ModelEntry
-        public let path: String
-        public let state: FileState
+    package struct Status: Sendable {
+        package let entry: ModelEntry
+        package let path: String
+        package let state: FileState
         /// Size on disk when present.
-        public let size: Int64?
+        package let size: Int64?
         /// The pin/verification record, if any.
-        public let record: ModelPins.Record?
+        package let record: ModelPins.Record?
 
         /// True when a run can use the file without a full re-hash.
-        public var isInstalled: Bool { state == .verified }
+        package var isInstalled: Bool { state == .verified }
     }
 
-    public func status(_ entry: ModelEntry, pins: ModelPins? = nil) throws -> Status {
+    package func status(_ entry: ModelEntry, pins: ModelPins? = nil) throws -> Status {
         let pins = try pins ?? loadPins()
         let path = directory.filePath(entry)
         let record = pins.files[entry.fileName]
@@ -79,7 +79,7 @@ public struct ModelStore: Sendable {
         return Status(entry: entry, path: path, state: state, size: info.size, record: record)
     }
 
-    public func statuses() throws -> [Status] {
+    package func statuses() throws -> [Status] {
         let pins = try loadPins()
         return try catalog.map { try status($0, pins: pins) }
     }
@@ -89,7 +89,7 @@ public struct ModelStore: Sendable {
     /// The path of `entry`'s file for a run, checked cheaply (size and modification time against the last
     /// full verification) so a run never hashes gigabytes; every other state is a one-line error (78)
     /// that names the command that fixes it.
-    public func installedPath(_ entry: ModelEntry) throws -> String {
+    func installedPath(_ entry: ModelEntry) throws -> String {
         let current = try status(entry)
         let installHint = "install it with 'stylefilter models fetch \(entry.name)', or import a local copy with 'stylefilter models import FILE'"
         switch current.state {
@@ -112,7 +112,7 @@ public struct ModelStore: Sendable {
 
     // MARK: Verify
 
-    public enum Verification: Sendable, Equatable {
+    package enum Verification: Sendable, Equatable {
         /// The hash matches the published or pinned one; `pinnedNow` when this run recorded the first pin.
         case ok(sha256: String, pinnedNow: Bool)
         case missing
@@ -123,7 +123,7 @@ public struct ModelStore: Sendable {
 
     /// Re-hashes the entry's file and checks it against the published hash or the pin. A present file
     /// with neither is pinned now if its tensors show the expected architecture.
-    public func verify(_ entry: ModelEntry, hashProgress: ((Int64) -> Void)? = nil) throws -> Verification {
+    package func verify(_ entry: ModelEntry, hashProgress: ((Int64) -> Void)? = nil) throws -> Verification {
         let path = directory.filePath(entry)
         guard AtomicFile.fileInfo(path) != nil else { return .missing }
         return try withLock {
@@ -150,7 +150,7 @@ public struct ModelStore: Sendable {
 
     // MARK: Fetch
 
-    public enum FetchResult: Sendable, Equatable {
+    package enum FetchResult: Sendable, Equatable {
         /// Already there and verified (by its record, or re-hashed now).
         case alreadyPresent
         /// Downloaded from `url`, `bytes` long, verified against the published hash or pinned now.
@@ -162,7 +162,7 @@ public struct ModelStore: Sendable {
     /// `force` downloads again even when a verified file is present. The download is checked against the
     /// published hash, else the pin, else (first download) its tensors must show the expected architecture
     /// and its hash is pinned. On mismatch the partial file is deleted and nothing is installed.
-    public func fetch(
+    package func fetch(
         _ entry: ModelEntry, force: Bool = false, log: @escaping @Sendable (String) -> Void = { _ in },
         progress: @escaping @Sendable (DownloadProgress) -> Void = { _ in }
     ) throws -> FetchResult {
@@ -265,20 +265,20 @@ public struct ModelStore: Sendable {
 
     // MARK: Import
 
-    public struct ImportResult: Sendable, Equatable {
-        public let entry: ModelEntry
-        public let path: String
-        public let sha256: String
+    package struct ImportResult: Sendable, Equatable {
+        package let entry: ModelEntry
+        package let path: String
+        package let sha256: String
         /// How the file was identified: "published SHA-256", "pinned SHA-256" or "tensor shapes".
-        public let identifiedBy: String
-        public let linked: Bool
+        package let identifiedBy: String
+        package let linked: Bool
     }
 
     /// Copies (or symlinks, with `link`) a file obtained by hand into the models directory, after
     /// identifying it by hash (published or pinned) or by its tensors' architecture, and pins its hash.
     ///
     /// `name` restricts the match to one entry; `force` replaces a different file already installed.
-    public func importFile(
+    package func importFile(
         _ source: String, as name: String? = nil, link: Bool = false, force: Bool = false,
         hashProgress: ((Int64) -> Void)? = nil
     ) throws -> ImportResult {

@@ -46,10 +46,10 @@ public struct ModelsDirectory: Sendable, Equatable {
     public func filePath(_ entry: ModelEntry) -> String { (path as NSString).appendingPathComponent(entry.fileName) }
 
     /// The path a download of `entry` is written to until it is verified.
-    public func partialPath(_ entry: ModelEntry) -> String { filePath(entry) + ".partial" }
+    package func partialPath(_ entry: ModelEntry) -> String { filePath(entry) + ".partial" }
 
     /// The pin record file.
-    public var pinsPath: String { (path as NSString).appendingPathComponent("pins.json") }
+    package var pinsPath: String { (path as NSString).appendingPathComponent("pins.json") }
 
     /// Creates the directory (and parents) if needed.
     func create() throws {

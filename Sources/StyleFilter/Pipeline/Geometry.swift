@@ -1,7 +1,7 @@
 /// Parsers for the geometry strings of the command line (ImageMagick style).
-public enum Geometry {
+package enum Geometry {
     /// `WxH`, `Wx` or `xH` (a missing side is unconstrained).
-    public static func parseSize(_ text: String) throws -> (width: Int?, height: Int?) {
+    package static func parseSize(_ text: String) throws -> (width: Int?, height: Int?) {
         let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
         guard parts.count == 2, !(parts[0].isEmpty && parts[1].isEmpty) else {
             throw StyleFilterError(.usage, "'\(text)' is not a size; expected WxH, Wx or xH (e.g. 512x512)")
@@ -10,7 +10,7 @@ public enum Geometry {
     }
 
     /// `WxH` with both sides.
-    public static func parseFullSize(_ text: String) throws -> (width: Int, height: Int) {
+    package static func parseFullSize(_ text: String) throws -> (width: Int, height: Int) {
         let (width, height) = try parseSize(text)
         guard let width, let height else {
             throw StyleFilterError(.usage, "'\(text)' needs both sides, e.g. 256x256")
@@ -19,7 +19,7 @@ public enum Geometry {
     }
 
     /// `WxH+X+Y` (offset optional: `WxH`).
-    public static func parseRectangle(_ text: String) throws -> (width: Int, height: Int, x: Int?, y: Int?) {
+    package static func parseRectangle(_ text: String) throws -> (width: Int, height: Int, x: Int?, y: Int?) {
         let pieces = text.split(separator: "+", omittingEmptySubsequences: false)
         guard pieces.count == 1 || pieces.count == 3 else {
             throw StyleFilterError(.usage, "'\(text)' is not a crop geometry; expected WxH+X+Y (e.g. 256x256+0+0)")
@@ -33,7 +33,7 @@ public enum Geometry {
     }
 
     /// `R,G,B` (or one value, or any count) of non-negative numbers.
-    public static func parseColour(_ text: String) throws -> [Double] {
+    package static func parseColour(_ text: String) throws -> [Double] {
         let values = text.split(separator: ",").map { Double($0.trimmingCharacters()) }
         guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
             throw StyleFilterError(.usage, "'\(text)' is not a colour; expected R,G,B (e.g. 255,255,255)")

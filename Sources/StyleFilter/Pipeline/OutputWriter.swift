@@ -88,11 +88,11 @@ final class OutputWriter {
 
 /// The temporary output file being written, if any, so a SIGINT/SIGTERM handler can remove it.
 /// Read from signal handlers: a plain C string, no Swift runtime calls.
-public enum PartialOutput {
+package enum PartialOutput {
     nonisolated(unsafe) private static var storage: UnsafeMutablePointer<CChar>?
 
     /// The path to unlink on interruption, or nil (async-signal-safe to read).
-    public static var path: UnsafePointer<CChar>? { UnsafePointer(storage) }
+    package static var path: UnsafePointer<CChar>? { UnsafePointer(storage) }
 
     static func set(_ path: String) {
         let copy = strdup(path)

@@ -32,7 +32,7 @@ public struct CropStage: Stage {
     }
 
     /// Top-left corner of the rectangle in an image of the given size.
-    public func origin(imageWidth: Int, imageHeight: Int) -> (x: Int, y: Int) {
+    func origin(imageWidth: Int, imageHeight: Int) -> (x: Int, y: Int) {
         switch position {
         case .offset(let x, let y):
             return (x, y)

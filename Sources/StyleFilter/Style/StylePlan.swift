@@ -1,13 +1,13 @@
 import Engine
 
 /// What a `style` run will do, for `--dry-run`: steps, network passes and an estimated time.
-public struct StylePlan: Sendable {
-    public let imageMode: Bool
-    public let parameters: DiffuseITParameters
-    public let models: StyleModelFiles
-    public let iterations: Int
+package struct StylePlan: Sendable {
+    package let imageMode: Bool
+    package let parameters: DiffuseITParameters
+    package let models: StyleModelFiles
+    package let iterations: Int
 
-    public init(imageMode: Bool, parameters: DiffuseITParameters, models: StyleModelFiles, iterations: Int) {
+    package init(imageMode: Bool, parameters: DiffuseITParameters, models: StyleModelFiles, iterations: Int) {
         self.imageMode = imageMode
         self.parameters = parameters
         self.models = models
@@ -15,10 +15,10 @@ public struct StylePlan: Sendable {
     }
 
     /// Respaced step count N of the schedule.
-    public var respacedSteps: Int? { parameters.respacedStepCount }
+    var respacedSteps: Int? { parameters.respacedStepCount }
 
     /// Guided steps per output (without restarts).
-    public var guidedStepsPerOutput: Int? {
+    var guidedStepsPerOutput: Int? {
         respacedSteps.flatMap { SamplingSchedule(parameters: parameters, stepCount: $0)?.stepCount }
     }
 
@@ -26,17 +26,17 @@ public struct StylePlan: Sendable {
     /// `step-image`: 30.9 s with OpenBLAS sgemm at ~200 GFLOP/s, about 6300 sgemm-GFLOP-equivalents),
     /// and the extra cost of one CLIP ViT-B/32-sized view (`clip-b32-grad`: 0.147 s). Larger CLIP
     /// models (RN50x16 at 384 px) cost more per view; the estimate is a lower bound for them.
-    public static let secondsPerImageStep = 31.0
-    public static let secondsPerCLIPView = 0.15
+    static let secondsPerImageStep = 31.0
+    static let secondsPerCLIPView = 0.15
 
-    public var estimatedSecondsPerStep: Double {
+    var estimatedSecondsPerStep: Double {
         var s = StylePlan.secondsPerImageStep
         if !imageMode { s += StylePlan.secondsPerCLIPView * Double(models.clip.count * parameters.augNum) }
         return s
     }
 
     /// A multi-line human-readable plan.
-    public var description: String {
+    package var description: String {
         let p = parameters
         var lines: [String] = []
         lines.append("style plan (\(imageMode ? "image-guided" : "text-guided"), \(p.ddim ? "DDIM eta 0" : "guided DDPM"))")

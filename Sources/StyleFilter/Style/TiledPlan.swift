@@ -3,14 +3,14 @@ import Foundation
 
 /// The per-mode part of `style --dry-run`: for an image size, how many tiles, network passes and
 /// about how long each mode (whole, tiled, detail) takes.
-public struct TiledPlan: Sendable {
-    public let plan: StylePlan
-    public let width: Int, height: Int
+package struct TiledPlan: Sendable {
+    package let plan: StylePlan
+    package let width: Int, height: Int
     /// The U-Net's native square size (the tile side).
-    public let tileSize: Int
-    public let tiling: TilingOptions
+    package let tileSize: Int
+    package let tiling: TilingOptions
 
-    public init(plan: StylePlan, width: Int, height: Int, tileSize: Int, tiling: TilingOptions) {
+    package init(plan: StylePlan, width: Int, height: Int, tileSize: Int, tiling: TilingOptions) {
         self.plan = plan
         self.width = width
         self.height = height
@@ -22,24 +22,24 @@ public struct TiledPlan: Sendable {
     /// architectures): seconds of one tile step (one U-Net and one DINO forward+backward, as a
     /// whole-mode image step), of the image-mode global pass (one DINO forward+backward on the view)
     /// and of a DINO reference forward of a source tile.
-    public static let secondsPerTileStep = StylePlan.secondsPerImageStep
-    public static let secondsPerGlobalDINOPass = 2.1
-    public static let secondsPerReferencePass = 0.7
+    static let secondsPerTileStep = StylePlan.secondsPerImageStep
+    static let secondsPerGlobalDINOPass = 2.1
+    static let secondsPerReferencePass = 0.7
     /// Cached source keys per tile for DINO ViT-B/8 (785 tokens x 768 plus the CLS token, float32).
-    public static let referenceBytesPerTile = 4 * (785 * 768 + 768)
+    static let referenceBytesPerTile = 4 * (785 * 768 + 768)
 
     /// Network passes and estimated seconds of one mode, per output.
-    public struct ModeCost: Sendable, Equatable {
-        public var tiles: Int
-        public var unetPasses: Int, dinoPasses: Int, dinoReferencePasses: Int, clipPasses: Int
-        public var seconds: Double
+    package struct ModeCost: Sendable, Equatable {
+        package var tiles: Int
+        var unetPasses: Int, dinoPasses: Int, dinoReferencePasses: Int, clipPasses: Int
+        package var seconds: Double
     }
 
     /// The grid for the planned size, or nil when the overlap is invalid.
-    public var grid: TileGrid? { try? TileGrid(width: width, height: height, tileSize: tileSize, overlap: tiling.overlap(forTile: tileSize)) }
+    package var grid: TileGrid? { try? TileGrid(width: width, height: height, tileSize: tileSize, overlap: tiling.overlap(forTile: tileSize)) }
 
     /// The cost of `mode` per output (nil when the schedule leaves no step or the overlap is invalid).
-    public func cost(_ mode: StyleMode) -> ModeCost? {
+    package func cost(_ mode: StyleMode) -> ModeCost? {
         guard let wholeSteps = plan.guidedStepsPerOutput else { return nil }
         let p = plan.parameters
         let views = plan.imageMode ? 0 : plan.models.clip.count * p.augNum
@@ -70,7 +70,7 @@ public struct TiledPlan: Sendable {
     }
 
     /// Lines for the dry run: one per mode.
-    public var description: String {
+    package var description: String {
         var lines = ["  modes for a \(width)x\(height) image (tiles of \(tileSize), overlap \(tiling.overlap(forTile: tileSize)); per output, forward+backward passes; times for the official architectures):"]
         if let grid {
             lines.append("    grid: \(grid.columns.count) x \(grid.rows.count) = \(grid.count) tiles")

@@ -6,7 +6,7 @@ import VipsBridge
 /// translation). Rectangles are in padded coordinates: past the right and bottom edges the image is
 /// mirrored half-sample symmetrically (``TiledImageOps/fold(_:_:)``), so an axis shorter than a tile
 /// still gives full tiles.
-public protocol TileSource {
+package protocol TileSource {
     /// The real image size (before padding).
     var width: Int { get }
     var height: Int { get }
@@ -19,23 +19,23 @@ public protocol TileSource {
 ///
 /// `width x height` may differ from the image's own size by a pixel or so (libvips rounds the sizes
 /// of resizes): coordinates past the image are clamped to its last row and column.
-public struct VipsTileSource: TileSource {
-    public let image: VImage
-    public let width: Int, height: Int
+package struct VipsTileSource: TileSource {
+    package let image: VImage
+    package let width: Int, height: Int
 
     /// `image` must be 3-band uchar or ushort sRGB.
-    public init(_ image: VImage, width: Int? = nil, height: Int? = nil) {
+    package init(_ image: VImage, width: Int? = nil, height: Int? = nil) {
         self.image = image
         self.width = width ?? image.width
         self.height = height ?? image.height
     }
 
-    public func region(x: Int, y: Int, width w: Int, height h: Int) throws -> Tensor {
+    package func region(x: Int, y: Int, width w: Int, height h: Int) throws -> Tensor {
         Tensor(shape: [1, 3, h, w], scalars: try planes(x: x, y: y, width: w, height: h).map { $0 * 2 - 1 })
     }
 
     /// The rectangle as planes of [0, 1] samples (channel-major).
-    public func planes(x: Int, y: Int, width w: Int, height h: Int) throws -> [Float] {
+    func planes(x: Int, y: Int, width w: Int, height h: Int) throws -> [Float] {
         // Inside both the image and its nominal size: a plain region read.
         if x + w <= min(width, image.width) && y + h <= min(height, image.height) {
             return try image.planarRGB(left: x, top: y, width: w, height: h).samples
@@ -61,17 +61,17 @@ public struct VipsTileSource: TileSource {
 
 /// A `[1, 3, H, W]` tensor in [−1, 1] as a tile source (tests, benchmarks, the library's
 /// ``StyleStage/process(_:context:)``).
-public struct TensorTileSource: TileSource {
-    public let tensor: Tensor
-    public var width: Int { tensor.shape[3] }
-    public var height: Int { tensor.shape[2] }
+struct TensorTileSource: TileSource {
+    let tensor: Tensor
+    var width: Int { tensor.shape[3] }
+    var height: Int { tensor.shape[2] }
 
-    public init(_ tensor: Tensor) {
+    init(_ tensor: Tensor) {
         precondition(tensor.shape.count == 4 && tensor.shape[0] == 1 && tensor.shape[1] == 3, "expected [1, 3, H, W]")
         self.tensor = tensor
     }
 
-    public func region(x: Int, y: Int, width w: Int, height h: Int) throws -> Tensor {
+    func region(x: Int, y: Int, width w: Int, height h: Int) throws -> Tensor {
         var out = Tensor(uninitializedShape: [1, 3, h, w])
         let iw = width, ih = height
         tensor.withUnsafeBufferPointer { src in

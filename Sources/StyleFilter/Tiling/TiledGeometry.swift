@@ -10,33 +10,33 @@ import Foundation
 /// neighbour and flat elsewhere (also flat at the image border). The weights are normalised per axis,
 /// so at every pixel the weights of the tiles covering it sum to one: a product of per-axis partitions
 /// of unity is one. Fusing tiles is then a plain weighted sum with no division by a weight map.
-public struct TileGrid: Sendable, Equatable {
+package struct TileGrid: Sendable, Equatable {
     /// The image size (before padding).
-    public let width: Int, height: Int
+    package let width: Int, height: Int
     /// The tile side (the U-Net's native size).
-    public let tileSize: Int
+    package let tileSize: Int
     /// The smallest overlap between neighbouring tiles that was asked for.
-    public let overlap: Int
+    package let overlap: Int
     /// Tile origins along x and y, in padded coordinates.
-    public let columns: [Int], rows: [Int]
+    package let columns: [Int], rows: [Int]
     /// Normalised blending profiles: `columnWeights[i][u]` is the x weight of column i at offset u.
-    public let columnWeights: [[Float]], rowWeights: [[Float]]
+    let columnWeights: [[Float]], rowWeights: [[Float]]
 
     /// The padded size the sampler works on: each side at least one tile.
-    public var paddedWidth: Int { max(width, tileSize) }
-    public var paddedHeight: Int { max(height, tileSize) }
+    var paddedWidth: Int { max(width, tileSize) }
+    var paddedHeight: Int { max(height, tileSize) }
     /// Number of tiles.
-    public var count: Int { columns.count * rows.count }
+    package var count: Int { columns.count * rows.count }
 
     /// One tile: its origin in padded coordinates and its place in the grid.
-    public struct Tile: Sendable, Equatable {
-        public let x: Int, y: Int, column: Int, row: Int
+    package struct Tile: Sendable, Equatable {
+        package let x: Int, y: Int, column: Int, row: Int
         /// Row-major position in the grid.
-        public let index: Int
+        package let index: Int
     }
 
     /// Every tile, row by row.
-    public var tiles: [Tile] {
+    package var tiles: [Tile] {
         var out: [Tile] = []
         out.reserveCapacity(count)
         for (r, y) in rows.enumerated() {
@@ -46,13 +46,13 @@ public struct TileGrid: Sendable, Equatable {
     }
 
     /// The blending weight of `tile` at offset (u, v) inside it.
-    public func weight(_ tile: Tile, u: Int, v: Int) -> Float {
+    package func weight(_ tile: Tile, u: Int, v: Int) -> Float {
         columnWeights[tile.column][u] * rowWeights[tile.row][v]
     }
 
     /// The grid for a `width x height` image; throws for a non-positive size or an overlap that leaves
     /// no stride (`overlap` must be in 0 ..< tileSize).
-    public init(width: Int, height: Int, tileSize: Int, overlap: Int) throws {
+    package init(width: Int, height: Int, tileSize: Int, overlap: Int) throws {
         guard width > 0, height > 0 else { throw DiffuseITError.badInput("tiling needs a non-empty image, got \(width)x\(height)") }
         guard tileSize > 0 else { throw DiffuseITError.badParameter("tile size must be positive, got \(tileSize)") }
         guard overlap >= 0, overlap < tileSize else {

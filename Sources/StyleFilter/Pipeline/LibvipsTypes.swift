@@ -1,6 +1,6 @@
 import VipsBridge
 
-// The libvips option types the stages and the pipeline take, under StyleFilter's names, so a program
+// The libvips types the stages and the pipeline take, under StyleFilter's names, so a program
 // using the stages needs no other import.
 
 /// How strict decoders are (libvips `fail_on`).
@@ -17,3 +17,12 @@ public typealias Gravity = VipsBridge.Gravity
 public typealias Extend = VipsBridge.Extend
 /// ICC rendering intent (`colourspace`).
 public typealias Intent = VipsBridge.Intent
+
+// The image types a custom ``Stage`` or ``PixelStage`` works on.
+
+/// A lazy libvips image: what stages transform.
+public typealias VImage = VipsBridge.VImage
+/// Where an image is read from (a stage that shrinks while it loads reads it).
+public typealias VSource = VipsBridge.VSource
+/// Whole-image float planes, what a ``PixelStage`` processes.
+public typealias PlanarRGB = VipsBridge.PlanarRGB
