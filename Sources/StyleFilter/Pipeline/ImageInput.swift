@@ -45,14 +45,3 @@ public enum ImageInput: Sendable, Equatable {
         }
     }
 }
-
-func errnoDescription() -> String { String(cString: strerror(errno)) }
-
-/// Runs a libvips call and turns its error into a classified ``StyleFilterError``.
-func wrap<T>(_ kind: StyleFilterError.Kind, _ prefix: String = "", _ body: () throws(VipsError) -> T) throws -> T {
-    do {
-        return try body()
-    } catch {
-        throw StyleFilterError(kind, prefix.isEmpty ? error.message : "\(prefix): \(error.message)")
-    }
-}

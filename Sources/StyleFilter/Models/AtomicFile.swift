@@ -1,0 +1,59 @@
+import Foundation
+import Glibc
+
+/// Small POSIX helpers for crash-safe writes into the models directory.
+enum AtomicFile {
+    /// Writes `data` to a temporary sibling, fsyncs it, renames it over `path`, then fsyncs the directory.
+    static func write(_ data: Data, to path: String) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StyleFilterError(.cannotCreateOutput, "cannot write '\(temporary)': \(String(cString: strerror(errno)))") }
+        var failure: Int32 = 0
+        data.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                offset += written
+            }
+        }
+        if failure == 0 && fsync(fd) != 0 { failure = errno }
+        close(fd)
+        if failure != 0 {
+            unlink(temporary)
+            throw StyleFilterError(.cannotCreateOutput, "cannot write '\(temporary)': \(String(cString: strerror(failure)))")
+        }
+        try rename(temporary, to: path)
+    }
+
+    /// Renames and fsyncs the containing directory so the new name survives a crash.
+    static func rename(_ from: String, to path: String) throws {
+        guard Glibc.rename(from, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(from)
+            throw StyleFilterError(.cannotCreateOutput, "cannot rename '\(from)' to '\(path)': \(reason)")
+        }
+        syncDirectory(of: path)
+    }
+
+    static func syncDirectory(of path: String) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            _ = fsync(fd)
+            close(fd)
+        }
+    }
+
+    /// Size and modification time of the file at `path` (following symlinks), or nil when absent.
+    static func fileInfo(_ path: String) -> (size: Int64, modification: Double)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        let modification = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+        return (Int64(info.st_size), modification)
+    }
+}

@@ -1,0 +1,14 @@
+import Glibc
+import VipsBridge
+
+/// The text of the current `errno`, for one-line messages.
+func errnoDescription() -> String { String(cString: strerror(errno)) }
+
+/// Runs a libvips call and turns its error into a classified ``StyleFilterError``.
+func wrap<T>(_ kind: StyleFilterError.Kind, _ prefix: String = "", _ body: () throws(VipsError) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        throw StyleFilterError(kind, prefix.isEmpty ? error.message : "\(prefix): \(error.message)")
+    }
+}
