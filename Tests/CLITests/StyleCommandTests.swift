@@ -123,5 +123,11 @@ import FixtureSupport
         #expect(both.status == 64)
         let badParam = try CLIRunner.run(["style", "--style-image", "x.png", "--param", "nonsense=1"], stdin: try CLIRunner.sampleData("chelsea.png"))
         #expect(badParam.status == 64 && badParam.stderr.contains("nonsense"))
+        // A schedule that leaves no step is refused before any model is read, in every mode.
+        for mode in ["whole", "tiled"] {
+            let noStep = try CLIRunner.run(["style", "--mode", mode, "--style-image", "x.png", "--steps", "10", "--skip", "10"],
+                stdin: try CLIRunner.sampleData("chelsea.png"))
+            #expect(noStep.status == 64 && noStep.stderr.contains("style: skip_timesteps 10 leaves no step of 10"), "\(noStep.stderr)")
+        }
     }
 }

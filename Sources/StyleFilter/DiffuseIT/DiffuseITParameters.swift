@@ -163,6 +163,14 @@ extension DiffuseITParameters {
         return k0 >= 0 ? k0 : nil
     }
 
+    /// Throws a one-line reason when the respacing is not valid or the skip leaves no step.
+    public func validateSchedule() throws {
+        guard let n = respacedStepCount else {
+            throw DiffuseITError.badParameter("timestep_respacing '\(timestepRespacing)' is not a respacing of \(Self.baseSteps) steps")
+        }
+        guard startIndex(stepCount: n) != nil else { throw DiffuseITError.badParameter("skip_timesteps \(skipTimesteps) leaves no step of \(n)") }
+    }
+
     /// Guided DDPM repeats of the first index (DDIM has none, as upstream).
     var resamples: Int { ddim ? 0 : resampleCount }
 }

@@ -29,7 +29,7 @@ public struct ModelEntry: Sendable, Equatable {
     public let modes: Set<ModelMode>
     /// The container format upstream ships.
     public let format: String
-    /// What ``ArchitectureRecognition`` must call the file (``RecognisedArchitecture/identifier``): a file
+    /// What the shape recognition must call the file (its identifier): a file
     /// without a published hash is only pinned when its tensors show this architecture.
     public let architecture: String
 

@@ -34,6 +34,7 @@ public struct StyleStage: Stage {
         if case .text(let prompt, let source) = guide, prompt.isEmpty || source.isEmpty {
             throw StyleFilterError(.usage, "style: text mode needs a non-empty --prompt and --source-prompt")
         }
+        do { try parameters.validateSchedule() } catch let error as DiffuseITError { throw StyleFilterError(.usage, error.description) }
         self.guide = guide
         self.parameters = parameters
         self.models = models

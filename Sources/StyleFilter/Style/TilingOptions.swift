@@ -14,7 +14,7 @@ public struct TilingOptions: Sendable, Equatable {
     public var referenceCacheBytes = 256 << 20
     /// Bytes each of the run's two full-resolution float canvases (x_t and the next sample, 12 bytes
     /// per pixel) may take in memory; larger ones live in an unlinked temporary file in `$TMPDIR`
-    /// (``TiledCanvas``), so resident memory does not grow with the image. 32 MiB keeps images up to
+    /// (a tiled canvas), so resident memory does not grow with the image. 32 MiB keeps images up to
     /// about 2.8 MP in memory.
     public var canvasMemoryLimit = 32 << 20
 

@@ -115,6 +115,7 @@ struct StyleCommand: StageCommand {
                 throw ValidationError(error.description)
             }
         }
+        do { try parameters.validateSchedule() } catch let error as DiffuseITError { throw ValidationError(error.description) }
         let ensemble = clipModels.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             ?? (preset == "fast" ? ["ViT-B/32"] : StyleModelFiles.defaultEnsemble)
         let files = try StyleModelFiles.resolve(
@@ -128,10 +129,7 @@ struct StyleCommand: StageCommand {
         tiling.detailSteps = detailSteps
         tiling.detailLevel = detailLevel
         if styleMode != .whole || size != nil {
-            let tile = try files.unetImageSize()
-            let o = tiling.overlap(forTile: tile)
-            guard (0..<tile).contains(o) else { throw ValidationError("--overlap \(o) must be at least 0 and below the tile size \(tile)") }
-            do { _ = try tiling.detailDiffusion() } catch let error as DiffuseITError { throw ValidationError(error.description) }
+            do { try tiling.validate(tileSize: try files.unetImageSize()) } catch let error as DiffuseITError { throw ValidationError(error.description) }
         }
         if dryRun {
             let plan = StylePlan(imageMode: imageMode, parameters: parameters, models: files, iterations: iterations)
