@@ -71,9 +71,7 @@ extension SparsePlaneMap {
         inputHeight: Int, inputWidth: Int, crop: (top: Int, left: Int, height: Int, width: Int)? = nil,
         outputHeight: Int, outputWidth: Int
     ) -> SparsePlaneMap {
-        let c = crop ?? (0, 0, inputHeight, inputWidth)
-        precondition(c.top >= 0 && c.left >= 0 && c.height > 0 && c.width > 0 && c.top + c.height <= inputHeight && c.left + c.width <= inputWidth,
-            "adaptiveAverage: crop \(c) outside \(inputHeight)x\(inputWidth)")
+        let c = checkedCrop(crop, inputHeight: inputHeight, inputWidth: inputWidth, "adaptiveAverage")
         precondition(outputHeight > 0 && outputWidth > 0, "adaptiveAverage: empty output \(outputHeight)x\(outputWidth)")
         func windows(_ inSize: Int, _ outSize: Int) -> [Range<Int>] {
             (0..<outSize).map { i in (i * inSize / outSize)..<(((i + 1) * inSize + outSize - 1) / outSize) }
