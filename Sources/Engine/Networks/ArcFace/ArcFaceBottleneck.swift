@@ -4,7 +4,7 @@
 ///
 /// BatchNorms that follow a convolution are folded into it at load; the first one precedes a zero-padded
 /// convolution (folding it would change the border) and runs as a per-channel affine map.
-struct ArcFaceBottleneck {
+struct ArcFaceBottleneck: Sendable {
     let norm: BatchNorm
     let conv1: Conv2d
     let prelu: PReLU

@@ -14,7 +14,7 @@ public struct ArcFaceFeatures {
 /// Input: `[B, 3, S, S]` face crops in [−1, 1] (S = `config.inputSize`, 112), used as they are (DiffuseIT's
 /// identity loss normalises nothing). Output: L2-normalised `[B, E]` embeddings, differentiable w.r.t. the input;
 /// weights never receive gradients.
-public final class ArcFaceModel: @unchecked Sendable {
+public final class ArcFaceModel: Sendable {
     /// The architecture the weights were loaded for.
     public let config: ArcFaceConfig
     /// `input_layer`: 3x3 conv with its BatchNorm folded in, then PReLU.

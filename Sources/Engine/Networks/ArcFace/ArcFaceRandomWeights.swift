@@ -19,10 +19,13 @@ public struct ArcFaceRandomWeights: TensorArchive {
         self.seed = seed
     }
 
+    /// The state-dict names, in the checkpoint's order.
     public var tensorNames: [String] { layout.map(\.name) }
 
+    /// The shape of `name`, or nil when the layout has no such tensor.
     public func shape(of name: String) -> [Int]? { index[name].map { layout[$0].shape } }
 
+    /// The tensor `name`, drawn afresh (the same values on every call).
     public func tensor(named name: String) throws -> Tensor {
         guard let i = index[name] else { throw CheckpointError.missingTensor(name: name) }
         let (shape, role) = (layout[i].shape, layout[i].role)

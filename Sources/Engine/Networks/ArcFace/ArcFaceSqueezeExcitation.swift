@@ -1,6 +1,6 @@
 /// `SEModule(channels, reduction)` of `id_model/helpers.py`: `x · sigmoid(fc2(relu(fc1(mean_hw(x)))))` with
 /// bias-free 1x1 convolutions `fc1 [hidden, C, 1, 1]` and `fc2 [C, hidden, 1, 1]`.
-struct ArcFaceSqueezeExcitation {
+struct ArcFaceSqueezeExcitation: Sendable {
     let fc1: Conv2d
     let fc2: Conv2d
 
