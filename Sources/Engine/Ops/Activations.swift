@@ -34,6 +34,14 @@ extension Ops {
         }
     }
 
+    /// Sigmoid `1 / (1 + e^(−x))`; only the output is kept for the backward pass (`y·(1 − y)`).
+    public static func sigmoid(_ x: Variable) -> Variable {
+        let out = mapTensor(x.value) { VectorMath.sigmoid($0) }
+        return Variable.make(out, [x]) { dy in
+            [mapTensors(out, dy) { y, g in g * (y * (1 - y)) }]
+        }
+    }
+
     /// QuickGELU (CLIP): `x * sigmoid(1.702 x)`.
     public static func quickGELU(_ x: Variable) -> Variable {
         let out = mapTensor(x.value) { v in v * VectorMath.sigmoid(1.702 * v) }

@@ -42,9 +42,7 @@ public struct SparsePlaneMap: Sendable, Equatable {
         inputHeight: Int, inputWidth: Int, crop: (top: Int, left: Int, height: Int, width: Int)? = nil,
         outputHeight: Int, outputWidth: Int
     ) -> SparsePlaneMap {
-        let c = crop ?? (0, 0, inputHeight, inputWidth)
-        precondition(c.top >= 0 && c.left >= 0 && c.height > 0 && c.width > 0 && c.top + c.height <= inputHeight && c.left + c.width <= inputWidth,
-            "bilinear: crop \(c) outside \(inputHeight)x\(inputWidth)")
+        let c = checkedCrop(crop, inputHeight: inputHeight, inputWidth: inputWidth, "bilinear")
         let rows = linearTaps(inSize: c.height, outSize: outputHeight)
         let cols = linearTaps(inSize: c.width, outSize: outputWidth)
         var indices = [Int32](), weights = [Float]()
@@ -62,6 +60,17 @@ public struct SparsePlaneMap: Sendable, Equatable {
         }
         return SparsePlaneMap(inputHeight: inputHeight, inputWidth: inputWidth, outputHeight: outputHeight, outputWidth: outputWidth,
             taps: 4, indices: indices, weights: weights)
+    }
+
+    /// `crop`, or the whole `inputHeight x inputWidth` plane when nil; traps (naming `caller`) unless it is a
+    /// non-empty rectangle inside the plane.
+    static func checkedCrop(
+        _ crop: (top: Int, left: Int, height: Int, width: Int)?, inputHeight: Int, inputWidth: Int, _ caller: String
+    ) -> (top: Int, left: Int, height: Int, width: Int) {
+        let c = crop ?? (0, 0, inputHeight, inputWidth)
+        precondition(c.top >= 0 && c.left >= 0 && c.height > 0 && c.width > 0 && c.top + c.height <= inputHeight && c.left + c.width <= inputWidth,
+            "\(caller): crop \(c) outside \(inputHeight)x\(inputWidth)")
+        return c
     }
 
     /// Mirror left-right.

@@ -4,7 +4,7 @@
 /// BatchNorm runs in inference mode (running statistics), folded into the preceding convolutions at load.
 final class CLIPModifiedResNet: @unchecked Sendable {
     let resolution: Int, embedDim: Int
-    let stem: [FoldedConvolution]
+    let stem: [Conv2d]
     let stages: [[CLIPBottleneck]]
     let pool: CLIPAttentionPool
 
@@ -14,9 +14,9 @@ final class CLIPModifiedResNet: @unchecked Sendable {
         self.embedDim = embedDim
         let half = width / 2
         stem = try [
-            FoldedConvolution(w, conv: "conv1", bn: "bn1", inChannels: 3, outChannels: half, kernel: 3, stride: 2, padding: 1, eps: bnEps),
-            FoldedConvolution(w, conv: "conv2", bn: "bn2", inChannels: half, outChannels: half, kernel: 3, padding: 1, eps: bnEps),
-            FoldedConvolution(w, conv: "conv3", bn: "bn3", inChannels: half, outChannels: width, kernel: 3, padding: 1, eps: bnEps),
+            Conv2d(w, conv: "conv1", batchNorm: "bn1", inChannels: 3, outChannels: half, kernel: 3, stride: 2, padding: 1, eps: bnEps),
+            Conv2d(w, conv: "conv2", batchNorm: "bn2", inChannels: half, outChannels: half, kernel: 3, padding: 1, eps: bnEps),
+            Conv2d(w, conv: "conv3", batchNorm: "bn3", inChannels: half, outChannels: width, kernel: 3, padding: 1, eps: bnEps),
         ]
         var inplanes = width
         var stages: [[CLIPBottleneck]] = []
@@ -50,7 +50,7 @@ final class CLIPModifiedResNet: @unchecked Sendable {
     var forwardMACs: Int {
         var macs = 0
         var side = resolution / 2
-        for conv in stem { macs += conv.macs(outSide: side) }
+        for conv in stem { macs += conv.forwardMACs(outputSide: side) }
         side /= 2
         for (s, stage) in stages.enumerated() {
             for (i, block) in stage.enumerated() {
@@ -63,53 +63,20 @@ final class CLIPModifiedResNet: @unchecked Sendable {
     }
 }
 
-/// A bias-free convolution followed by inference-mode BatchNorm, folded into one convolution:
-/// `w' = w·γ/√(var+ε)` per output channel, `b' = β − mean·γ/√(var+ε)`.
-struct FoldedConvolution {
-    let weight: Tensor, bias: Tensor
-    let stride: Int, padding: Int
-
-    init(_ w: WeightStore, conv: String, bn: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, eps: Float) throws {
-        let raw = try w.tensor(conv + ".weight", shape: [outChannels, inChannels, kernel, kernel])
-        let gamma = try w.tensor(bn + ".weight", shape: [outChannels]).scalars
-        let beta = try w.tensor(bn + ".bias", shape: [outChannels]).scalars
-        let mean = try w.tensor(bn + ".running_mean", shape: [outChannels]).scalars
-        let variance = try w.tensor(bn + ".running_var", shape: [outChannels]).scalars
-        let per = inChannels * kernel * kernel
-        var folded = raw.scalars
-        var bias = [Float](repeating: 0, count: outChannels)
-        for o in 0..<outChannels {
-            let a = Double(gamma[o]) / (Double(variance[o]) + Double(eps)).squareRoot()
-            for j in 0..<per { folded[o * per + j] = Float(Double(folded[o * per + j]) * a) }
-            bias[o] = Float(Double(beta[o]) - Double(mean[o]) * a)
-        }
-        weight = Tensor(shape: raw.shape, scalars: folded)
-        self.bias = Tensor(shape: [outChannels], scalars: bias)
-        self.stride = stride
-        self.padding = padding
-    }
-
-    func callAsFunction(_ x: Variable) -> Variable {
-        Ops.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
-    }
-
-    func macs(outSide: Int) -> Int { weight.count * outSide * outSide }
-}
-
 /// `Bottleneck` (expansion 4): 1x1 → 3x3 → [2x2 average pool] → 1x1, plus an identity or an
 /// average-pooled 1x1 projection, then ReLU.
 struct CLIPBottleneck {
-    let conv1: FoldedConvolution, conv2: FoldedConvolution, conv3: FoldedConvolution
-    let downsample: FoldedConvolution?
+    let conv1: Conv2d, conv2: Conv2d, conv3: Conv2d
+    let downsample: Conv2d?
     let stride: Int
 
     init(_ w: WeightStore, inplanes: Int, planes: Int, stride: Int, eps: Float) throws {
         precondition(stride == 1 || stride == 2, "CLIP bottlenecks pool by 1 or 2")
-        conv1 = try FoldedConvolution(w, conv: "conv1", bn: "bn1", inChannels: inplanes, outChannels: planes, kernel: 1, eps: eps)
-        conv2 = try FoldedConvolution(w, conv: "conv2", bn: "bn2", inChannels: planes, outChannels: planes, kernel: 3, padding: 1, eps: eps)
-        conv3 = try FoldedConvolution(w, conv: "conv3", bn: "bn3", inChannels: planes, outChannels: planes * 4, kernel: 1, eps: eps)
+        conv1 = try Conv2d(w, conv: "conv1", batchNorm: "bn1", inChannels: inplanes, outChannels: planes, kernel: 1, eps: eps)
+        conv2 = try Conv2d(w, conv: "conv2", batchNorm: "bn2", inChannels: planes, outChannels: planes, kernel: 3, padding: 1, eps: eps)
+        conv3 = try Conv2d(w, conv: "conv3", batchNorm: "bn3", inChannels: planes, outChannels: planes * 4, kernel: 1, eps: eps)
         downsample = (stride > 1 || inplanes != planes * 4)
-            ? try FoldedConvolution(w, conv: "downsample.0", bn: "downsample.1", inChannels: inplanes, outChannels: planes * 4, kernel: 1, eps: eps)
+            ? try Conv2d(w, conv: "downsample.0", batchNorm: "downsample.1", inChannels: inplanes, outChannels: planes * 4, kernel: 1, eps: eps)
             : nil
         self.stride = stride
     }
@@ -124,7 +91,8 @@ struct CLIPBottleneck {
     }
 
     func macs(inSide: Int, outSide: Int) -> Int {
-        conv1.macs(outSide: inSide) + conv2.macs(outSide: inSide) + conv3.macs(outSide: outSide) + (downsample?.macs(outSide: outSide) ?? 0)
+        conv1.forwardMACs(outputSide: inSide) + conv2.forwardMACs(outputSide: inSide) + conv3.forwardMACs(outputSide: outSide)
+            + (downsample?.forwardMACs(outputSide: outSide) ?? 0)
     }
 }
 
@@ -132,21 +100,16 @@ struct CLIPBottleneck {
 /// token alone queries all tokens through multi-head attention with separate q/k/v projections, then `c_proj`.
 struct CLIPAttentionPool {
     let positionalEmbedding: Tensor
-    let qWeight: Tensor, qBias: Tensor, kWeight: Tensor, kBias: Tensor, vWeight: Tensor, vBias: Tensor
-    let cWeight: Tensor, cBias: Tensor
+    let qProj: Linear, kProj: Linear, vProj: Linear, cProj: Linear
     let heads: Int, width: Int, tokens: Int, outDim: Int
 
     init(_ w: WeightStore, spatial: Int, width: Int, heads: Int, outDim: Int) throws {
         tokens = spatial * spatial + 1
         positionalEmbedding = try w.tensor("positional_embedding", shape: [tokens, width])
-        qWeight = try w.tensor("q_proj.weight", shape: [width, width])
-        qBias = try w.tensor("q_proj.bias", shape: [width])
-        kWeight = try w.tensor("k_proj.weight", shape: [width, width])
-        kBias = try w.tensor("k_proj.bias", shape: [width])
-        vWeight = try w.tensor("v_proj.weight", shape: [width, width])
-        vBias = try w.tensor("v_proj.bias", shape: [width])
-        cWeight = try w.tensor("c_proj.weight", shape: [outDim, width])
-        cBias = try w.tensor("c_proj.bias", shape: [outDim])
+        qProj = try Linear(w.scoped("q_proj"), inFeatures: width, outFeatures: width)
+        kProj = try Linear(w.scoped("k_proj"), inFeatures: width, outFeatures: width)
+        vProj = try Linear(w.scoped("v_proj"), inFeatures: width, outFeatures: width)
+        cProj = try Linear(w.scoped("c_proj"), inFeatures: width, outFeatures: outDim)
         self.heads = heads
         self.width = width
         self.outDim = outDim
@@ -158,11 +121,8 @@ struct CLIPAttentionPool {
         let spatialTokens = Ops.transpose(Ops.reshape(x, [batch, width, x.shape[2] * x.shape[3]]), 1, 2)
         let mean = Ops.reshape(Ops.mean(spatialTokens, axis: 1), [batch, 1, width])
         let seq = Ops.concat([mean, spatialTokens], axis: 1) + Variable(positionalEmbedding.reshaped([1, tokens, width]))
-        let q = Ops.linear(Ops.slice(seq, axis: 1, 0..<1), weight: qWeight, bias: qBias)
-        let k = Ops.linear(seq, weight: kWeight, bias: kBias)
-        let v = Ops.linear(seq, weight: vWeight, bias: vBias)
-        let attended = Ops.attention(query: q, key: k, value: v, heads: heads)
-        return Ops.reshape(Ops.linear(attended, weight: cWeight, bias: cBias), [batch, outDim])
+        let attended = Ops.attention(query: qProj(Ops.slice(seq, axis: 1, 0..<1)), key: kProj(seq), value: vProj(seq), heads: heads)
+        return Ops.reshape(cProj(attended), [batch, outDim])
     }
 
     var macs: Int { width * width + 2 * tokens * width * width + 2 * tokens * width + width * outDim }

@@ -5,13 +5,12 @@ final class CLIPTextTransformer: @unchecked Sendable {
     let config: CLIPConfig.Text
     let tokenEmbedding: Tensor, positionalEmbedding: Tensor
     let blocks: [PreNormTransformerBlock]
-    let lnFinalWeight: Tensor, lnFinalBias: Tensor
+    let lnFinal: LayerNorm
+    /// `[width, embedDim]`, right-multiplied (`x @ text_projection`), so not a `Linear`.
     let textProjection: Tensor
-    let eps: Float
 
     init(_ w: WeightStore, config c: CLIPConfig.Text, embedDim: Int, eps: Float) throws {
         config = c
-        self.eps = eps
         tokenEmbedding = try w.tensor("token_embedding.weight", shape: [c.vocabSize, c.width])
         positionalEmbedding = try w.tensor("positional_embedding", shape: [c.contextLength, c.width])
         blocks = try (0..<c.layers).map { i in
@@ -19,8 +18,7 @@ final class CLIPTextTransformer: @unchecked Sendable {
                 w.scoped("transformer.resblocks.\(i)"), names: .clip, width: c.width, hidden: 4 * c.width, heads: c.heads,
                 eps: eps, activation: .quickGELU)
         }
-        lnFinalWeight = try w.tensor("ln_final.weight", shape: [c.width])
-        lnFinalBias = try w.tensor("ln_final.bias", shape: [c.width])
+        lnFinal = try LayerNorm(w.scoped("ln_final"), width: c.width, eps: eps)
         textProjection = try w.tensor("text_projection", shape: [c.width, embedDim])
     }
 
@@ -46,7 +44,6 @@ final class CLIPTextTransformer: @unchecked Sendable {
         for block in blocks { x = block(x, causal: true).output }
         let rows = pooled.enumerated().map { b, t in Ops.slice(Ops.slice(x, axis: 0, b..<(b + 1)), axis: 1, t..<(t + 1)) }
         let selected = Ops.reshape(Ops.concat(rows, axis: 0), [tokens.count, width])
-        let normed = Ops.layerNorm(selected, weight: lnFinalWeight, bias: lnFinalBias, eps: eps)
-        return Ops.matmul(normed, Variable(textProjection)).value
+        return Ops.matmul(lnFinal(selected), Variable(textProjection)).value
     }
 }

@@ -133,9 +133,9 @@ public final class DINOVisionTransformer: @unchecked Sendable {
     /// The architecture the weights were loaded for.
     public let config: DINOConfig
     let clsToken: Tensor, posEmbed: Tensor
-    let patchWeight: Tensor, patchBias: Tensor
+    let patchEmbed: Conv2d
     let blocks: [PreNormTransformerBlock]
-    let normWeight: Tensor, normBias: Tensor
+    let norm: LayerNorm
 
     /// Loads the backbone from state-dict names (`cls_token`, `pos_embed`, `patch_embed.proj.*`,
     /// `blocks.i.*`, `norm.*`); `config` defaults to what the shapes say (`DINOConfig.recognise`).
@@ -145,15 +145,13 @@ public final class DINOVisionTransformer: @unchecked Sendable {
         let d = c.embedDim
         clsToken = try weights.tensor("cls_token", shape: [1, 1, d])
         posEmbed = try weights.tensor("pos_embed", shape: [1, c.trainedGridSize * c.trainedGridSize + 1, d])
-        patchWeight = try weights.tensor("patch_embed.proj.weight", shape: [d, 3, c.patchSize, c.patchSize])
-        patchBias = try weights.tensor("patch_embed.proj.bias", shape: [d])
+        patchEmbed = try Conv2d(weights.scoped("patch_embed.proj"), inChannels: 3, outChannels: d, kernel: c.patchSize, stride: c.patchSize)
         blocks = try (0..<c.depth).map { i in
             try PreNormTransformerBlock(
                 weights.scoped("blocks.\(i)"), names: .dino, width: d, hidden: c.mlpHiddenDim, heads: c.heads,
                 eps: c.layerNormEps, activation: .gelu)
         }
-        normWeight = try weights.tensor("norm.weight", shape: [d])
-        normBias = try weights.tensor("norm.bias", shape: [d])
+        norm = try LayerNorm(weights.scoped("norm"), width: d, eps: c.layerNormEps)
     }
 
     /// Opens a checkpoint file (DINO's `*_pretrain.pth`, a torch.save zip, or safetensors) and loads it; the
@@ -186,7 +184,7 @@ public final class DINOVisionTransformer: @unchecked Sendable {
         guard image.rank == 4, image.shape[1] == 3 else { throw DINOError.badInput("expected [B, 3, H, W], got \(image.shape)") }
         let (batch, h, w, p, d) = (image.shape[0], image.shape[2], image.shape[3], config.patchSize, config.embedDim)
         guard h >= p, w >= p else { throw DINOError.badInput("\(h)x\(w) is smaller than one \(p)x\(p) patch") }
-        let patches = Ops.conv2d(image, weight: patchWeight, bias: patchBias, stride: p)
+        let patches = patchEmbed(image)
         let n = patches.shape[2] * patches.shape[3]
         let tokens = Ops.transpose(Ops.reshape(patches, [batch, d, n]), 1, 2)
         let cls = Ops.broadcastBinary(clsToken, Tensor.zeros([batch, 1, d])) { $0 + $1 }
@@ -208,7 +206,7 @@ public final class DINOVisionTransformer: @unchecked Sendable {
         }
         let d = config.embedDim
         let batch = x.shape[0]
-        let normed = Ops.layerNorm(x, weight: normWeight, bias: normBias, eps: config.layerNormEps)
+        let normed = norm(x)
         return DINOFeatures(
             qkv: qkv!,
             keys: Ops.slice(qkv!, axis: 2, d..<(2 * d)),

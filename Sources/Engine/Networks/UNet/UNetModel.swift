@@ -8,19 +8,20 @@ public final class UNetModel: Sendable {
     public let config: UNetConfig
 
     enum Layer: Sendable {
-        case conv(ConvLayer)
+        case conv(Conv2d)
         case res(UNetResBlock)
         case attention(UNetAttentionBlock)
-        case downsample(ConvLayer?)
-        case upsample(ConvLayer?)
+        case downsample(Conv2d?)
+        case upsample(Conv2d?)
     }
 
-    let timeEmbed: (w0: Tensor, b0: Tensor, w2: Tensor, b2: Tensor)
+    /// `time_embed`: Linear, SiLU, Linear.
+    let timeEmbed: (Linear, Linear)
     let inputBlocks: [[Layer]]
     let middleBlock: [Layer]
     let outputBlocks: [[Layer]]
-    let outNorm: GroupNormLayer
-    let outConv: ConvLayer
+    let outNorm: GroupNorm
+    let outConv: Conv2d
     /// Which blocks a differentiable pass recomputes in the backward pass instead of keeping their
     /// activations (gradient checkpointing, upstream's `use_checkpoint`).
     public enum Recompute: Sendable {
@@ -44,36 +45,35 @@ public final class UNetModel: Sendable {
         self.recompute = recompute ?? (config.useCheckpoint ? .all : .none)
         let mc = config.modelChannels, e = 4 * mc
         timeEmbed = (
-            try weights.tensor("time_embed.0.weight", shape: [e, mc]), try weights.tensor("time_embed.0.bias", shape: [e]),
-            try weights.tensor("time_embed.2.weight", shape: [e, e]), try weights.tensor("time_embed.2.bias", shape: [e])
+            try Linear(weights.scoped("time_embed.0"), inFeatures: mc, outFeatures: e),
+            try Linear(weights.scoped("time_embed.2"), inFeatures: e, outFeatures: e)
         )
         let plan = UNetPlan(config)
         func build(_ spec: UNetPlan.Layer) throws -> Layer {
             switch spec {
             case .conv(let p, let cin, let cout):
-                return .conv(try ConvLayer(weights.scoped(p), cin: cin, cout: cout, kernel: 3))
+                return .conv(try Conv2d(weights.scoped(p), inChannels: cin, outChannels: cout, kernel: 3, padding: 1))
             case .res(let p, let cin, let cout, let resample):
                 return .res(try UNetResBlock(weights.scoped(p), cin: cin, cout: cout, embDim: e, resample: resample, scaleShiftNorm: config.useScaleShiftNorm))
             case .attention(let p, let ch, let heads):
                 return .attention(try UNetAttentionBlock(weights.scoped(p), channels: ch, heads: heads, legacyOrder: !config.useNewAttentionOrder))
             case .downsample(let p, let ch, let useConv):
-                return .downsample(useConv ? try ConvLayer(weights.scoped("\(p).op"), cin: ch, cout: ch, kernel: 3, stride: 2) : nil)
+                return .downsample(useConv ? try Conv2d(weights.scoped("\(p).op"), inChannels: ch, outChannels: ch, kernel: 3, stride: 2, padding: 1) : nil)
             case .upsample(let p, let ch, let useConv):
-                return .upsample(useConv ? try ConvLayer(weights.scoped("\(p).conv"), cin: ch, cout: ch, kernel: 3) : nil)
+                return .upsample(useConv ? try Conv2d(weights.scoped("\(p).conv"), inChannels: ch, outChannels: ch, kernel: 3, padding: 1) : nil)
             }
         }
         inputBlocks = try plan.inputBlocks.map { try $0.map(build) }
         middleBlock = try plan.middleBlock.map(build)
         outputBlocks = try plan.outputBlocks.map { try $0.map(build) }
-        outNorm = try GroupNormLayer(weights.scoped("out.0"), channels: plan.finalChannels)
-        outConv = try ConvLayer(weights.scoped("out.2"), cin: plan.finalChannels, cout: config.outChannels, kernel: 3)
+        outNorm = try .adm(weights.scoped("out.0"), channels: plan.finalChannels)
+        outConv = try Conv2d(weights.scoped("out.2"), inChannels: plan.finalChannels, outChannels: config.outChannels, kernel: 3, padding: 1)
     }
 
     /// The time-embedding MLP applied to the sinusoidal embedding: `[B, 4·model_channels]`.
     public func timestepEmbedding(_ timesteps: Tensor) -> Tensor {
         let t = Variable(Ops.timestepEmbedding(timesteps, dim: config.modelChannels))
-        let h = Ops.silu(Ops.linear(t, weight: timeEmbed.w0, bias: timeEmbed.b0))
-        return Ops.linear(h, weight: timeEmbed.w2, bias: timeEmbed.b2).value
+        return timeEmbed.1(Ops.silu(timeEmbed.0(t))).value
     }
 
     /// Differentiable forward: records on `x`'s tape when `x` is watched.

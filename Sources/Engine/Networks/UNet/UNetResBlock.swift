@@ -1,35 +1,7 @@
-/// Weights of a 2-D convolution layer.
-struct ConvLayer: Sendable {
-    let weight: Tensor
-    let bias: Tensor
-    let stride: Int
-    let padding: Int
-
-    init(_ store: WeightStore, cin: Int, cout: Int, kernel: Int, stride: Int = 1) throws {
-        weight = try store.tensor("weight", shape: [cout, cin, kernel, kernel])
-        bias = try store.tensor("bias", shape: [cout])
-        self.stride = stride
-        padding = kernel / 2
-    }
-
-    func callAsFunction(_ x: Variable) -> Variable {
-        Ops.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
-    }
-}
-
-/// Affine parameters of a 32-group `GroupNorm`.
-struct GroupNormLayer: Sendable {
-    static let groups = 32
-    let weight: Tensor
-    let bias: Tensor
-
-    init(_ store: WeightStore, channels: Int) throws {
-        weight = try store.tensor("weight", shape: [channels])
-        bias = try store.tensor("bias", shape: [channels])
-    }
-
-    func callAsFunction(_ x: Variable, scaleShift: (scale: Tensor, shift: Tensor)? = nil, silu: Bool) -> Variable {
-        Ops.groupNorm(x, groups: Self.groups, weight: weight, bias: bias, eps: 1e-5, scaleShift: scaleShift, silu: silu)
+extension GroupNorm {
+    /// guided-diffusion's `normalization(channels)`: `GroupNorm32` (32 groups, eps 1e-5).
+    static func adm(_ store: WeightStore, channels: Int) throws -> GroupNorm {
+        try GroupNorm(store, channels: channels, groups: 32, eps: 1e-5)
     }
 }
 
@@ -37,26 +9,23 @@ struct GroupNormLayer: Sendable {
 /// plus a skip connection; optionally resampling (nearest 2x up / 2x2 average down) between the
 /// first SiLU and conv, applied to the skip path too.
 struct UNetResBlock: Sendable {
-    let inNorm: GroupNormLayer
-    let inConv: ConvLayer
-    let embWeight: Tensor
-    let embBias: Tensor
-    let outNorm: GroupNormLayer
-    let outConv: ConvLayer
-    let skip: ConvLayer?
+    let inNorm: GroupNorm
+    let inConv: Conv2d
+    let emb: Linear
+    let outNorm: GroupNorm
+    let outConv: Conv2d
+    let skip: Conv2d?
     let resample: UNetPlan.Resample
     let scaleShiftNorm: Bool
     let outChannels: Int
 
     init(_ store: WeightStore, cin: Int, cout: Int, embDim: Int, resample: UNetPlan.Resample, scaleShiftNorm: Bool) throws {
-        inNorm = try GroupNormLayer(store.scoped("in_layers.0"), channels: cin)
-        inConv = try ConvLayer(store.scoped("in_layers.2"), cin: cin, cout: cout, kernel: 3)
-        let embOut = scaleShiftNorm ? 2 * cout : cout
-        embWeight = try store.tensor("emb_layers.1.weight", shape: [embOut, embDim])
-        embBias = try store.tensor("emb_layers.1.bias", shape: [embOut])
-        outNorm = try GroupNormLayer(store.scoped("out_layers.0"), channels: cout)
-        outConv = try ConvLayer(store.scoped("out_layers.3"), cin: cout, cout: cout, kernel: 3)
-        skip = cin == cout ? nil : try ConvLayer(store.scoped("skip_connection"), cin: cin, cout: cout, kernel: 1)
+        inNorm = try .adm(store.scoped("in_layers.0"), channels: cin)
+        inConv = try Conv2d(store.scoped("in_layers.2"), inChannels: cin, outChannels: cout, kernel: 3, padding: 1)
+        emb = try Linear(store.scoped("emb_layers.1"), inFeatures: embDim, outFeatures: scaleShiftNorm ? 2 * cout : cout)
+        outNorm = try .adm(store.scoped("out_layers.0"), channels: cout)
+        outConv = try Conv2d(store.scoped("out_layers.3"), inChannels: cout, outChannels: cout, kernel: 3, padding: 1)
+        skip = cin == cout ? nil : try Conv2d(store.scoped("skip_connection"), inChannels: cin, outChannels: cout, kernel: 1)
         self.resample = resample
         self.scaleShiftNorm = scaleShiftNorm
         outChannels = cout
@@ -93,7 +62,7 @@ struct UNetResBlock: Sendable {
             residual = Ops.avgPool2x2(x)
         }
         h = inConv(h)
-        let e = Ops.linear(Variable(embActivated), weight: embWeight, bias: embBias).value
+        let e = emb(Variable(embActivated)).value
         if scaleShiftNorm {
             let scale = Ops.sliceTensor(e, axis: 1, 0..<outChannels)
             let shift = Ops.sliceTensor(e, axis: 1, outChannels..<(2 * outChannels))
@@ -111,19 +80,17 @@ struct UNetResBlock: Sendable {
 /// ADM's spatial `AttentionBlock`: GroupNorm, 1x1 qkv projection, multi-head attention, 1x1
 /// output projection, residual.
 struct UNetAttentionBlock: Sendable {
-    let norm: GroupNormLayer
-    let qkvWeight: Tensor, qkvBias: Tensor
-    let projWeight: Tensor, projBias: Tensor
+    let norm: GroupNorm
+    let qkv: PointwiseConv1d
+    let projOut: PointwiseConv1d
     let heads: Int
     let legacyOrder: Bool
 
     init(_ store: WeightStore, channels c: Int, heads: Int, legacyOrder: Bool) throws {
         precondition(heads > 0 && c % heads == 0, "attention: \(c) channels do not split into \(heads) heads")
-        norm = try GroupNormLayer(store.scoped("norm"), channels: c)
-        qkvWeight = try store.tensor("qkv.weight", shape: [3 * c, c, 1])
-        qkvBias = try store.tensor("qkv.bias", shape: [3 * c])
-        projWeight = try store.tensor("proj_out.weight", shape: [c, c, 1])
-        projBias = try store.tensor("proj_out.bias", shape: [c])
+        norm = try .adm(store.scoped("norm"), channels: c)
+        qkv = try PointwiseConv1d(store.scoped("qkv"), inChannels: c, outChannels: 3 * c)
+        projOut = try PointwiseConv1d(store.scoped("proj_out"), inChannels: c, outChannels: c)
         self.heads = heads
         self.legacyOrder = legacyOrder
     }
@@ -131,9 +98,8 @@ struct UNetAttentionBlock: Sendable {
     func callAsFunction(_ x: Variable) -> Variable {
         let (b, c) = (x.shape[0], x.shape[1])
         let flat = Ops.reshape(x, [b, c, x.value.count / (b * c)])
-        let qkv = Ops.conv1x1(norm(flat, silu: false), weight: qkvWeight, bias: qkvBias)
-        let a = Ops.qkvAttention(qkv, heads: heads, legacyOrder: legacyOrder)
-        let h = Ops.conv1x1(a, weight: projWeight, bias: projBias)
+        let a = Ops.qkvAttention(qkv(norm(flat)), heads: heads, legacyOrder: legacyOrder)
+        let h = projOut(a)
         return Ops.reshape(flat + h, x.shape)
     }
 }
