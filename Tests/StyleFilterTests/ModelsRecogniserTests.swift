@@ -180,7 +180,7 @@ struct ModelsRecogniserTests {
     static func clipResNet(layers: [Int], width: Int, resolution: Int, embed: Int, textWidth: Int) -> ShapeOnlyArchive {
         var list = clipText(width: textWidth, embed: embed)
         let side = resolution / 32
-        list += [("visual.attnpool.positional_embedding", [side * side + 1, width * 32])]
+        list += [("visual.attnpool.positional_embedding", [side * side + 1, width * 32]), ("visual.attnpool.c_proj.weight", [embed, width * 32])]
         for (stage, count) in layers.enumerated() {
             for b in 0..<count {
                 let planes = width << stage
@@ -238,9 +238,12 @@ struct ModelsRecogniserTests {
         #expect(ArchitectureRecognition.recognise(Self.clipResNet(layers: [6, 8, 18, 8], width: 96, resolution: 384, embed: 768, textWidth: 768))?.identifier == "clip-rn50x16")
     }
 
+    /// The whole IR-SE-50 layout of `model_ir_se50.pth` (397 tensors with the BatchNorm statistics).
+    static var irSE50: ShapeOnlyArchive { ShapeOnlyArchive(list: ArcFaceConfig.irSE50.parameterShapes().map { ($0.name, $0.shape) }) }
+
     @Test("ArcFace IR-SE50 is named; plain IR-50 and other depths are only the family")
     func arcFace() throws {
-        #expect(ArchitectureRecognition.recognise(Self.arcFace(units: 24, squeezeExcite: true))?.identifier == "arcface-ir-se50")
+        #expect(ArchitectureRecognition.recognise(Self.irSE50)?.identifier == "arcface-ir-se50")
         let plain = try #require(ArchitectureRecognition.recognise(Self.arcFace(units: 24, squeezeExcite: false)))
         #expect(plain.identifier == "arcface" && plain.variant == "IR-50")
         #expect(ArchitectureRecognition.recognise(Self.arcFace(units: 49, squeezeExcite: true))?.variant == "IR-SE-100")

@@ -39,14 +39,13 @@ package struct RecognisedArchitecture: Sendable, Equatable {
     package func value(_ name: String) -> ConfigValue? { config.first { $0.name == name }?.value }
 }
 
-/// Recognises one network family from tensor names and shapes alone (no tensor data is read).
+/// Recognises one network family from tensor names and shapes alone (no tensor data is read), by
+/// presenting what the Engine's own recognisers read.
 protocol ArchitectureRecogniser: Sendable {
-    func recognise(_ tensors: TensorIndex) -> RecognisedArchitecture?
+    func recognise(_ archive: any TensorArchive) -> RecognisedArchitecture?
 }
 
-/// The recognisers `models inspect` and `models import` try, in order. Kept as a list so a new network
-/// is one more entry; when the network types carry their own `recognise` functions (the U-Net, DINO and
-/// CLIP configs in Engine), these shape-only recognisers can delegate to them.
+/// The recognisers `models inspect` and `models import` try, in order: a new network is one more entry.
 enum ArchitectureRecognition {
     static let recognisers: [any ArchitectureRecogniser] = [
         UNetShapeRecogniser(), DINOShapeRecogniser(), CLIPShapeRecogniser(), ArcFaceShapeRecogniser(),
@@ -54,45 +53,9 @@ enum ArchitectureRecognition {
 
     /// The first recogniser's answer, or nil when no family fits.
     static func recognise(_ archive: any TensorArchive) -> RecognisedArchitecture? {
-        let index = TensorIndex(archive)
         for recogniser in recognisers {
-            if let found = recogniser.recognise(index) { return found }
+            if let found = recogniser.recognise(archive) { return found }
         }
         return nil
-    }
-}
-
-/// Tensor names and shapes of an archive, with the lookups recognisers need.
-struct TensorIndex: Sendable {
-    let names: [String]
-    private let shapes: [String: [Int]]
-
-    init(_ archive: any TensorArchive) {
-        names = archive.tensorNames
-        var shapes: [String: [Int]] = [:]
-        for name in names { shapes[name] = archive.shape(of: name) }
-        self.shapes = shapes
-    }
-
-    func shape(_ name: String) -> [Int]? { shapes[name] }
-
-    func has(_ name: String) -> Bool { shapes[name] != nil }
-
-    /// The distinct integer components that follow `prefix` (`blocks.` gives the block numbers), sorted.
-    func indices(after prefix: String) -> [Int] {
-        var found = Set<Int>()
-        for name in names where name.hasPrefix(prefix) {
-            let rest = name.dropFirst(prefix.count)
-            if let component = rest.split(separator: ".", maxSplits: 1).first, let value = Int(component) { found.insert(value) }
-        }
-        return found.sorted()
-    }
-
-    /// Parameters in all floating-point tensors (integer buffers such as BatchNorm counters excluded).
-    func parameterCount(_ archive: any TensorArchive) -> Int {
-        names.reduce(0) { total, name in
-            guard archive.dtype(of: name)?.isFloatingPoint ?? true else { return total }
-            return total + (shapes[name]?.reduce(1, *) ?? 0)
-        }
     }
 }

@@ -59,7 +59,7 @@ package struct CheckpointSummary: Sendable {
         let dtypeCounts = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { ($0.key, $0.value) }
         return CheckpointSummary(
             path: path, fileBytes: info.size, format: format, tensors: tensors,
-            parameterCount: TensorIndex(archive).parameterCount(archive), dtypeCounts: dtypeCounts,
+            parameterCount: Self.parameterCount(archive), dtypeCounts: dtypeCounts,
             groups: group(tensors), architecture: ArchitectureRecognition.recognise(archive))
     }
 
@@ -84,5 +84,21 @@ package struct CheckpointSummary: Sendable {
             }
             return Group(pattern: pattern, count: list.count, shapes: shapes, dtypes: dtypes)
         }
+    }
+
+    /// Parameters in all floating-point tensors (integer buffers such as BatchNorm counters excluded),
+    /// saturating at `Int.max`: the shapes come from the file.
+    static func parameterCount(_ archive: any TensorArchive) -> Int {
+        var total = 0
+        for name in archive.tensorNames where archive.dtype(of: name)?.isFloatingPoint ?? true {
+            var count = 1
+            for side in archive.shape(of: name) ?? [0] {
+                let (product, overflow) = count.multipliedReportingOverflow(by: max(side, 0))
+                count = overflow ? .max : product
+            }
+            let (sum, overflow) = total.addingReportingOverflow(count)
+            total = overflow ? .max : sum
+        }
+        return total
     }
 }

@@ -66,10 +66,13 @@ public struct ArcFaceConfig: Sendable, Equatable {
     /// (a strided 1x1 convolution or `MaxPool2d(1, stride)`) both keep rows 0, stride, 2·stride, ...
     static func outputSide(_ side: Int, stride: Int) -> Int { (side - 1) / stride + 1 }
 
-    /// The upstream `num_layers` whose `get_blocks` lists these units per stage (3-4-14-3 → 50, 3-13-30-3 → 100,
-    /// 3-8-36-3 → 152), or nil for another layout.
+    /// Units per stage of each upstream `num_layers` (`get_blocks`): 50 → 3-4-14-3, 100 → 3-13-30-3,
+    /// 152 → 3-8-36-3.
+    public static let unitsPerStage: [Int: [Int]] = [50: [3, 4, 14, 3], 100: [3, 13, 30, 3], 152: [3, 8, 36, 3]]
+
+    /// The upstream `num_layers` whose `get_blocks` lists these units per stage, or nil for another layout.
     public var numLayers: Int? {
-        [[3, 4, 14, 3]: 50, [3, 13, 30, 3]: 100, [3, 8, 36, 3]: 152][stages.map(\.units)]
+        Self.unitsPerStage.first { $0.value == stages.map(\.units) }?.key
     }
 
     /// "IR-SE-50 (widths [64, 128, 256, 512], 512-d embedding, 112x112 input)", or the units per stage for a
