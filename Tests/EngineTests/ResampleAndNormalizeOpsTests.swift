@@ -3,7 +3,7 @@ import Testing
 @testable import Engine
 
 /// Finite-difference and reference checks of the ops DiffuseIT's guidance losses use.
-@Suite struct GuidanceOpsTests {
+@Suite struct ResampleAndNormalizeOpsTests {
     var rng = TestRandom(seed: 11)
 
     @Test mutating func resampleBilinearCropGradient() {
