@@ -2,19 +2,23 @@ import Engine
 import Foundation
 import StyleFilter
 
-/// `step-image`, `step-text`: one guided DiffuseIT step at 256x256 with the full official
-/// architectures on random weights (ADM 256 uncond, DINO ViT-B/8, and for text CLIP ViT-B/32 with
-/// `aug_num` views, default 8), paper settings, as `DiffuseITGuidance.step` runs it: one U-Net
-/// forward + backward, one DINO forward + backward, the CLIP views forward + backward.
+/// `step-image`, `step-text`, `step-faces`: one guided DiffuseIT step at 256x256 with the full official
+/// architectures on random weights, paper settings, as `DiffuseITGuidance.step` runs it: one U-Net
+/// forward + backward, one DINO ViT-B/8 forward + backward, and
+/// - text: the CLIP ViT-B/32 views (`aug_num`, default 8) forward + backward;
+/// - image: nothing more (ADM 256 uncond);
+/// - faces: image mode on the FFHQ U-Net with the identity loss, one IR-SE-50 forward + backward.
 /// Options: `runs=N` (median of N timed steps after one warm-up, default 3), `views=N`.
 enum BenchStep {
-    static func run(text: Bool, _ args: ArraySlice<String>) throws {
-        let name = text ? "step-text" : "step-image"
+    enum Kind: String { case image, text, faces }
+
+    static func run(_ kind: Kind, _ args: ArraySlice<String>) throws {
+        let name = "step-\(kind.rawValue)", text = kind == .text
         let runs = args.compactMap { $0.hasPrefix("runs=") ? Int($0.dropFirst(5)) : nil }.last ?? 3
         let views = args.compactMap { $0.hasPrefix("views=") ? Int($0.dropFirst(6)) : nil }.last ?? 8
         let sgemm = BenchUNet.sgemmGFLOPS().gflops
         Bench.log("\(name): sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight networks")
-        let config = UNetConfig.imageNet256Unconditional
+        let config = kind == .faces ? UNetConfig.ffhq256 : UNetConfig.imageNet256Unconditional
         let unet = try UNetModel(config: config, weights: WeightStore(RandomArchive(config.parameterShapes())))
         let dino = try DINOVisionTransformer(weights: WeightStore(RandomArchive(dinoB8Shapes())))
         var rng = RandomArchive.Generator(seed: 7)
@@ -30,10 +34,12 @@ enum BenchStep {
         }
         var p = DiffuseITParameters.named("paper", imageMode: !text)!
         p.augNum = views
+        p.useFFHQ = kind == .faces
+        let arcface = kind == .faces ? try ArcFaceModel(weights: WeightStore(ArcFaceRandomWeights(config: .irSE50)), config: .irSE50) : nil
         let diffusion = try p.diffusion()
         let guidance = try DiffuseITGuidance(
             parameters: p, diffusion: diffusion, unet: unet, dino: DINOLosses(model: dino), clip: clip, source: source,
-            style: text ? nil : style)
+            style: text ? nil : style, arcface: arcface)
         var philox = PhiloxGenerator(seed: 1)
         let k = guidance.startIndex - 1  // a step below k0 with semantic divergence active
         let x = try diffusion.qSample(xStart: source, t: [k], noise: philox.normalTensor(source.shape))

@@ -126,6 +126,7 @@ import Testing
         case .clip: return try g.clip?.loss(image, views: views)
         case .range: return ImageLosses.range(image)
         case .mseTrg: return g.style.map { ImageLosses.mse(image, $0) }
+        case .id: return try g.loss.identity.map { try $0(image) }
         case .ssim, .contra, .dirCls, .trgCls:
             guard let dino = g.dino else { return nil }
             let source = try dino.reference(g.source)

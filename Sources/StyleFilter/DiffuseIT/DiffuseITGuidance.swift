@@ -73,9 +73,10 @@ package final class DiffuseITGuidance {
 
     package convenience init(
         parameters: DiffuseITParameters, diffusion: GaussianDiffusion, unet: UNetModel, dino: DINOLosses?, clip: CLIPGuidance?, source: Tensor,
-        style: Tensor?
+        style: Tensor?, arcface: ArcFaceModel? = nil
     ) throws {
-        try self.init(loss: DiffuseITLoss(parameters: parameters, dino: dino, clip: clip, style: style),
+        let identity = try arcface.map { try IdentityLoss(model: $0, source: source) }
+        try self.init(loss: DiffuseITLoss(parameters: parameters, dino: dino, clip: clip, style: style, identity: identity),
             diffusion: diffusion, unet: unet, source: source)
     }
 
@@ -130,7 +131,7 @@ package final class DiffuseITGuidance {
             let dLdx = tape.gradients(of: total, cotangent: Tensor(shape: total.shape, repeating: 1), wrt: [xv])[0]
             gradient = Ops.scale(Variable(dLdx), -1).value
         }
-        let restart = p.useRangeRestart && k < startIndex && loss.weightedRange > p.rangeRestartThreshold
+        let restart = p.useRangeRestart && k < startIndex && loss.weightedRange > p.restartThreshold
 
         let (conditionedMean, outputXStart, sample) = try Self.update(
             x, k: k, modelOutput: output.value, unguided: unguided, gradient: gradient, noise: noise, ddim: p.ddim, diffusion: diffusion)

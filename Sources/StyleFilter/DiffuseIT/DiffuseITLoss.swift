@@ -5,12 +5,13 @@ import Engine
 ///
 /// Terms are added in upstream's order (the order also fixes the float sums, so every caller gets
 /// the same bits for the same inputs): CLIP, self-similarity, contrastive · content weight, semantic
-/// divergence (k > diff_iter), CLS style, range, pixel MSE; then a tiled run's linear view term.
-/// The target terms (CLIP, CLS style, MSE) read the whole image, so a tile leaves them to the view.
+/// divergence (k > diff_iter), CLS style, range, pixel MSE, identity (faces mode); then a tiled
+/// run's linear view term. The whole-image terms (CLIP, CLS style, MSE, identity) read the whole
+/// image, so a tile leaves them to the view.
 package struct DiffuseITLoss {
     /// The loss terms, named as the fixtures and upstream's metrics name them.
     package enum Term: String, CaseIterable, Sendable {
-        case clip, ssim, contra, dirCls = "dir_cls", trgCls = "trg_cls", range, mseTrg = "mse_trg"
+        case clip, ssim, contra, dirCls = "dir_cls", trgCls = "trg_cls", range, mseTrg = "mse_trg", id
     }
 
     /// What the structure terms of one region compare with.
@@ -47,15 +48,21 @@ package struct DiffuseITLoss {
     let style: Tensor?
     /// The style image's CLS token (image mode with DINO).
     let styleCLS: Tensor?
+    /// Faces mode's identity loss against the source at the model size.
+    let identity: IdentityLoss?
 
     var isImageMode: Bool { style != nil }
 
-    init(parameters: DiffuseITParameters, dino: DINOLosses?, clip: CLIPGuidance?, style: Tensor?) throws {
+    init(parameters: DiffuseITParameters, dino: DINOLosses?, clip: CLIPGuidance?, style: Tensor?, identity: IdentityLoss? = nil) throws {
         guard (style == nil) != (clip == nil) else {
             throw DiffuseITError.badInput("give either a style image (image mode) or CLIP guidance (text mode)")
         }
         guard parameters.vitLambda == 0 || dino != nil else { throw DiffuseITError.badInput("the DINO losses need a DINO model") }
+        guard parameters.useFFHQ == (identity != nil) else {
+            throw DiffuseITError.badInput("faces mode (use_ffhq) and an identity network go together")
+        }
         self.parameters = parameters
+        self.identity = identity
         self.dino = parameters.vitLambda == 0 ? nil : dino
         self.clip = clip
         self.style = style
@@ -132,6 +139,7 @@ package struct DiffuseITLoss {
             weightedRange = r.value.scalars[0] * p.rangeLambda
         }
         if targets, let style { add(.mseTrg, ImageLosses.mse(xIn, style), weight: p.l2TrgLambda) }
+        if targets, let identity, p.idLambda != 0 { add(.id, try identity(xIn), weight: p.idLambda) }
         let targetInput = isImageMode ? xIn : xMix
         if let viewGradient { add(nil, Ops.sum(targetInput * Variable(viewGradient)), weight: 1) }
         return Evaluation(total: total, terms: terms, xMix: xMix, xIn: xIn, contentWeight: frac, cls: cls, weightedRange: weightedRange,

@@ -35,8 +35,12 @@ public struct DiffuseITParameters: Sendable, Equatable {
     public var useProgContrast = false
     public var regularizeContent = false
     public var useColormatch = false
-    /// Weighted range loss above which a step triggers a restart (0.01 ImageNet, 0.1 FFHQ upstream).
-    public var rangeRestartThreshold: Float = 0.01
+    /// Faces mode (upstream `--use_ffhq`): the FFHQ U-Net as the prior, the ArcFace identity loss
+    /// weighted by ``idLambda``, and the faces range-restart threshold.
+    public var useFFHQ = false
+    /// Weighted range loss above which a step triggers a restart; nil: upstream's value for the
+    /// prior (0.01 ImageNet, 0.1 FFHQ), see ``restartThreshold``.
+    public var rangeRestartThreshold: Float?
     /// Upper bound on range restarts per output (upstream: none, which can loop forever); when it is
     /// reached the run continues without restarting and a warning says so.
     public var maxRestarts = 5
@@ -88,6 +92,7 @@ public struct DiffuseITParameters: Sendable, Equatable {
     /// One settable setting: its upstream name (without dashes) and what it sets.
     private enum Setting {
         case float(WritableKeyPath<DiffuseITParameters, Float>)
+        case optionalFloat(WritableKeyPath<DiffuseITParameters, Float?>)
         /// A count, at least `minimum`.
         case int(WritableKeyPath<DiffuseITParameters, Int>, minimum: Int)
         case bool(WritableKeyPath<DiffuseITParameters, Bool>)
@@ -105,8 +110,17 @@ public struct DiffuseITParameters: Sendable, Equatable {
         ("timestep_respacing", .text(\.timestepRespacing)), ("use_range_restart", .bool(\.useRangeRestart)),
         ("use_noise_aug_all", .bool(\.useNoiseAugAll)), ("use_prog_contrast", .bool(\.useProgContrast)),
         ("regularize_content", .bool(\.regularizeContent)), ("use_colormatch", .bool(\.useColormatch)),
-        ("range_restart_threshold", .float(\.rangeRestartThreshold)), ("max_restarts", .int(\.maxRestarts, minimum: 0)),
+        ("range_restart_threshold", .optionalFloat(\.rangeRestartThreshold)), ("max_restarts", .int(\.maxRestarts, minimum: 0)),
     ]
+
+    private static func number(_ name: String, _ value: String) throws -> Float {
+        guard let v = Float(value), v.isFinite else { throw DiffuseITError.badParameter("\(name)=\(value): not a number") }
+        return v
+    }
+
+    /// The weighted range loss above which a step triggers a restart: ``rangeRestartThreshold``, else
+    /// upstream's 0.1 with the faces prior and 0.01 otherwise.
+    public var restartThreshold: Float { rangeRestartThreshold ?? (useFFHQ ? 0.1 : 0.01) }
 
     /// The names `set(_:_:)` accepts (upstream's flag names without dashes).
     public static var settableNames: [String] { settings.map(\.name) }
@@ -118,8 +132,9 @@ public struct DiffuseITParameters: Sendable, Equatable {
         }
         switch setting {
         case .float(let path):
-            guard let v = Float(value), v.isFinite else { throw DiffuseITError.badParameter("\(name)=\(value): not a number") }
-            self[keyPath: path] = v
+            self[keyPath: path] = try Self.number(name, value)
+        case .optionalFloat(let path):
+            self[keyPath: path] = try Self.number(name, value)
         case .int(let path, let minimum):
             guard let v = Int(value), v >= 0 else { throw DiffuseITError.badParameter("\(name)=\(value): not a non-negative integer") }
             guard v >= minimum else { throw DiffuseITError.badParameter("\(name) must be at least \(minimum)") }

@@ -77,7 +77,7 @@ struct GuidedSampling {
                 let noise = !p.ddim && (entry.resampling || entry.k > 0) ? rng.normalField() : nil
                 let views = clip?.randomViews(count: p.augNum, size: viewSize, using: &rng)
                 let weightedRange = try state.step(k: entry.k, noise: noise, views: views, isLast: i == last)
-                if !entry.resampling, p.useRangeRestart, entry.k < k0, entry.k > 0, weightedRange > p.rangeRestartThreshold,
+                if !entry.resampling, p.useRangeRestart, entry.k < k0, entry.k > 0, weightedRange > p.restartThreshold,
                     budget.shouldRestart(atStep: entry.k, warn: warn)
                 {
                     continue attempts

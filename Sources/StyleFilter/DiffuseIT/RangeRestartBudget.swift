@@ -12,7 +12,7 @@ struct RangeRestartBudget {
         let p = parameters
         if restarts < p.maxRestarts {
             restarts += 1
-            warn("style: x0 estimate left [-1, 1] at step \(k) (weighted range loss above \(p.rangeRestartThreshold)); restarting (\(restarts) of at most \(p.maxRestarts))")
+            warn("style: x0 estimate left [-1, 1] at step \(k) (weighted range loss above \(p.restartThreshold)); restarting (\(restarts) of at most \(p.maxRestarts))")
             return true
         }
         if restarts == p.maxRestarts {

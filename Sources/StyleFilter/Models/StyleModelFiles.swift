@@ -2,7 +2,7 @@ import Engine
 import Foundation
 
 /// The weight files a `style` run uses and how they are found: an explicit path (`--unet`, `--dino`,
-/// `--clip`), else the official file name in the models directory (`--models-dir`, then
+/// `--clip`, `--arcface`), else the official file name in the models directory (`--models-dir`, then
 /// `$STYLEFILTER_MODELS`, then the XDG cache; see ``ModelsDirectory``). Architectures come from the
 /// tensor shapes, or from `<file stem>.json` beside the file (U-Net: guided-diffusion's
 /// `model_config` keys; DINO: `num_heads`, `global_patch_size`; CLIP: `vision_heads`,
@@ -12,19 +12,23 @@ public struct StyleModelFiles: Sendable, Equatable {
     public var dino: String
     /// CLIP ensemble members (text mode): display name and path.
     public var clip: [(name: String, path: String)]
+    /// The ArcFace identity network (faces mode).
+    public var arcface: String?
 
     public static func == (a: Self, b: Self) -> Bool {
         a.unet == b.unet && a.dino == b.dino && a.clip.map(\.name) == b.clip.map(\.name) && a.clip.map(\.path) == b.clip.map(\.path)
+            && a.arcface == b.arcface
     }
 
     /// DiffuseIT's default CLIP ensemble (upstream `--clip_models`), by catalogue file name.
     public static let defaultEnsemble = ["RN50", "RN50x4", "ViT-B/32", "RN50x16", "ViT-B/16"]
 
     /// Resolves every file; throws `StyleFilterError(.modelNotUsable)` (exit 78) naming each missing file, where it
-    /// was looked for and where to download it.
+    /// was looked for and where to download it. `faces` takes the FFHQ U-Net as the default prior and adds
+    /// the ArcFace identity network.
     public static func resolve(
-        imageMode: Bool, unet: String?, dino: String?, clip: [String], clipModels: [String], modelsDirectory option: String?,
-        environment: ModelEnvironment? = nil
+        imageMode: Bool, faces: Bool = false, unet: String?, dino: String?, clip: [String], clipModels: [String], arcface: String? = nil,
+        modelsDirectory option: String?, environment: ModelEnvironment? = nil
     ) throws -> StyleModelFiles {
         var missing: [String] = []
         var directory: ModelsDirectory?
@@ -42,7 +46,7 @@ public struct StyleModelFiles: Sendable, Equatable {
             }
             return path
         }
-        let unetPath = try locate(explicit: unet, entryName: "adm-256-uncond")
+        let unetPath = try locate(explicit: unet, entryName: faces ? "adm-ffhq-256" : "adm-256-uncond")
         let dinoPath = try locate(explicit: dino, entryName: "dino-vitb8")
         var clipFiles: [(String, String)] = []
         if !imageMode {
@@ -58,10 +62,11 @@ public struct StyleModelFiles: Sendable, Equatable {
                 }
             }
         }
+        let arcfacePath = faces ? try locate(explicit: arcface, entryName: "arcface-ir-se50") : nil
         if !missing.isEmpty {
             throw StyleFilterError(.modelNotUsable, "style: missing model weights: " + missing.joined(separator: "; "))
         }
-        return StyleModelFiles(unet: unetPath, dino: dinoPath, clip: clipFiles)
+        return StyleModelFiles(unet: unetPath, dino: dinoPath, clip: clipFiles, arcface: arcfacePath)
     }
 
     /// The JSON object in `<stem>.json` beside `path`, if present.
@@ -88,9 +93,18 @@ public struct StyleModelFiles: Sendable, Equatable {
     /// Opens every file and recognises its architecture (cheap: headers and shapes only), so a corrupt
     /// or foreign checkpoint fails with exit 78 before any image is read.
     public func validate() throws {
-        _ = try StyleModelFiles.loading("U-Net", unet) {
+        let unetConfig = try StyleModelFiles.loading("U-Net", unet) {
             let archive = try Checkpoint.open(unet)
             return try UNetConfig.resolve(checkpointPath: unet, archive: archive)
+        }
+        if let arcface {
+            _ = try StyleModelFiles.loading("ArcFace", arcface) { try ArcFaceConfig.recognise(WeightStore(try Checkpoint.open(arcface))) }
+            // Upstream's identity crop is fixed in pixels of a 256x256 image.
+            let crop = IdentityLoss.faceCrop
+            guard unetConfig.imageSize >= crop.top + crop.height && unetConfig.imageSize >= crop.left + crop.width else {
+                throw StyleFilterError(.modelNotUsable,
+                    "style: faces mode needs a U-Net of at least 223x223 pixels for the identity crop; '\(unet)' is \(unetConfig.imageSize)x\(unetConfig.imageSize)")
+            }
         }
         let dinoSide = try StyleModelFiles.sidecar(dino)
         _ = try StyleModelFiles.loading("DINO", dino) {
@@ -124,8 +138,12 @@ public struct StyleModelFiles: Sendable, Equatable {
                 return NamedCLIPModel(name: member.name, model: try CLIPModel(weights: store, config: config))
             }
         }
+        let arcface = try self.arcface.map { path in
+            try StyleModelFiles.loading("ArcFace", path) { try ArcFaceModel(weights: WeightStore(try Checkpoint.open(path))) }
+        }
         return StyleNetworks(
-            unet: unet, dino: DINOLosses(model: dino, globalPatchSize: dinoSide?["global_patch_size"] as? Int ?? 224), clip: clipModels)
+            unet: unet, dino: DINOLosses(model: dino, globalPatchSize: dinoSide?["global_patch_size"] as? Int ?? 224), clip: clipModels,
+            arcface: arcface)
     }
 
     /// The U-Net's native image size (reads the checkpoint's header and shapes only).
@@ -143,4 +161,6 @@ struct StyleNetworks {
     let dino: DINOLosses
     /// Text mode's CLIP ensemble.
     let clip: [NamedCLIPModel]
+    /// Faces mode's identity network.
+    let arcface: ArcFaceModel?
 }

@@ -35,6 +35,9 @@ public struct StyleStage: Stage {
             throw StyleFilterError(.usage, "style: text mode needs a non-empty --prompt and --source-prompt")
         }
         do { try parameters.validateSchedule() } catch let error as DiffuseITError { throw StyleFilterError(.usage, error.description) }
+        guard parameters.useFFHQ == (models.arcface != nil) else {
+            throw StyleFilterError(.usage, "style: faces mode (use_ffhq) needs the ArcFace identity network among the models, and only it does")
+        }
         self.guide = guide
         self.parameters = parameters
         self.models = models

@@ -52,15 +52,24 @@ final class StyleRun {
         return try PixelBridge.split(image).colour
     }
 
-    /// The run's guidance loss: image mode's style targets, or text mode's CLIP targets built from
-    /// `clipSource()` (the picture of the source the mode's CLIP loss compares with).
-    func loss(clipSource: () throws -> Tensor) throws -> DiffuseITLoss {
+    /// The run's guidance loss: image mode's style targets, or text mode's CLIP targets, and faces
+    /// mode's identity loss, the last two built from `modelSizeSource()` (the picture of the source at
+    /// the model size that the mode's whole-image terms compare with).
+    func loss(modelSizeSource: () throws -> Tensor) throws -> DiffuseITLoss {
+        var source: Tensor?
+        func modelSize() throws -> Tensor {
+            if let source { return source }
+            let made = try modelSizeSource()
+            source = made
+            return made
+        }
         var clip: CLIPGuidance?
         if case .text(let prompt, let sourceText) = settings.guide {
-            clip = try CLIPGuidance(models: networks.clip, targetText: prompt, sourceText: sourceText, sourceImage: try clipSource(),
+            clip = try CLIPGuidance(models: networks.clip, targetText: prompt, sourceText: sourceText, sourceImage: try modelSize(),
                 tokenizer: CLIPTokenizer.shared)
         }
-        return try DiffuseITLoss(parameters: parameters, dino: networks.dino, clip: clip, style: style?.tensor)
+        let identity = try networks.arcface.map { try IdentityLoss(model: $0, source: try modelSize()) }
+        return try DiffuseITLoss(parameters: parameters, dino: networks.dino, clip: clip, style: style?.tensor, identity: identity)
     }
 
     /// Whether outputs are colour-matched to the style image (image mode with `use_colormatch`).

@@ -13,13 +13,17 @@ struct StyleCommand: StageCommand {
 
             Models are looked up by file name in --models-dir, $STYLEFILTER_MODELS, then
             $XDG_CACHE_HOME/stylefilter/models (fetch them with 'stylefilter models fetch');
-            --unet/--dino/--clip name files directly. Missing weights exit with status 78.
+            --unet/--dino/--clip/--arcface name files directly. Missing weights exit with status 78.
+
+            Faces mode (--faces, with either guide) uses the FFHQ U-Net (ffhq_10m.pt) and the ArcFace
+            identity network (model_ir_se50.pth), both from DiffuseIT's Google Drive links.
 
             Examples:
               stylefilter style --style-image ref.jpg < photo.jpg > out.png
               stylefilter style --prompt "black leopard" --source-prompt "lion" < lion.jpg > out.png
               stylefilter resize --width 512 + style --style-image ref.png --preset fast < in.jpg > out.png
               stylefilter style --mode detail --style-image ref.jpg < photo.jpg > out.png   # full size, source detail
+              stylefilter thumbnail 256x256 --crop attention + style --faces --prompt "old man" --source-prompt "man" < face.jpg > out.png
               stylefilter thumbnail 2000 + style --style-image ref.jpg --dry-run < photo.jpg
               stylefilter style --style-image ref.jpg --dry-run --size 4000x3000
             """)
@@ -85,6 +89,12 @@ struct StyleCommand: StageCommand {
     @Option(help: ArgumentHelp("CLIP checkpoint file (repeatable; replaces the ensemble).", valueName: "file"))
     var clip: [String] = []
 
+    @Flag(help: "Faces mode (upstream --use_ffhq): the FFHQ 256x256 U-Net as the prior and the ArcFace identity loss (id_lambda, default 100); range restarts at 0.1.")
+    var faces = false
+
+    @Option(help: ArgumentHelp("ArcFace IR-SE-50 checkpoint file (faces mode).", valueName: "file"))
+    var arcface: String?
+
     @Option(help: ArgumentHelp("CLIP ensemble by name (comma-separated: RN50, RN50x4, ViT-B/32, RN50x16, ViT-B/16).", valueName: "names"))
     var clipModels: String?
 
@@ -107,6 +117,8 @@ struct StyleCommand: StageCommand {
         }
         if let skip { parameters.skipTimesteps = skip }
         if ddim { parameters.ddim = true }
+        if faces { parameters.useFFHQ = true }
+        if arcface != nil && !faces { throw ValidationError("--arcface belongs to faces mode: add --faces") }
         for item in params {
             guard let eq = item.firstIndex(of: "=") else { throw ValidationError("--param expects NAME=VALUE, got '\(item)'") }
             do {
@@ -119,7 +131,7 @@ struct StyleCommand: StageCommand {
         let ensemble = clipModels.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             ?? (preset == "fast" ? ["ViT-B/32"] : StyleModelFiles.defaultEnsemble)
         let files = try StyleModelFiles.resolve(
-            imageMode: imageMode, unet: unet, dino: dino, clip: clip, clipModels: ensemble, modelsDirectory: modelsDir)
+            imageMode: imageMode, faces: faces, unet: unet, dino: dino, clip: clip, clipModels: ensemble, arcface: arcface, modelsDirectory: modelsDir)
         try files.validate()
         guard let styleMode = StyleMode(rawValue: mode) else {
             throw ValidationError("unknown --mode '\(mode)' (known: \(StyleMode.allCases.map(\.rawValue).joined(separator: ", ")))")
