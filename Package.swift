@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "StyleFilterTests", dependencies: ["StyleFilter", "Engine", "VipsBridge", "FixtureSupport", "ModelsTestSupport"]),
         // Runs the built command (and parses chains through its module); the models tests share the
         // loopback server and checkpoint builders with StyleFilterTests.
-        .testTarget(name: "CLITests", dependencies: ["StyleFilterCLI", "StyleFilter", "FixtureSupport", "ModelsTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["StyleFilterCLI", "StyleFilter", "Engine", "FixtureSupport", "ModelsTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -97,6 +97,32 @@ struct ModelsCommandTests {
         #expect(stalled.stderr == "stylefilter: download of \(server.baseURL)\(clip.mirrorPath) stalled: no data for 0.5 s (have 5.00 kB; run the same command again to resume)\n")
     }
 
+    @Test("models list: a mode is ready only when its files are installed and are the networks it needs")
+    func listNeedsRecognisedFiles() throws {
+        let home = try S.scratchDirectory()
+        let directory = home + "/m"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Every faces file installed and pinned, but each holds a tiny DINO's tensors.
+        var pins = ModelPins()
+        for name in ["adm-ffhq-256", "dino-vitb8", "arcface-ir-se50"] {
+            let entry = try #require(ModelCatalog.entry(named: name))
+            let path = directory + "/" + entry.fileName
+            try S.tinyDINO().write(to: URL(fileURLWithPath: path))
+            let info = try #require(AtomicFile.fileInfo(path))
+            pins.files[entry.fileName] = ModelPins.Record(
+                sha256: FileDigest.sha256(of: S.tinyDINO()), size: info.size, published: false, source: path, pinnedAt: ModelPins.timestamp(),
+                verifiedModification: info.modification)
+        }
+        try pins.save(to: directory + "/pins.json")
+        let result = try ModelsCLI.run(["models", "list", "--models-dir", directory], home: home)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("faces: not usable: adm-ffhq-256, dino-vitb8, arcface-ir-se50"), "\(result.stdout)")
+        let json = try ModelsCLI.run(["models", "list", "--json", "--models-dir", directory], home: home)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let faces = try #require((object["modes"] as? [[String: Any]])?.first { $0["mode"] as? String == "faces" })
+        #expect(faces["ready"] as? Bool == false && (faces["unrecognised"] as? [String])?.count == 3)
+    }
+
     @Test("Manual-only models: fetch explains where to get them (78)")
     func manualOnly() throws {
         let home = try S.scratchDirectory()

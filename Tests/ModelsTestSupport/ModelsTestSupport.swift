@@ -10,8 +10,29 @@ public enum ModelsTestSupport {
         return path
     }
 
+    /// A safetensors file of F32 tensors with these names and shapes, filled with small random values
+    /// (uniform in ±1/√fan-in, from `seed`; vectors in ±0.5, norm scales near 1): a random-weight
+    /// network of any architecture for end-to-end runs.
+    public static func randomSafetensors(_ tensors: [(String, [Int])], seed: UInt64 = 1) -> Data {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        func uniform() -> Float {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(state >> 40) / Float(1 << 24) * 2 - 1
+        }
+        return safetensors(tensors) { name, shape, index in
+            if shape.count >= 2 { return uniform() / Float(shape.dropFirst().reduce(1, *)).squareRoot() }
+            let isScale = name.hasSuffix(".weight") && (name.contains("norm") || name.contains("layers.0") || name.hasPrefix("out.0"))
+            return isScale ? 1 + 0.1 * uniform() : 0.5 * uniform()
+        }
+    }
+
     /// A safetensors file of zero-filled F32 tensors with these names and shapes.
     public static func safetensors(_ tensors: [(String, [Int])]) -> Data {
+        safetensors(tensors) { _, _, _ in 0 }
+    }
+
+    /// A safetensors file of F32 tensors whose element i of tensor `name` is `value(name, shape, i)`.
+    static func safetensors(_ tensors: [(String, [Int])], value: (String, [Int], Int) -> Float) -> Data {
         var header: [String] = []
         var offset = 0
         for (name, shape) in tensors {
@@ -25,7 +46,12 @@ public enum ModelsTestSupport {
         var length = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
         data.append(json)
-        data.append(Data(count: offset))
+        var body = [Float]()
+        body.reserveCapacity(offset / 4)
+        for (name, shape) in tensors {
+            for i in 0..<shape.reduce(1, *) { body.append(value(name, shape, i)) }
+        }
+        body.withUnsafeBytes { data.append(contentsOf: $0) }
         return data
     }
 

@@ -138,6 +138,12 @@ package struct ModelStore: Sendable {
             pinnedAt: ModelPins.timestamp(), verifiedModification: 0)
     }
 
+    /// Whether an installed entry's tensors are the architecture the catalogue expects (headers and
+    /// shapes only), so a run can load it.
+    package func isRecognised(_ status: Status) -> Bool {
+        status.isInstalled && (try? recognise(status.path)) == status.entry.architecture
+    }
+
     /// The architecture identifier of a checkpoint, or a description of why it has none.
     func recognise(_ path: String) throws -> String {
         do {

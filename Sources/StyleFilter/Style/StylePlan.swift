@@ -28,9 +28,14 @@ package struct StylePlan: Sendable {
     /// models (RN50x16 at 384 px) cost more per view; the estimate is a lower bound for them.
     static let secondsPerImageStep = 31.0
     static let secondsPerCLIPView = 0.15
+    /// A faces-mode step (BENCHMARKS.md `step-faces`: the FFHQ U-Net, a fifth of the ImageNet one's
+    /// parameters, plus DINO ViT-B/8 and ArcFace IR-SE-50, each forward + backward): 8.7 s.
+    static let secondsPerFacesStep = 8.7
+
+    var faces: Bool { parameters.useFFHQ }
 
     var estimatedSecondsPerStep: Double {
-        var s = StylePlan.secondsPerImageStep
+        var s = faces ? StylePlan.secondsPerFacesStep : StylePlan.secondsPerImageStep
         if !imageMode { s += StylePlan.secondsPerCLIPView * Double(models.clip.count * parameters.augNum) }
         return s
     }
@@ -39,24 +44,26 @@ package struct StylePlan: Sendable {
     package var description: String {
         let p = parameters
         var lines: [String] = []
-        lines.append("style plan (\(imageMode ? "image-guided" : "text-guided"), \(p.ddim ? "DDIM eta 0" : "guided DDPM"))")
+        lines.append("style plan (\(imageMode ? "image-guided" : "text-guided")\(faces ? ", faces" : ""), \(p.ddim ? "DDIM eta 0" : "guided DDPM"))")
         lines.append("  U-Net: \(models.unet)")
         lines.append("  DINO:  \(models.dino)")
         for m in models.clip { lines.append("  CLIP:  \(m.name) \(m.path)") }
+        if let arcface = models.arcface { lines.append("  ArcFace: \(arcface)") }
         let n = respacedSteps.map(String.init) ?? "?"
         lines.append("  schedule: respacing \(p.timestepRespacing) (N = \(n)), skip \(p.skipTimesteps), resampling \(p.ddim ? 0 : p.resampleCount), diff_iter \(p.diffIter)")
         lines.append("  weights: " + [
             imageMode ? "lambda_trg \(p.lambdaTrg), l2_trg_lambda \(p.l2TrgLambda)" : "clip_guidance_lambda \(p.clipGuidanceLambda), aug_num \(p.augNum)",
             "lambda_ssim \(p.lambdaSSIM)", "lambda_contra_ssim \(p.lambdaContraSSIM)", "lambda_dir_cls \(p.lambdaDirCls)",
             "range_lambda \(p.rangeLambda)", "vit_lambda \(p.vitLambda)",
-        ].joined(separator: ", "))
-        lines.append("  flags: range_restart \(p.useRangeRestart) (max \(p.maxRestarts)), noise_aug_all \(p.useNoiseAugAll), regularize_content \(p.regularizeContent), prog_contrast \(p.useProgContrast), colormatch \(imageMode && p.useColormatch)")
+        ].joined(separator: ", ") + (faces ? ", id_lambda \(p.idLambda)" : ""))
+        lines.append("  flags: range_restart \(p.useRangeRestart) (threshold \(p.restartThreshold), max \(p.maxRestarts)), noise_aug_all \(p.useNoiseAugAll), regularize_content \(p.regularizeContent), prog_contrast \(p.useProgContrast), colormatch \(imageMode && p.useColormatch)")
         if let steps = guidedStepsPerOutput {
             let clipPasses = imageMode ? 0 : models.clip.count * p.augNum
             lines.append("  per output: \(steps) guided steps; per step 1 U-Net forward+backward, 1 DINO forward+backward"
-                + (clipPasses > 0 ? ", \(clipPasses) CLIP image forward+backward passes" : ""))
+                + (clipPasses > 0 ? ", \(clipPasses) CLIP image forward+backward passes" : "") + (faces ? ", 1 ArcFace forward+backward" : ""))
             lines.append("  network passes for \(iterations) output(s): U-Net \(steps * iterations), DINO \(steps * iterations)"
-                + (clipPasses > 0 ? ", CLIP \(steps * iterations * clipPasses)" : "") + " (each forward+backward; restarts add more)")
+                + (clipPasses > 0 ? ", CLIP \(steps * iterations * clipPasses)" : "") + (faces ? ", ArcFace \(steps * iterations)" : "")
+                + " (each forward+backward; restarts add more)")
             let seconds = Double(steps * iterations) * estimatedSecondsPerStep
             lines.append("  estimated time: about \(Int((seconds / 60).rounded())) min (\(Int(estimatedSecondsPerStep.rounded())) s per step on a 2-core x86-64 reference machine)")
         } else {

@@ -19,10 +19,8 @@ package struct TiledPlan: Sendable {
     }
 
     /// Measured on the reference 2-core machine (BENCHMARKS.md, `tiles-*` cases, full official
-    /// architectures): seconds of one tile step (one U-Net and one DINO forward+backward, as a
-    /// whole-mode image step), of the image-mode global pass (one DINO forward+backward on the view)
-    /// and of a DINO reference forward of a source tile.
-    static let secondsPerTileStep = StylePlan.secondsPerImageStep
+    /// architectures): seconds of the image-mode global pass (one DINO forward+backward on the view)
+    /// and of a DINO reference forward of a source tile. A tile step costs a whole-mode step.
     static let secondsPerGlobalDINOPass = 2.1
     static let secondsPerReferencePass = 0.7
     /// Cached source keys per tile for DINO ViT-B/8 (785 tokens x 768 plus the CLS token, float32).
@@ -52,7 +50,8 @@ package struct TiledPlan: Sendable {
         // A single tile runs the target terms inside its step, as whole mode; otherwise one global
         // pass per step (DINO in image mode, the CLIP views in text mode).
         let globalDINO = tiles > 1 && plan.imageMode ? steps : 0
-        let tileSeconds = Double(steps * tiles) * TiledPlan.secondsPerTileStep
+        // A tile step is a whole-mode step (its ArcFace pass, in faces mode, is on the view: a slight overestimate).
+        let tileSeconds = Double(steps * tiles) * (plan.faces ? StylePlan.secondsPerFacesStep : StylePlan.secondsPerImageStep)
         let globalSeconds = Double(globalDINO) * TiledPlan.secondsPerGlobalDINOPass
             + Double(steps * views) * StylePlan.secondsPerCLIPView
         // Source references: once per tile while the cache lasts, every step for the rest.

@@ -44,8 +44,11 @@ struct ModelsListCommand: ModelsSubcommand {
 
     struct Mode: Codable {
         var mode: String
+        /// Every file the mode needs is installed and its tensors are the expected network.
         var ready: Bool
         var missing: [String]
+        /// Installed, but the tensors are not the network the mode needs.
+        var unrecognised: [String]
         var missingApproximateBytes: Int64
     }
 
@@ -61,9 +64,12 @@ struct ModelsListCommand: ModelsSubcommand {
                 urls: status.entry.urls, manualSource: status.entry.manualSource)
         }
         let modes = ModelMode.allCases.map { mode in
-            let missing = statuses.filter { $0.entry.modes.contains(mode) && !$0.isInstalled }
+            let needed = statuses.filter { $0.entry.modes.contains(mode) }
+            let missing = needed.filter { !$0.isInstalled }
+            let unrecognised = needed.filter { $0.isInstalled && !store.isRecognised($0) }
             return Mode(
-                mode: mode.rawValue, ready: missing.isEmpty, missing: missing.map(\.entry.name),
+                mode: mode.rawValue, ready: missing.isEmpty && unrecognised.isEmpty, missing: missing.map(\.entry.name),
+                unrecognised: unrecognised.map(\.entry.name),
                 missingApproximateBytes: missing.reduce(0) { $0 + $1.entry.approximateBytes })
         }
         let listing = Listing(
@@ -93,6 +99,8 @@ struct ModelsListCommand: ModelsSubcommand {
             let label = (mode.mode + ":").padding(toLength: 7, withPad: " ", startingAt: 0)
             if mode.ready {
                 text += "\(label)ready\n"
+            } else if mode.missing.isEmpty {
+                text += "\(label)not usable: \(mode.unrecognised.joined(separator: ", ")) (the tensors are not the expected network; see 'stylefilter models inspect')\n"
             } else {
                 text += "\(label)missing \(mode.missing.joined(separator: ", ")) (~\(ByteCount.format(mode.missingApproximateBytes))): stylefilter models fetch --mode \(mode.mode)\n"
             }
