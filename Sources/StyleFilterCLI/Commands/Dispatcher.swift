@@ -44,7 +44,9 @@ enum Dispatcher {
             try parsed.run()  // help/version throw a clean exit; the root command itself reports the missing stage
             throw StyleFilterError(.usage, "missing stage (try 'stylefilter --help')")
         }
-        let globals = try GlobalOptions.parse(Array(head[..<commandIndex]))
+        let (globalWords, modelsDirectory) = try GlobalOptions.extractModelsDirectory(Array(head[..<commandIndex]))
+        var globals = try GlobalOptions.parse(globalWords)
+        globals.modelsDir = modelsDirectory
         bootstrapLogging(globals)
         let command = head[commandIndex]
         let commandArguments = Array(head[commandIndex...])
@@ -71,7 +73,7 @@ enum Dispatcher {
             }
             return
         }
-        let stages = try StageCommands.parseChain([commandArguments] + segments.dropFirst())
+        let stages = try StageCommands.parseChain([commandArguments] + segments.dropFirst(), globals: globals)
         try runChain(stages, globals: globals, console: console)
     }
 

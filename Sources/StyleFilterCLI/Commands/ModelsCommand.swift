@@ -80,7 +80,8 @@ struct ModelsContext {
     var environment: ModelEnvironment
 
     func store(_ options: ModelsDirectoryOptions) throws -> ModelStore {
-        let directory = try ModelsDirectory.resolve(option: options.modelsDirectory, environment: environment)
+        // The subcommand's --models-dir wins over the global one.
+        let directory = try ModelsDirectory.resolve(option: options.modelsDirectory ?? globals.modelsDir, environment: environment)
         return ModelStore(directory: directory, environment: environment)
     }
 

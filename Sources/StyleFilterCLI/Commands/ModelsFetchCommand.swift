@@ -16,7 +16,8 @@ struct ModelsFetchCommand: ModelsSubcommand {
               stylefilter models fetch --mode image
               stylefilter models fetch --mode text --mode image
               stylefilter models fetch clip-vitb32
-              STYLEFILTER_MIRROR=https://mirror.example.org stylefilter models fetch dino-vitb8
+              STYLEFILTER_MIRROR=https://mirror.example.org \\
+                  stylefilter models fetch dino-vitb8
             """)
 
     enum FetchMode: String, CaseIterable, ExpressibleByArgument {

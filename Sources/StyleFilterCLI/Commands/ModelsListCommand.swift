@@ -12,7 +12,8 @@ struct ModelsListCommand: ModelsSubcommand {
 
             Examples:
               stylefilter models list
-              stylefilter models list --json | jq '.models[] | select(.status != "ok") | .name'
+              stylefilter models list --json \\
+                  | jq '.models[] | select(.status != "ok") | .name'
             """)
 
     @OptionGroup var directory: ModelsDirectoryOptions

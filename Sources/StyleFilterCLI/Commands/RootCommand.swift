@@ -32,6 +32,9 @@ struct RootCommand: ParsableCommand {
                   | pnmtopng > out.png
               stylefilter info photo.jpg --json
 
+            --models-dir DIR before the command sets the models directory of 'style' and 'models' (as \
+            $STYLEFILTER_MODELS does); their own --models-dir wins.
+
             Exit status: 0 ok, 64 usage, 65 bad image data, 66 missing input, 73 cannot create output, \
             74 write error, 1 other failure; 141 means the reader closed the pipe early.
             """,

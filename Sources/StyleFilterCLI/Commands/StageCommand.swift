@@ -3,7 +3,14 @@ import StyleFilter
 
 /// A command-line stage: parses its options and builds the ``Stage`` value the chain runs.
 protocol StageCommand: ParsableCommand {
-    func makeStage() throws -> any Stage
+    /// The stage; `globals` are the options given before the first stage.
+    func makeStage(globals: GlobalOptions) throws -> any Stage
+}
+
+extension StageCommand {
+    /// Stages that read no global option.
+    func makeStage(globals: GlobalOptions) throws -> any Stage { try makeStage() }
+    func makeStage() throws -> any Stage { throw StyleFilterError(.failure, "\(Self.configuration.commandName ?? "stage") has no stage") }
 }
 
 /// Every stage the command line offers, in help order, and the chain syntax
@@ -39,7 +46,7 @@ enum StageCommands {
 
     /// Parses `STAGE [args]` segments into stages. Each parses through the root command, so errors and
     /// `--help` come out with the full `stylefilter STAGE` usage.
-    static func parseChain(_ segments: [[String]], commands: [any StageCommand.Type] = all) throws -> [any Stage] {
+    static func parseChain(_ segments: [[String]], globals: GlobalOptions = GlobalOptions(), commands: [any StageCommand.Type] = all) throws -> [any Stage] {
         let index = try index(commands)
         return try segments.enumerated().map { position, segment in
             guard let name = segment.first else {
@@ -56,7 +63,7 @@ enum StageCommands {
                 try parsed.run()
                 throw StyleFilterError(.usage, "'\(name)' is not a stage")
             }
-            return try stage.makeStage()
+            return try stage.makeStage(globals: globals)
         }
     }
 }

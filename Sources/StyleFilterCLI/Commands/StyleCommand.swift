@@ -7,24 +7,30 @@ struct StyleCommand: StageCommand {
         commandName: "style",
         abstract: "DiffuseIT translation guided by a style image or by text (source and target prompts).",
         discussion: """
-            Image mode: --style-image PATH. Text mode: --prompt TEXT --source-prompt TEXT.
-            Runs at the U-Net's native size (256x256 for the official models) and maps back to the
-            input's size; alpha is kept. --seed (a global option) makes the output reproducible.
+            Image mode: --style-image PATH. Text mode: --prompt TEXT --source-prompt TEXT. Runs at the U-Net's \
+            native size (256x256 for the official models) and maps back to the input's size; alpha is kept. \
+            --seed (a global option) makes the output reproducible.
 
-            Models are looked up by file name in --models-dir, $STYLEFILTER_MODELS, then
-            $XDG_CACHE_HOME/stylefilter/models (fetch them with 'stylefilter models fetch');
-            --unet/--dino/--clip/--arcface name files directly. Missing weights exit with status 78.
+            Models are looked up by file name in --models-dir (here or before the command), \
+            $STYLEFILTER_MODELS, then $XDG_CACHE_HOME/stylefilter/models (fetch them with 'stylefilter models \
+            fetch'); --unet/--dino/--clip/--arcface name files directly. Missing weights exit with status 78.
 
-            Faces mode (--faces, with either guide) uses the FFHQ U-Net (ffhq_10m.pt) and the ArcFace
-            identity network (model_ir_se50.pth), both from DiffuseIT's Google Drive links.
+            Faces mode (--faces, with either guide) uses the FFHQ U-Net (ffhq_10m.pt) and the ArcFace identity \
+            network (model_ir_se50.pth), both from DiffuseIT's Google Drive links.
 
             Examples:
               stylefilter style --style-image ref.jpg < photo.jpg > out.png
-              stylefilter style --prompt "black leopard" --source-prompt "lion" < lion.jpg > out.png
-              stylefilter resize --width 512 + style --style-image ref.png --preset fast < in.jpg > out.png
-              stylefilter style --mode detail --style-image ref.jpg < photo.jpg > out.png   # full size, source detail
-              stylefilter thumbnail 256x256 --crop attention + style --faces --prompt "old man" --source-prompt "man" < face.jpg > out.png
-              stylefilter thumbnail 2000 + style --style-image ref.jpg --dry-run < photo.jpg
+              stylefilter style --prompt "black leopard" --source-prompt "lion" \\
+                  < lion.jpg > out.png
+              stylefilter resize --width 512 + style --style-image ref.png --preset fast \\
+                  < in.jpg > out.png
+              # full size, with the photo's own fine detail
+              stylefilter style --mode detail --style-image ref.jpg < photo.jpg > out.png
+              stylefilter thumbnail 256x256 --crop attention \\
+                  + style --faces --prompt "old man" --source-prompt "man" \\
+                  < face.jpg > out.png
+              stylefilter thumbnail 2000 + style --style-image ref.jpg --dry-run \\
+                  < photo.jpg
               stylefilter style --style-image ref.jpg --dry-run --size 4000x3000
             """)
 
@@ -98,7 +104,7 @@ struct StyleCommand: StageCommand {
     @Option(help: ArgumentHelp("CLIP ensemble by name (comma-separated: RN50, RN50x4, ViT-B/32, RN50x16, ViT-B/16).", valueName: "names"))
     var clipModels: String?
 
-    func makeStage() throws -> any Stage {
+    func makeStage(globals: GlobalOptions) throws -> any Stage {
         let imageMode: Bool
         switch (styleImage, prompt, sourcePrompt) {
         case (.some, nil, nil): imageMode = true
@@ -131,7 +137,7 @@ struct StyleCommand: StageCommand {
         let ensemble = clipModels.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             ?? (preset == "fast" ? ["ViT-B/32"] : StyleModelFiles.defaultEnsemble)
         let files = try StyleModelFiles.resolve(
-            imageMode: imageMode, faces: faces, unet: unet, dino: dino, clip: clip, clipModels: ensemble, arcface: arcface, modelsDirectory: modelsDir)
+            imageMode: imageMode, faces: faces, unet: unet, dino: dino, clip: clip, clipModels: ensemble, arcface: arcface, modelsDirectory: modelsDir ?? globals.modelsDir)
         try files.validate()
         guard let styleMode = StyleMode(rawValue: mode) else {
             throw ValidationError("unknown --mode '\(mode)' (known: \(StyleMode.allCases.map(\.rawValue).joined(separator: ", ")))")

@@ -65,6 +65,11 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Progress on stderr: auto (only when stderr is a terminal), always, never, plain.")
     var progress: ProgressMode = .auto
 
+    /// `--models-dir DIR` given before the command (taken out of the words by ``extractModelsDirectory(_:)``:
+    /// parsed here, ArgumentParser would also take it from after the command, where `style` and the
+    /// `models` subcommands have their own).
+    var modelsDir: String?
+
     @Flag(name: .shortAndLong, help: "Only print errors.")
     var quiet = false
 
@@ -73,8 +78,27 @@ struct GlobalOptions: ParsableArguments {
 
     /// Options that take a value, so the dispatcher can find the stage name after them.
     static let valueOptionNames: Set<String> = [
-        "-i", "--input", "-o", "--output", "-f", "--format", "--fail-on", "-t", "--threads", "--seed", "--progress",
+        "-i", "--input", "-o", "--output", "-f", "--format", "--fail-on", "-t", "--threads", "--seed", "--progress", "--models-dir",
     ]
+
+    /// Removes `--models-dir DIR` / `--models-dir=DIR` from the words before the command; returns the
+    /// rest and the directory.
+    static func extractModelsDirectory(_ words: [String]) throws -> (rest: [String], directory: String?) {
+        var rest: [String] = [], directory: String?
+        var index = 0
+        while index < words.count {
+            let word = words[index]
+            if word == "--models-dir" {
+                guard index + 1 < words.count else { throw ValidationError("--models-dir needs a directory") }
+                directory = words[index + 1]
+                index += 2
+                continue
+            }
+            if word.hasPrefix("--models-dir=") { directory = String(word.dropFirst("--models-dir=".count)) } else { rest.append(word) }
+            index += 1
+        }
+        return (rest, directory)
+    }
 
     func validate() throws {
         if let threads, threads < 0 { throw ValidationError("--threads must be 0 (auto) or more") }
