@@ -30,6 +30,22 @@ public struct StyleModelFiles: Sendable, Equatable {
         imageMode: Bool, faces: Bool = false, unet: String?, dino: String?, clip: [String], clipModels: [String], arcface: String? = nil,
         modelsDirectory option: String?, environment: ModelEnvironment? = nil
     ) throws -> StyleModelFiles {
+        let (files, missing) = try locate(
+            imageMode: imageMode, faces: faces, unet: unet, dino: dino, clip: clip, clipModels: clipModels, arcface: arcface,
+            modelsDirectory: option, environment: environment)
+        if !missing.isEmpty {
+            throw StyleFilterError(.modelNotUsable, "style: missing model weights: " + missing.joined(separator: "; "))
+        }
+        return files
+    }
+
+    /// ``resolve(imageMode:faces:unet:dino:clip:clipModels:arcface:modelsDirectory:environment:)`` for a
+    /// plan: the files where they are or would be, and a description of each one that is missing
+    /// (a plan reads the catalogue's architectures for those).
+    package static func locate(
+        imageMode: Bool, faces: Bool = false, unet: String?, dino: String?, clip: [String], clipModels: [String], arcface: String? = nil,
+        modelsDirectory option: String?, environment: ModelEnvironment? = nil
+    ) throws -> (files: StyleModelFiles, missing: [String]) {
         var missing: [String] = []
         var directory: ModelsDirectory?
         func locate(explicit: String?, entryName: String) throws -> String {
@@ -63,10 +79,7 @@ public struct StyleModelFiles: Sendable, Equatable {
             }
         }
         let arcfacePath = faces ? try locate(explicit: arcface, entryName: "arcface-ir-se50") : nil
-        if !missing.isEmpty {
-            throw StyleFilterError(.modelNotUsable, "style: missing model weights: " + missing.joined(separator: "; "))
-        }
-        return StyleModelFiles(unet: unetPath, dino: dinoPath, clip: clipFiles, arcface: arcfacePath)
+        return (StyleModelFiles(unet: unetPath, dino: dinoPath, clip: clipFiles, arcface: arcfacePath), missing)
     }
 
     /// The JSON object in `<stem>.json` beside `path`, if present.
@@ -93,28 +106,35 @@ public struct StyleModelFiles: Sendable, Equatable {
     /// Opens every file and recognises its architecture (cheap: headers and shapes only), so a corrupt
     /// or foreign checkpoint fails with exit 78 before any image is read.
     public func validate() throws {
-        let unetConfig = try StyleModelFiles.loading("U-Net", unet) {
-            let archive = try Checkpoint.open(unet)
-            return try UNetConfig.resolve(checkpointPath: unet, archive: archive)
-        }
-        if let arcface {
-            _ = try StyleModelFiles.loading("ArcFace", arcface) { try ArcFaceConfig.recognise(WeightStore(try Checkpoint.open(arcface))) }
-            // Upstream's identity crop is fixed in pixels of a 256x256 image.
-            let crop = IdentityLoss.faceCrop
-            guard unetConfig.imageSize >= crop.top + crop.height && unetConfig.imageSize >= crop.left + crop.width else {
-                throw StyleFilterError(.modelNotUsable,
-                    "style: faces mode needs a U-Net of at least 223x223 pixels for the identity crop; '\(unet)' is \(unetConfig.imageSize)x\(unetConfig.imageSize)")
+        try validate(skippingMissing: false)
+    }
+
+    /// ``validate()``; with `skippingMissing`, files that are not there are left out (a plan).
+    package func validate(skippingMissing: Bool) throws {
+        func present(_ path: String) -> Bool { !skippingMissing || FileManager.default.fileExists(atPath: path) }
+        let unetSize = try unetImageSize()
+        if present(dino) {
+            let dinoSide = try StyleModelFiles.sidecar(dino)
+            _ = try StyleModelFiles.loading("DINO", dino) {
+                try DINOConfig.recognise(WeightStore(try Checkpoint.open(dino)), heads: dinoSide?["num_heads"] as? Int)
             }
         }
-        let dinoSide = try StyleModelFiles.sidecar(dino)
-        _ = try StyleModelFiles.loading("DINO", dino) {
-            try DINOConfig.recognise(WeightStore(try Checkpoint.open(dino)), heads: dinoSide?["num_heads"] as? Int)
-        }
-        for member in clip {
+        for member in clip where present(member.path) {
             let side = try StyleModelFiles.sidecar(member.path)
             _ = try StyleModelFiles.loading("CLIP", member.path) {
                 try CLIPConfig.recognise(WeightStore(try Checkpoint.open(member.path)), visionHeads: side?["vision_heads"] as? Int,
                     textHeads: side?["transformer_heads"] as? Int)
+            }
+        }
+        if let arcface {
+            if present(arcface) {
+                _ = try StyleModelFiles.loading("ArcFace", arcface) { try ArcFaceConfig.recognise(WeightStore(try Checkpoint.open(arcface))) }
+            }
+            // Upstream's identity crop is fixed in pixels of a 256x256 image.
+            let crop = IdentityLoss.faceCrop
+            guard unetSize >= crop.top + crop.height && unetSize >= crop.left + crop.width else {
+                throw StyleFilterError(.modelNotUsable,
+                    "style: faces mode needs a U-Net of at least 223x223 pixels for the identity crop; '\(unet)' is \(unetSize)x\(unetSize)")
             }
         }
     }
@@ -146,9 +166,16 @@ public struct StyleModelFiles: Sendable, Equatable {
             arcface: arcface)
     }
 
-    /// The U-Net's native image size (reads the checkpoint's header and shapes only).
+    /// The U-Net's native image size (reads the checkpoint's header and shapes only; for an official
+    /// file that is not there yet, its catalogue architecture's).
     public func unetImageSize() throws -> Int {
-        try StyleModelFiles.loading("U-Net", unet) {
+        if !FileManager.default.fileExists(atPath: unet),
+            let entry = ModelCatalog.entries.first(where: { $0.fileName == URL(fileURLWithPath: unet).lastPathComponent }),
+            let builtIn = UNetConfig.builtIn.first(where: { UNetShapeRecogniser.identifier(of: $0) == entry.architecture })
+        {
+            return builtIn.imageSize
+        }
+        return try StyleModelFiles.loading("U-Net", unet) {
             try UNetConfig.resolve(checkpointPath: unet, archive: try Checkpoint.open(unet)).imageSize
         }
     }

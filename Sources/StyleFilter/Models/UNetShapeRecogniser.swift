@@ -16,12 +16,16 @@ struct UNetShapeRecogniser: ArchitectureRecogniser {
             ("use_scale_shift_norm", .bool(a.useScaleShiftNorm)),
             ("resblock_updown", .bool(a.resblockUpdown)),
         ]
-        let known: (variant: String, identifier: String)?
-        switch UNetConfig.recognise(from: archive) {
-        case UNetConfig.imageNet256Unconditional: known = ("ImageNet 256x256 unconditional", "adm-256-uncond")
-        case UNetConfig.ffhq256: known = ("FFHQ 256x256", "adm-ffhq-256")
-        default: known = nil
-        }
+        let known = UNetConfig.recognise(from: archive).flatMap { config in Self.known.first { $0.config == config } }
         return RecognisedArchitecture(family: "ADM U-Net", variant: known?.variant, identifier: known?.identifier ?? "adm-unet", config: config)
     }
+
+    /// The Engine's built-in configurations under their catalogue names.
+    static let known: [(config: UNetConfig, variant: String, identifier: String)] = [
+        (.imageNet256Unconditional, "ImageNet 256x256 unconditional", "adm-256-uncond"),
+        (.ffhq256, "FFHQ 256x256", "adm-ffhq-256"),
+    ]
+
+    /// The catalogue name of a built-in configuration.
+    static func identifier(of config: UNetConfig) -> String? { known.first { $0.config == config }?.identifier }
 }

@@ -6,6 +6,8 @@ package struct StylePlan: Sendable {
     package let parameters: DiffuseITParameters
     package let models: StyleModelFiles
     package let iterations: Int
+    /// Model files that are not there yet (the plan uses their catalogue architectures).
+    package var missing: [String] = []
 
     package init(imageMode: Bool, parameters: DiffuseITParameters, models: StyleModelFiles, iterations: Int) {
         self.imageMode = imageMode
@@ -49,6 +51,7 @@ package struct StylePlan: Sendable {
         lines.append("  DINO:  \(models.dino)")
         for m in models.clip { lines.append("  CLIP:  \(m.name) \(m.path)") }
         if let arcface = models.arcface { lines.append("  ArcFace: \(arcface)") }
+        for file in missing { lines.append("  not installed (planned from the catalogue's architecture): \(file)") }
         let n = respacedSteps.map(String.init) ?? "?"
         lines.append("  schedule: respacing \(p.timestepRespacing) (N = \(n)), skip \(p.skipTimesteps), resampling \(p.ddim ? 0 : p.resampleCount), diff_iter \(p.diffIter)")
         lines.append("  weights: " + [

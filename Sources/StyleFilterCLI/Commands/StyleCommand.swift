@@ -136,9 +136,14 @@ struct StyleCommand: StageCommand {
         do { try parameters.validateSchedule() } catch let error as DiffuseITError { throw ValidationError(error.description) }
         let ensemble = clipModels.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             ?? (preset == "fast" ? ["ViT-B/32"] : StyleModelFiles.defaultEnsemble)
-        let files = try StyleModelFiles.resolve(
-            imageMode: imageMode, faces: faces, unet: unet, dino: dino, clip: clip, clipModels: ensemble, arcface: arcface, modelsDirectory: modelsDir ?? globals.modelsDir)
-        try files.validate()
+        // A dry run plans with the files that are there and the catalogue's architectures for the rest.
+        let (files, missing) = try StyleModelFiles.locate(
+            imageMode: imageMode, faces: faces, unet: unet, dino: dino, clip: clip, clipModels: ensemble, arcface: arcface,
+            modelsDirectory: modelsDir ?? globals.modelsDir)
+        if !missing.isEmpty && !dryRun {
+            throw StyleFilterError(.modelNotUsable, "style: missing model weights: " + missing.joined(separator: "; "))
+        }
+        try files.validate(skippingMissing: dryRun)
         guard let styleMode = StyleMode(rawValue: mode) else {
             throw ValidationError("unknown --mode '\(mode)' (known: \(StyleMode.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
@@ -150,7 +155,8 @@ struct StyleCommand: StageCommand {
             do { try tiling.validate(tileSize: try files.unetImageSize()) } catch let error as DiffuseITError { throw ValidationError(error.description) }
         }
         if dryRun {
-            let plan = StylePlan(imageMode: imageMode, parameters: parameters, models: files, iterations: iterations)
+            var plan = StylePlan(imageMode: imageMode, parameters: parameters, models: files, iterations: iterations)
+            plan.missing = missing
             let tile = try files.unetImageSize()
             guard let size else {
                 // The size comes from the image at this point of the chain (headers only).
