@@ -44,7 +44,7 @@ public struct Chain: Sendable {
     /// Reads `input`, applies the stages and returns the encoded output bytes.
     public func encode(input: ImageInput, output: OutputSpec, context: PipelineContext = PipelineContext()) throws -> [UInt8] {
         let image = try build(input: input, context: context)
-        if let progress = context.progress { image.onProgress(progress) }
+        if let progress = context.progress { image.onProgress { progress(ProgressEvent(.encoding, done: $0, total: 100)) } }
         return try wrap(.badInput, "cannot decode \(input.displayName)") { () throws(VipsError) in
             try Foreign.encode(image, suffix: output.suffix, strip: output.strip)
         }
@@ -103,6 +103,7 @@ public struct Chain: Sendable {
                 .badInput,
                 "\(input.displayName) is \(image.width)x\(image.height), too large to hold in memory (limit \(context.maxPixels) pixels); shrink it first, e.g. with thumbnail")
         }
+        if let progress = context.progress { image.onProgress { progress(ProgressEvent(.decoding, done: $0, total: 100)) } }
         return try wrap(.badInput, "cannot decode \(input.displayName)") { () throws(VipsError) in try image.copyMemory() }
     }
 

@@ -12,12 +12,12 @@ public struct PipelineContext: Sendable {
     public var maxPixels: Int
     /// Diagnostics (stderr in the command line).
     public var logger: Logger
-    /// Called with 0...100 while the output is computed.
-    public var progress: (@Sendable (Int) -> Void)?
+    /// Told what the run is doing while it works (phases, steps, ETA); see ``Progress``.
+    public var progress: (@Sendable (ProgressEvent) -> Void)?
 
     public init(
         failOn: FailOn = .truncated, seed: UInt64 = 42, maxPixels: Int = 1 << 28,
-        logger: Logger = Logger(label: "stylefilter"), progress: (@Sendable (Int) -> Void)? = nil
+        logger: Logger = Logger(label: "stylefilter"), progress: (@Sendable (ProgressEvent) -> Void)? = nil
     ) {
         self.failOn = failOn
         self.seed = seed

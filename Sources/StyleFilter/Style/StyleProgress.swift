@@ -1,29 +1,32 @@
 import Foundation
 
-/// Progress of a style run over all its outputs: a percentage for the progress display (held below
-/// 100 until the run ends) and a step line with the elapsed time and an ETA for `-v`.
+/// Progress of a style run over all its outputs: step events with the output's number and an ETA (from
+/// the run's own pace), and a step line with the elapsed time for `-v`.
 struct StyleProgress {
-    let total: Int
+    let stepsPerOutput: Int
+    let outputs: Int
     let context: PipelineContext
     private let clock = ContinuousClock()
     private let start: ContinuousClock.Instant
 
-    init(total: Int, context: PipelineContext) {
-        self.total = total
+    init(stepsPerOutput: Int, outputs: Int, context: PipelineContext) {
+        self.stepsPerOutput = max(stepsPerOutput, 1)
+        self.outputs = outputs
         self.context = context
         start = clock.now
     }
 
-    /// `finished` steps of `total` are done.
+    var total: Int { stepsPerOutput * outputs }
+
+    /// `finished` steps of all outputs are done.
     func report(_ finished: Int) {
-        context.progress?(min(99, 100 * finished / max(total, 1)))
         let elapsed = clock.now - start
-        let eta = elapsed / max(finished, 1) * (total - finished)
+        let eta = elapsed / max(finished, 1) * max(total - finished, 0)
+        let output = min((finished - 1) / stepsPerOutput, outputs - 1)
+        let done = finished - output * stepsPerOutput
+        context.progress?(ProgressEvent(.step, done: done, total: stepsPerOutput, output: output + 1, outputs: outputs, eta: eta))
         context.logger.info("style: step \(finished)/\(total), elapsed \(Self.format(elapsed)), ETA \(Self.format(eta))")
     }
-
-    /// The run is over.
-    func finish() { context.progress?(100) }
 
     static func format(_ d: Duration) -> String {
         let s = Int(d.components.seconds)

@@ -30,6 +30,7 @@ final class StyleRun {
         // Read the style image before any heavy work, so a bad one fails fast.
         var styleImage: VImage?
         if case .image(let path) = settings.guide { styleImage = try Self.loadStyleImage(path, failOn: context.failOn) }
+        context.progress?(ProgressEvent(.loadingModels))
         networks = try settings.models.load()
         size = networks.unet.config.imageSize
         let size = size
@@ -79,24 +80,31 @@ final class StyleRun {
     /// colour-matched when asked.
     func outputBytes(_ x0: Tensor) -> [UInt8] {
         var bytes = DiffuseITOutput.truncatedBytes(planar: x0.scalars, channels: 3)
-        if let style, matchesColours { ColorMatching.mkl(&bytes, style: style.bytes) }
+        if let style, matchesColours {
+            context.progress?(ProgressEvent(.colourMatching))
+            ColorMatching.mkl(&bytes, style: style.bytes)
+        }
         return bytes
     }
 
-    /// Warnings of the samplers (bounded restarts) go to the log.
-    func warn(_ message: String) { context.logger.warning("\(message)") }
+    /// Warnings of the samplers (bounded restarts) go to the log and the progress display.
+    func warn(_ message: String) {
+        context.logger.warning("\(message)")
+        context.progress?(ProgressEvent(.restart, note: message))
+    }
 
     /// Runs the stage's mode on `colour` (3-band 8/16-bit sRGB) for every output: the chain continues
     /// with the first, at `depth`; every output is also written to the iterations directory as 8-bit
     /// PNG.
     func translate(_ colour: VImage, depth: SampleDepth) throws -> VImage {
+        context.progress?(ProgressEvent(.referenceFeatures))
         let mode: any StyleModeRun
         switch settings.mode {
         case .whole: mode = try WholeModeRun(self, source: colour)
         case .tiled: mode = try TiledModeRun(self, source: colour)
         case .detail: mode = try DetailModeRun(self, source: colour)
         }
-        let progress = StyleProgress(total: mode.stepsPerOutput * settings.iterations, context: context)
+        let progress = StyleProgress(stepsPerOutput: mode.stepsPerOutput, outputs: settings.iterations, context: context)
         var first: VImage?
         for i in 0..<settings.iterations {
             let output = try mode.output(offset: i * mode.stepsPerOutput, progress: progress)
@@ -105,7 +113,6 @@ final class StyleRun {
             }
             if first == nil { first = output }
         }
-        progress.finish()
         guard let first else { throw StyleFilterError(.usage, "style: --iterations must be at least 1") }
         return depth == .eight ? try StyleImages.eightBit(first) : first
     }
@@ -136,6 +143,7 @@ final class StyleRun {
             }
         }, progress: { progress.report(offset + $0) }, warn: warn)
         if let style, matchColours {
+            context.progress?(ProgressEvent(.colourMatching))
             ColorMatching.mkl(&kept, style: style.bytes)
             try wrap(.failure, "style: output image") { () throws(VipsError) in
                 for y in 0..<height {

@@ -95,13 +95,14 @@ enum Dispatcher {
         let logger = Logger(label: "stylefilter")
         Runtime.logLibvipsWarnings(to: Logger(label: "stylefilter.vips"))
         let reporter = ProgressReporter.make(mode: globals.progress, console: console, quiet: globals.quiet)
-        var progress: (@Sendable (Int) -> Void)?
-        if let reporter { progress = { percent in reporter.report(percent) } }
+        var progress: (@Sendable (ProgressEvent) -> Void)?
+        if let reporter { progress = { event in reporter.report(event) } }
         let context = PipelineContext(
             failOn: globals.failOn, seed: try globals.resolvedSeed(), logger: logger, progress: progress)
         logger.info(
             "seed \(context.seed); threads: libvips \(Runtime.libvipsThreads), OpenBLAS \(Runtime.engineThreads); stages: \(stages.map(\.name).joined(separator: " + "))")
         let start = ContinuousClock.now
+        defer { reporter?.finish() }
         try Chain(stages).run(input: input, output: output, context: context)
         logger.debug("done in \(ContinuousClock.now - start), libvips memory high-water \(Runtime.libvipsMemoryHighWater / 1_048_576) MiB")
     }

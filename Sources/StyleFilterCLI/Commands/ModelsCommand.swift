@@ -90,7 +90,7 @@ struct ModelsContext {
         if globals.quiet { return .none }
         switch globals.progress {
         case .never: return .none
-        case .plain: return .lines
+        case .plain, .json: return .lines
         case .always: return .redraw
         case .auto: return console.standardErrorIsTerminal ? .redraw : .lines
         }

@@ -5,12 +5,13 @@ import StyleFilter
 protocol StageCommand: ParsableCommand {
     /// The stage; `globals` are the options given before the first stage.
     func makeStage(globals: GlobalOptions) throws -> any Stage
+    /// The stage of a command that reads no global option.
+    func makeStage() throws -> any Stage
 }
 
 extension StageCommand {
-    /// Stages that read no global option.
     func makeStage(globals: GlobalOptions) throws -> any Stage { try makeStage() }
-    func makeStage() throws -> any Stage { throw StyleFilterError(.failure, "\(Self.configuration.commandName ?? "stage") has no stage") }
+    func makeStage() throws -> any Stage { throw StyleFilterError(.failure, "\(Self.configuration.commandName ?? "stage") needs the global options") }
 }
 
 /// Every stage the command line offers, in help order, and the chain syntax

@@ -9,8 +9,10 @@ enum ProgressMode: String, CaseIterable, ExpressibleByArgument {
     /// A redrawn percentage even when stderr is not a terminal.
     case always
     case never
-    /// One line per 10% step, for logs.
+    /// A line per phase and per tenth of the steps, for logs.
     case plain
+    /// One JSON object per line (phase, step, steps, elapsed, eta), for wrappers and GUIs.
+    case json
 }
 
 extension FailOn: ExpressibleByArgument {}
@@ -62,7 +64,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seed for stochastic stages, or 'random' (default: $STYLEFILTER_SEED or 42).", valueName: "n|random"))
     var seed: String?
 
-    @Option(help: "Progress on stderr: auto (only when stderr is a terminal), always, never, plain.")
+    @Option(help: "Progress on stderr: auto (redrawn, only when stderr is a terminal), always (redrawn), never, plain (lines), json (a JSON object per line).")
     var progress: ProgressMode = .auto
 
     /// `--models-dir DIR` given before the command (taken out of the words by ``extractModelsDirectory(_:)``:
