@@ -103,11 +103,13 @@ struct DiffuseITSampler {
 
     /// One output `[1, 3, S, S]` in [−1, 1]-ish. `progress(done)` after every step (restarts begin
     /// again at 0).
-    func run(rng: inout PhiloxGenerator, progress: (Int) -> Void = { _ in }, warn: (String) -> Void = { _ in }) throws -> Tensor {
+    func run(
+        rng: inout PhiloxGenerator, progress: (Int) -> Void = { _ in }, estimates: (any EstimateSink)? = nil, warn: (String) -> Void = { _ in }
+    ) throws -> Tensor {
         let sampling = GuidedSampling(parameters: guidance.parameters, schedule: schedule, clip: guidance.clip, viewSize: guidance.source.shape[2])
         // The state holds the callback only while the loop runs.
         let output = try withoutActuallyEscaping(progress) { progress in
-            var state = State(guidance: guidance, progress: progress)
+            var state = State(guidance: guidance, progress: progress, estimates: estimates)
             try sampling.run(&state, rng: &rng, warn: warn)
             return state.output
         }
@@ -118,6 +120,7 @@ struct DiffuseITSampler {
     private struct State: GuidedSamplingState {
         let guidance: DiffuseITGuidance
         let progress: (Int) -> Void
+        let estimates: (any EstimateSink)?
         var x = Tensor.zeros([1]), next = Tensor.zeros([1])
         var output: Tensor?
         var done = 0
@@ -133,6 +136,7 @@ struct DiffuseITSampler {
             progress(done)
             next = step.sample
             if isLast { output = step.outputXStart }
+            if let estimates, estimates.wantsNextEstimate() { try estimates.estimate(step.outputXStart) }
             return step.weightedRange
         }
 

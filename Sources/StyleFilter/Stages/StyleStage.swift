@@ -25,6 +25,8 @@ public struct StyleStage: Stage {
     public var mode: StyleMode = .whole
     /// Overlap and detail-pass settings of the tiled and detail modes.
     public var tiling = TilingOptions()
+    /// Live preview and video frames of the x̂₀ estimates while the run works.
+    public var preview = StylePreview()
 
     public init(guide: Guide, parameters: DiffuseITParameters, models: StyleModelFiles, iterations: Int = 1, iterationsDirectory: String? = nil) throws {
         guard iterations >= 1 else { throw StyleFilterError(.usage, "style: --iterations must be at least 1") }

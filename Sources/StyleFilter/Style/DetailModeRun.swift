@@ -39,7 +39,7 @@ struct DetailModeRun: StyleModeRun {
     var stepsPerOutput: Int { whole.stepsPerOutput + refinementSteps }
 
     func output(offset: Int, progress: StyleProgress) throws -> VImage {
-        let x0 = try whole.run(rng: &run.rng, progress: { progress.report(offset + $0) }, warn: run.warn)
+        let x0 = try whole.run(rng: &run.rng, progress: { progress.report(offset + $0) }, estimates: run.estimates, warn: run.warn)
         let bytes = run.outputBytes(x0)
         let upscaled = try StyleImages.upscaled(StyleImages.image(bytes: bytes, width: run.size, height: run.size), width: width, height: height)
         return try run.tiledOutput(refinement, initial: DetailTileSource(upscaled: upscaled, source: source, low: low), startIndex: refinementStart,

@@ -23,6 +23,8 @@ final class StyleRun {
     let style: StyleReference?
     /// The run's one generator; its state carries from output to output, as upstream's does.
     var rng: PhiloxGenerator
+    /// Where intermediate estimates go (`--preview`, `--frames`), once the output size is known.
+    private(set) var estimates: StylePreviewWriter?
 
     var parameters: DiffuseITParameters { settings.parameters }
 
@@ -97,6 +99,7 @@ final class StyleRun {
     /// with the first, at `depth`; every output is also written to the iterations directory as 8-bit
     /// PNG.
     func translate(_ colour: VImage, depth: SampleDepth) throws -> VImage {
+        if settings.preview.isActive { estimates = StylePreviewWriter(settings.preview, width: colour.width, height: colour.height) }
         context.progress?(ProgressEvent(.referenceFeatures))
         let mode: any StyleModeRun
         switch settings.mode {
@@ -141,7 +144,7 @@ final class StyleRun {
                     try row.withUnsafeBufferPointer { (r) throws(VipsError) in try writer.append(row: r) }
                 }
             }
-        }, progress: { progress.report(offset + $0) }, warn: warn)
+        }, progress: { progress.report(offset + $0) }, estimates: estimates, warn: warn)
         if let style, matchColours {
             context.progress?(ProgressEvent(.colourMatching))
             ColorMatching.mkl(&kept, style: style.bytes)

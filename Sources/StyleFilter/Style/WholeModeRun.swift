@@ -20,7 +20,7 @@ struct WholeModeRun: StyleModeRun {
     var stepsPerOutput: Int { sampler.stepsPerOutput }
 
     func output(offset: Int, progress: StyleProgress) throws -> VImage {
-        let x0 = try sampler.run(rng: &run.rng, progress: { progress.report(offset + $0) }, warn: run.warn)
+        let x0 = try sampler.run(rng: &run.rng, progress: { progress.report(offset + $0) }, estimates: run.estimates, warn: run.warn)
         let bytes = run.outputBytes(x0)
         return try StyleImages.resized(StyleImages.image(bytes: bytes, width: run.size, height: run.size), width: width, height: height)
     }

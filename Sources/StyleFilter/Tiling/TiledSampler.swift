@@ -128,7 +128,8 @@ package final class TiledSampler {
     /// tile steps.
     package func run(
         initial: any TileSource, startIndex k0: Int, resampleCount: Int, rng: inout PhiloxGenerator,
-        output: (Tensor, Int) throws -> Void, progress: (Int) -> Void = { _ in }, warn: (String) -> Void = { _ in }
+        output: (Tensor, Int) throws -> Void, progress: (Int) -> Void = { _ in }, estimates: (any EstimateSink)? = nil,
+        warn: (String) -> Void = { _ in }
     ) throws {
         guard initial.width == grid.width && initial.height == grid.height else {
             throw DiffuseITError.badInput("initial image must be \(grid.width)x\(grid.height), got \(initial.width)x\(initial.height)")
@@ -144,7 +145,8 @@ package final class TiledSampler {
         // The state holds the callbacks only while the loop runs.
         try withoutActuallyEscaping(output) { output in
             try withoutActuallyEscaping(progress) { progress in
-                var state = State(sampler: self, initial: initial, startIndex: k0, output: output, progress: progress, x: x, next: next)
+                var state = State(
+                    sampler: self, initial: initial, startIndex: k0, output: output, progress: progress, estimates: estimates, x: x, next: next)
                 try sampling.run(&state, rng: &rng, warn: warn)
             }
         }
@@ -177,6 +179,7 @@ package final class TiledSampler {
         let startIndex: Int
         let output: (Tensor, Int) throws -> Void
         let progress: (Int) -> Void
+        let estimates: (any EstimateSink)?
         var x: TiledCanvas, next: TiledCanvas
         var currentView: Tensor?
         var firstStep = true
@@ -199,11 +202,18 @@ package final class TiledSampler {
         }
 
         mutating func step(k: Int, noise: NormalField?, views: [[CLIPAugmentation]]?, isLast: Bool) throws -> Float {
+            // The blended x̂₀ is kept for the output (last step) and for a wanted estimate.
+            let estimate = estimates.flatMap { $0.wantsNextEstimate() ? $0 : nil }
+            let output = self.output
             let fused = try sampler.step(x, k: k, noise: noise, views: views, view: currentView, firstStep: firstStep, into: next,
-                keepOutput: isLast, output: output) {
+                keepOutput: isLast || estimate != nil, output: { band, y0 in
+                    if isLast { try output(band, y0) }
+                    try estimate?.rows(band, y0: y0)
+                }) {
                 done += 1
                 progress(done)
             }
+            try estimate?.endRows()
             firstStep = false
             if let v = fused.targetView { currentView = v }
             return fused.weightedRange

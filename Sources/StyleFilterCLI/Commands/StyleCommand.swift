@@ -80,6 +80,15 @@ struct StyleCommand: StageCommand {
     @Option(help: "Noise level the detail refinement starts from, as a timestep of 1000.")
     var detailLevel: Int = 100
 
+    @Option(help: ArgumentHelp("Write the current estimate to this file every --preview-every steps while the run works (replaced atomically; the format from the extension, at the output's size).", valueName: "file"))
+    var preview: String?
+
+    @Option(help: "Steps between previews (fused steps in the tiled modes).")
+    var previewEvery: Int = 10
+
+    @Option(help: ArgumentHelp("Write every step's estimate to this directory as frame_00001.png, ... (for a video).", valueName: "dir"))
+    var frames: String?
+
     @Option(help: ArgumentHelp("Image size --dry-run plans for, instead of reading an input image.", valueName: "WxH"))
     var size: String?
 
@@ -169,6 +178,8 @@ struct StyleCommand: StageCommand {
         var stage = try StyleStage(guide: guide, parameters: parameters, models: files, iterations: iterations, iterationsDirectory: iterationsDir)
         stage.mode = styleMode
         stage.tiling = tiling
+        stage.preview = StylePreview(file: preview, every: previewEvery, framesDirectory: frames)
+        try stage.preview.validate()
         return stage
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 
-/// Small POSIX helpers for crash-safe writes into the models directory.
+/// Small POSIX helpers for crash-safe writes (the models directory, previews).
 enum AtomicFile {
     /// Writes `data` to a temporary sibling, fsyncs it, renames it over `path`, then fsyncs the directory.
     static func write(_ data: Data, to path: String) throws {
