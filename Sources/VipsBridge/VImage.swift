@@ -182,6 +182,11 @@ public struct MetadataEditor {
 
     public func remove(_ name: String) { _ = vips_image_remove(image.pointer, name) }
 
+    /// Sets a binary field (`xmp-data`, ...) to a copy of `bytes`.
+    public func set(_ name: String, blob bytes: [UInt8]) {
+        bytes.withUnsafeBytes { vips_image_set_blob_copy(image.pointer, name, $0.baseAddress, $0.count) }
+    }
+
     /// Copies every metadata field of `source` that is not part of the pixel geometry (ICC, EXIF, XMP,
     /// IPTC, orientation, resolution, PNG comments, ...).
     public func copyMetadata(from source: VImage) {

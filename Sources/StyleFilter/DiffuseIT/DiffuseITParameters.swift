@@ -122,6 +122,25 @@ public struct DiffuseITParameters: Sendable, Equatable {
     /// upstream's 0.1 with the faces prior and 0.01 otherwise.
     public var restartThreshold: Float { rangeRestartThreshold ?? (useFFHQ ? 0.1 : 0.01) }
 
+    /// Every setting by its upstream name, as `set(_:_:)` reads it back (unset optional ones left out).
+    package var settingValues: [(name: String, value: String)] {
+        Self.settings.compactMap { name, setting in
+            switch setting {
+            case .float(let path): return (name, "\(self[keyPath: path])")
+            case .optionalFloat(let path): return self[keyPath: path].map { (name, "\($0)") }
+            case .int(let path, _): return (name, "\(self[keyPath: path])")
+            case .bool(let path): return (name, "\(self[keyPath: path])")
+            case .text(let path): return (name, self[keyPath: path])
+            }
+        }
+    }
+
+    /// The settings whose values differ from `base`'s, by upstream name (what `--param` changed).
+    package func changes(from base: DiffuseITParameters) -> [String: String] {
+        let old = Dictionary(uniqueKeysWithValues: base.settingValues.map { ($0.name, $0.value) })
+        return Dictionary(uniqueKeysWithValues: settingValues.filter { old[$0.name] != $0.value })
+    }
+
     /// The names `set(_:_:)` accepts (upstream's flag names without dashes).
     public static var settableNames: [String] { settings.map(\.name) }
 

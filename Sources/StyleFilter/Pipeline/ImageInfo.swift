@@ -15,6 +15,8 @@ public struct ImageInfo: Sendable, Equatable, Codable {
     public var hasEXIF: Bool
     public var hasXMP: Bool
     public var pages: Int
+    /// What made the image, when `style` wrote it (``StyleProvenance``).
+    public var provenance: StyleProvenance?
 
     /// Reads the header of `input` (the loader allowlist applies).
     public static func read(_ input: ImageInput, failOn: FailOn = .truncated) throws -> ImageInfo {
@@ -29,6 +31,7 @@ public struct ImageInfo: Sendable, Equatable, Codable {
             width: image.width, height: image.height, bands: image.bands, format: image.format.nickname,
             interpretation: image.interpretation, loader: image.string("vips-loader") ?? "unknown",
             orientation: image.orientation, hasAlpha: image.hasAlpha, hasICC: image.hasField("icc-profile-data"),
-            hasEXIF: image.hasField("exif-data"), hasXMP: image.hasField("xmp-data"), pages: image.int("n-pages") ?? 1)
+            hasEXIF: image.hasField("exif-data"), hasXMP: image.hasField("xmp-data"), pages: image.int("n-pages") ?? 1,
+            provenance: StyleProvenance.read(from: image))
     }
 }

@@ -5,6 +5,9 @@ import VipsBridge
 /// Process-wide settings and facts shared by libvips and the engine, so a program using the stages
 /// never talks to either directly.
 public enum Runtime {
+    /// The stylefilter version (the command's `--version`, the provenance of its outputs).
+    public static let version = "0.1.0"
+
     /// Starts libvips, applies the loader allowlist and sets one thread budget for both libvips'
     /// workers and OpenBLAS (`0` keeps their defaults: CPU count or `VIPS_CONCURRENCY`/`OPENBLAS_NUM_THREADS`).
     /// They never run at the same time (libvips is idle while the engine computes), so they share it.

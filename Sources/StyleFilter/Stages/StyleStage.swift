@@ -27,6 +27,12 @@ public struct StyleStage: Stage {
     public var tiling = TilingOptions()
     /// Live preview and video frames of the x̂₀ estimates while the run works.
     public var preview = StylePreview()
+    /// The preset the parameters started from, recorded in the output's provenance (`paper`, `fast`).
+    public var preset: String?
+    /// The seed of this stage's run; nil takes the pipeline's (``PipelineContext/seed``). A replay sets it.
+    public var seed: UInt64?
+    /// Whether the output carries its ``StyleProvenance`` (`--strip` drops it anyway).
+    public var recordsProvenance = true
 
     public init(guide: Guide, parameters: DiffuseITParameters, models: StyleModelFiles, iterations: Int = 1, iterationsDirectory: String? = nil) throws {
         guard iterations >= 1 else { throw StyleFilterError(.usage, "style: --iterations must be at least 1") }
@@ -55,6 +61,8 @@ public struct StyleStage: Stage {
     public func apply(to image: VImage, context: PipelineContext) throws -> VImage {
         let (colour, alpha, depth) = try PixelBridge.split(image)
         let translated: VImage
+        var context = context
+        if let seed { context.seed = seed }
         do {
             translated = try StyleRun(self, context: context).translate(colour, depth: depth)
         } catch let error as StyleFilterError {
@@ -65,6 +73,7 @@ public struct StyleStage: Stage {
             // Engine errors (shapes, configs) become one-line failures.
             throw StyleFilterError(.failure, "style: \(error)")
         }
-        return try PixelBridge.join(translated, alpha: alpha, depth: depth, metadataFrom: colour)
+        let result = try PixelBridge.join(translated, alpha: alpha, depth: depth, metadataFrom: colour)
+        return recordsProvenance ? try StyleProvenance(self, seed: context.seed).attach(to: result) : result
     }
 }

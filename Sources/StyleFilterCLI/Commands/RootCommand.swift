@@ -4,7 +4,7 @@ import StyleFilter
 /// The top-level command: global options, the stage list and examples for `--help`. Running chains is
 /// the ``Dispatcher``'s job (`+` splitting needs more than one subcommand per command line).
 struct RootCommand: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = Runtime.version
 
     static let configuration = CommandConfiguration(
         commandName: "stylefilter",

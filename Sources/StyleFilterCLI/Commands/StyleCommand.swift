@@ -113,7 +113,23 @@ struct StyleCommand: StageCommand {
     @Option(help: ArgumentHelp("CLIP ensemble by name (comma-separated: RN50, RN50x4, ViT-B/32, RN50x16, ViT-B/16).", valueName: "names"))
     var clipModels: String?
 
-    func makeStage(globals: GlobalOptions) throws -> any Stage {
+    @Option(help: ArgumentHelp("Run again with the settings, seed and models recorded in an image 'style' wrote (its provenance); give the same source (and --style-image). Models are found as usual and must have the recorded SHA-256.", valueName: "file"))
+    var replay: String?
+
+    /// The settings of one run: from the options, or from a replayed image's record.
+    struct Settings {
+        var imageMode: Bool
+        var parameters: DiffuseITParameters
+        var preset: String?
+        var mode: String
+        var tiling = TilingOptions()
+        var guide: StyleStage.Guide?
+        var seed: UInt64?
+        var record: StyleProvenance?
+    }
+
+    func settings() throws -> Settings {
+        if let replay { return try replaySettings(replay) }
         let imageMode: Bool
         switch (styleImage, prompt, sourcePrompt) {
         case (.some, nil, nil): imageMode = true
@@ -133,7 +149,6 @@ struct StyleCommand: StageCommand {
         if let skip { parameters.skipTimesteps = skip }
         if ddim { parameters.ddim = true }
         if faces { parameters.useFFHQ = true }
-        if arcface != nil && !faces { throw ValidationError("--arcface belongs to faces mode: add --faces") }
         for item in params {
             guard let eq = item.firstIndex(of: "=") else { throw ValidationError("--param expects NAME=VALUE, got '\(item)'") }
             do {
@@ -142,29 +157,73 @@ struct StyleCommand: StageCommand {
                 throw ValidationError(error.description)
             }
         }
-        do { try parameters.validateSchedule() } catch let error as DiffuseITError { throw ValidationError(error.description) }
+        var settings = Settings(imageMode: imageMode, parameters: parameters, preset: preset, mode: mode)
+        settings.tiling.overlap = overlap
+        settings.tiling.detailSteps = detailSteps
+        settings.tiling.detailLevel = detailLevel
+        settings.guide = imageMode ? .image(styleImage!) : .text(prompt: prompt!, source: sourcePrompt!)
+        return settings
+    }
+
+    /// Everything from the record; only where the files are may be given.
+    func replaySettings(_ file: String) throws -> Settings {
+        let changed = prompt != nil || sourcePrompt != nil || preset != "paper" || steps != nil || skip != nil || ddim || !params.isEmpty
+            || faces || mode != "whole" || overlap != nil || detailSteps != 4 || detailLevel != 100 || clipModels != nil
+        if changed {
+            throw ValidationError("--replay takes its settings from \(file); give only --style-image, model files and --models-dir")
+        }
+        let record = try StyleProvenance.read(.file(file))
+        var parameters = try record.parameters
+        parameters.useFFHQ = record.faces
+        var settings = Settings(imageMode: record.styleImage != nil, parameters: parameters, preset: record.preset, mode: record.mode)
+        if let t = record.tiling {
+            settings.tiling.overlap = t["overlap"]
+            settings.tiling.detailSteps = t["detail_steps"] ?? 4
+            settings.tiling.detailLevel = t["detail_level"] ?? 100
+        }
+        if let source = record.sourcePrompt, let target = record.prompt {
+            settings.guide = .text(prompt: target, source: source)
+        } else if let styleImage {
+            settings.guide = .image(styleImage)
+        }
+        settings.seed = record.seed
+        settings.record = record
+        return settings
+    }
+
+    func makeStage(globals: GlobalOptions) throws -> any Stage {
+        let settings = try settings()
+        let faces = settings.parameters.useFFHQ, imageMode = settings.imageMode
+        if arcface != nil && !faces { throw ValidationError("--arcface belongs to faces mode: add --faces") }
+        do { try settings.parameters.validateSchedule() } catch let error as DiffuseITError { throw ValidationError(error.description) }
+        var clipFiles = clip
+        if let record = settings.record, clipFiles.isEmpty {
+            // The recorded ensemble, by file name in the models directory.
+            let directory = try ModelsDirectory.resolve(option: modelsDir ?? globals.modelsDir, environment: try ModelEnvironment())
+            clipFiles = record.models.filter { $0.role == "clip" }.map { (directory.path as NSString).appendingPathComponent($0.file) }
+        }
         let ensemble = clipModels.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-            ?? (preset == "fast" ? ["ViT-B/32"] : StyleModelFiles.defaultEnsemble)
+            ?? (settings.preset == "fast" ? ["ViT-B/32"] : StyleModelFiles.defaultEnsemble)
         // A dry run plans with the files that are there and the catalogue's architectures for the rest.
         let (files, missing) = try StyleModelFiles.locate(
-            imageMode: imageMode, faces: faces, unet: unet, dino: dino, clip: clip, clipModels: ensemble, arcface: arcface,
+            imageMode: imageMode, faces: faces, unet: unet, dino: dino, clip: clipFiles, clipModels: ensemble, arcface: arcface,
             modelsDirectory: modelsDir ?? globals.modelsDir)
         if !missing.isEmpty && !dryRun {
             throw StyleFilterError(.modelNotUsable, "style: missing model weights: " + missing.joined(separator: "; "))
         }
         try files.validate(skippingMissing: dryRun)
-        guard let styleMode = StyleMode(rawValue: mode) else {
-            throw ValidationError("unknown --mode '\(mode)' (known: \(StyleMode.allCases.map(\.rawValue).joined(separator: ", ")))")
+        if let record = settings.record {
+            if case .image(let path)? = settings.guide { try record.check(files, styleImage: path) } else { try record.check(files, styleImage: nil) }
         }
-        var tiling = TilingOptions()
-        tiling.overlap = overlap
-        tiling.detailSteps = detailSteps
-        tiling.detailLevel = detailLevel
+        guard let styleMode = StyleMode(rawValue: settings.mode) else {
+            throw ValidationError("unknown --mode '\(settings.mode)' (known: \(StyleMode.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let tiling = settings.tiling
         if styleMode != .whole || size != nil {
             do { try tiling.validate(tileSize: try files.unetImageSize()) } catch let error as DiffuseITError { throw ValidationError(error.description) }
         }
         if dryRun {
-            var plan = StylePlan(imageMode: imageMode, parameters: parameters, models: files, iterations: iterations)
+            var plan = StylePlan(imageMode: imageMode, parameters: settings.parameters, models: files, iterations: iterations)
             plan.missing = missing
             let tile = try files.unetImageSize()
             guard let size else {
@@ -174,10 +233,12 @@ struct StyleCommand: StageCommand {
             let (w, h) = try Geometry.parseFullSize(size)
             throw CleanExit.message(plan.description + "\n" + TiledPlan(plan: plan, width: w, height: h, tileSize: tile, tiling: tiling).description)
         }
-        let guide: StyleStage.Guide = imageMode ? .image(styleImage!) : .text(prompt: prompt!, source: sourcePrompt!)
-        var stage = try StyleStage(guide: guide, parameters: parameters, models: files, iterations: iterations, iterationsDirectory: iterationsDir)
+        guard let guide = settings.guide else { throw ValidationError("give --style-image for an image-guided replay") }
+        var stage = try StyleStage(guide: guide, parameters: settings.parameters, models: files, iterations: iterations, iterationsDirectory: iterationsDir)
         stage.mode = styleMode
         stage.tiling = tiling
+        stage.preset = settings.preset
+        stage.seed = settings.seed
         stage.preview = StylePreview(file: preview, every: previewEvery, framesDirectory: frames)
         try stage.preview.validate()
         return stage
