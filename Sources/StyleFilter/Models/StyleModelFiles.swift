@@ -47,19 +47,9 @@ public struct StyleModelFiles: Sendable, Equatable {
         modelsDirectory option: String?, environment: ModelEnvironment? = nil
     ) throws -> (files: StyleModelFiles, missing: [String]) {
         var missing: [String] = []
-        var directory: ModelsDirectory?
         func locate(explicit: String?, entryName: String) throws -> String {
-            if let explicit {
-                if !FileManager.default.isReadableFile(atPath: explicit) { missing.append("'\(explicit)' (given on the command line; not readable)") }
-                return explicit
-            }
-            guard let entry = ModelCatalog.entry(named: entryName) else { throw StyleFilterError(.usage, "style: unknown model '\(entryName)'") }
-            if directory == nil { directory = try ModelsDirectory.resolve(option: option, environment: environment ?? ModelEnvironment()) }
-            let path = directory!.filePath(entry)
-            if !FileManager.default.isReadableFile(atPath: path) {
-                let from = entry.urls.first ?? entry.manualSource ?? "no public URL"
-                missing.append("\(entry.fileName) (looked in \(directory!.path) from \(directory!.source.rawValue); download \(from) or run 'stylefilter models fetch \(entry.name)')")
-            }
+            let (path, absent) = try Self.locate(explicit: explicit, entryName: entryName, modelsDirectory: option, environment: environment)
+            if let absent { missing.append(absent) }
             return path
         }
         let unetPath = try locate(explicit: unet, entryName: faces ? "adm-ffhq-256" : "adm-256-uncond")
@@ -80,6 +70,22 @@ public struct StyleModelFiles: Sendable, Equatable {
         }
         let arcfacePath = faces ? try locate(explicit: arcface, entryName: "arcface-ir-se50") : nil
         return (StyleModelFiles(unet: unetPath, dino: dinoPath, clip: clipFiles, arcface: arcfacePath), missing)
+    }
+
+    /// One model file: `explicit`, else the catalogue entry's file in the models directory; with a
+    /// description of where it was looked for and where to get it when it is not there.
+    package static func locate(
+        explicit: String?, entryName: String, modelsDirectory option: String?, environment: ModelEnvironment? = nil
+    ) throws -> (path: String, missing: String?) {
+        if let explicit {
+            return (explicit, FileManager.default.isReadableFile(atPath: explicit) ? nil : "'\(explicit)' (given on the command line; not readable)")
+        }
+        guard let entry = ModelCatalog.entry(named: entryName) else { throw StyleFilterError(.usage, "unknown model '\(entryName)'") }
+        let directory = try ModelsDirectory.resolve(option: option, environment: environment ?? ModelEnvironment())
+        let path = directory.filePath(entry)
+        guard !FileManager.default.isReadableFile(atPath: path) else { return (path, nil) }
+        let from = entry.urls.first ?? entry.manualSource ?? "no public URL"
+        return (path, "\(entry.fileName) (looked in \(directory.path) from \(directory.source.rawValue); download \(from) or run 'stylefilter models fetch \(entry.name)')")
     }
 
     /// The JSON object in `<stem>.json` beside `path`, if present.
@@ -145,25 +151,31 @@ public struct StyleModelFiles: Sendable, Equatable {
             let archive = try Checkpoint.open(self.unet)
             return try UNetModel(config: UNetConfig.resolve(checkpointPath: self.unet, archive: archive), weights: WeightStore(archive))
         }
-        let dinoSide = try StyleModelFiles.sidecar(dino)
-        let dino = try StyleModelFiles.loading("DINO", self.dino) {
-            let store = WeightStore(try Checkpoint.open(self.dino))
-            return try DINOVisionTransformer(weights: store, config: DINOConfig.recognise(store, heads: dinoSide?["num_heads"] as? Int))
-        }
-        let clipModels = try clip.map { member in
-            let side = try StyleModelFiles.sidecar(member.path)
-            return try StyleModelFiles.loading("CLIP", member.path) {
-                let store = WeightStore(try Checkpoint.open(member.path))
-                let config = try CLIPConfig.recognise(store, visionHeads: side?["vision_heads"] as? Int, textHeads: side?["transformer_heads"] as? Int)
-                return NamedCLIPModel(name: member.name, model: try CLIPModel(weights: store, config: config))
-            }
-        }
         let arcface = try self.arcface.map { path in
             try StyleModelFiles.loading("ArcFace", path) { try ArcFaceModel(weights: WeightStore(try Checkpoint.open(path))) }
         }
         return StyleNetworks(
-            unet: unet, dino: DINOLosses(model: dino, globalPatchSize: dinoSide?["global_patch_size"] as? Int ?? 224), clip: clipModels,
-            arcface: arcface)
+            unet: unet, dino: try Self.loadDINO(dino), clip: try clip.map { try Self.loadCLIP(name: $0.name, path: $0.path) }, arcface: arcface)
+    }
+
+    /// A DINO checkpoint as the losses use it, with `num_heads` and `global_patch_size` from its sidecar.
+    package static func loadDINO(_ path: String) throws -> DINOLosses {
+        let side = try sidecar(path)
+        let model = try loading("DINO", path) {
+            let store = WeightStore(try Checkpoint.open(path))
+            return try DINOVisionTransformer(weights: store, config: DINOConfig.recognise(store, heads: side?["num_heads"] as? Int))
+        }
+        return DINOLosses(model: model, globalPatchSize: side?["global_patch_size"] as? Int ?? 224)
+    }
+
+    /// A CLIP checkpoint under its ensemble name, with `vision_heads` and `transformer_heads` from its sidecar.
+    package static func loadCLIP(name: String, path: String) throws -> NamedCLIPModel {
+        let side = try sidecar(path)
+        return try loading("CLIP", path) {
+            let store = WeightStore(try Checkpoint.open(path))
+            let config = try CLIPConfig.recognise(store, visionHeads: side?["vision_heads"] as? Int, textHeads: side?["transformer_heads"] as? Int)
+            return NamedCLIPModel(name: name, model: try CLIPModel(weights: store, config: config))
+        }
     }
 
     /// The U-Net's native image size (reads the checkpoint's header and shapes only; for an official

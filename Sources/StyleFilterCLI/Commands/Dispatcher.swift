@@ -60,7 +60,7 @@ enum Dispatcher {
         if command == "models" {
             return try ModelsCommand.dispatch(commandArguments, chained: segments.count > 1, globals: globals, console: console)
         }
-        if command == "info" || command == "formats" {
+        if command == "info" || command == "formats" || command == "score" {
             guard segments.count == 1 else { throw StyleFilterError(.usage, "'\(command)' cannot be chained with '+'") }
             try Runtime.configure(threads: try globals.resolvedThreads(), allowUntrusted: globals.allowUntrusted)
             var parsed = try RootCommand.parseAsRoot(commandArguments)
@@ -68,6 +68,8 @@ enum Dispatcher {
                 try info.execute(globals: globals, console: console)
             } else if let formats = parsed as? FormatsCommand {
                 try formats.execute(globals: globals)
+            } else if let score = parsed as? ScoreCommand {
+                try score.execute(globals: globals, console: console)
             } else {
                 try parsed.run()  // help
             }

@@ -12,6 +12,7 @@ struct RootCommand: ParsableCommand {
         usage: """
             stylefilter [<global-options>] <stage> [<stage-options>] [+ <stage> [<stage-options>]]...
               stylefilter info [<file>] [--json]
+              stylefilter score [<file>] --source <path> [--style-image <path> | --prompt <text>] [--json]
               stylefilter formats [--json]
               stylefilter models list|path|fetch|verify|import|inspect
             """,
@@ -39,7 +40,7 @@ struct RootCommand: ParsableCommand {
             74 write error, 1 other failure; 141 means the reader closed the pipe early.
             """,
         version: version,
-        subcommands: StageCommands.all + [InfoCommand.self, FormatsCommand.self, ModelsCommand.self])
+        subcommands: StageCommands.all + [InfoCommand.self, FormatsCommand.self, ScoreCommand.self, ModelsCommand.self])
 
     @OptionGroup(title: "Global options (before the first stage)")
     var globals: GlobalOptions
