@@ -77,7 +77,9 @@ public enum Foreign {
             throw VipsError("\"\(suffix)\" is not a known output format")
         }
         let options = splitOptions(suffix).options
-        var arguments: [(String, VipsArgument)] = [("in", .image(image)), ("target", .target(target))]
+        // Some 8.14 savers ignore `strip` (webpsave keeps XMP, EXIF and ICC): the fields go first.
+        let input = strip ? try image.editingMetadata { $0.removeMetadata() } : image
+        var arguments: [(String, VipsArgument)] = [("in", .image(input)), ("target", .target(target))]
         // libvips 8.14 spells metadata removal as the boolean `strip` (8.15 replaced it with `keep`).
         if strip { arguments.append(("strip", .bool(true))) }
         try OperationCall.call(saver, options: options, arguments)

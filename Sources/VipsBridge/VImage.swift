@@ -201,6 +201,11 @@ public struct MetadataEditor {
         }
     }
 
+    /// Removes every metadata field that is not pixel geometry (what `copyMetadata(from:)` would copy).
+    public func removeMetadata() {
+        for name in image.fieldNames where !MetadataEditor.geometryFields.contains(name) { remove(name) }
+    }
+
     static let geometryFields: Set<String> = [
         "width", "height", "bands", "format", "coding", "interpretation", "xoffset", "yoffset", "filename",
         "mode", "n-pages", "page-height", "vips-loader",

@@ -36,6 +36,20 @@ struct ForeignTests {
         }
     }
 
+    /// `strip` drops ICC, EXIF and XMP in every saver, WebP included (whose 8.14 saver ignores the flag;
+    /// it still writes a fresh EXIF block of its own, resolution and orientation, with nothing of the input's).
+    @Test(arguments: [".png", ".jpg", ".webp", ".tif"])
+    func stripDropsMetadata(suffix: String) throws {
+        let image = try Foreign.load(try VSource.file(Samples.path("chelsea.png")), sequential: false)
+        #expect(image.hasField("xmp-data") && image.hasField("icc-profile-data"))
+        let stripped = try Foreign.load(try VSource.memory(try Foreign.encode(image, suffix: suffix, strip: true)))
+        for field in ["xmp-data", "icc-profile-data"] + (suffix == ".webp" ? [] : ["exif-data"]) {
+            #expect(!stripped.hasField(field), "\(suffix) kept \(field)")
+        }
+        let kept = try Foreign.load(try VSource.memory(try Foreign.encode(image, suffix: suffix)))
+        #expect(kept.hasField("icc-profile-data"), "\(suffix) lost the ICC profile without strip")
+    }
+
     @Test func unknownBytesFail() throws {
         let error = #expect(throws: VipsError.self) {
             try Foreign.load(try VSource.memory(Array("definitely not an image".utf8)))
