@@ -24,6 +24,15 @@ public final class VSource: @unchecked Sendable {
         return VSource(source)
     }
 
+    /// Up to `count` bytes from the start of the source, without consuming them (loaders still see
+    /// everything).
+    public func peek(_ count: Int) -> [UInt8] {
+        var data: UnsafeMutablePointer<UInt8>?
+        let length = vips_source_sniff_at_most(pointer, &data, count)
+        guard length > 0, let data else { return [] }
+        return Array(UnsafeBufferPointer(start: data, count: Int(length)))
+    }
+
     /// Reads from a copy of `bytes`.
     public static func memory(_ bytes: [UInt8]) throws(VipsError) -> VSource {
         try Vips.start()

@@ -54,7 +54,7 @@ struct ModelsCommandTests {
         let home = try S.scratchDirectory()
         let result = try ModelsCLI.run(
             ["models", "fetch", "clip-vitb32"], home: home,
-            environment: ["STYLEFILTER_OFFLINE": "1", "STYLEFILTER_MIRROR": server.baseURL])
+            environment: ["STYLEFILTER_OFFLINE": "1", "STYLEFILTER_MIRROR": server.baseURL, "STYLEFILTER_ALLOW_HTTP": "1"])
         #expect(result.status == 69)
         #expect(result.stderr.hasPrefix("stylefilter: network access is disabled (STYLEFILTER_OFFLINE=1): clip-vitb32 would be downloaded from \(server.baseURL)/clip/models/"))
         #expect(result.stderr.contains("run 'stylefilter models fetch clip-vitb32' where the network is allowed"))
@@ -71,7 +71,7 @@ struct ModelsCommandTests {
         let directory = home + "/models"
         let result = try ModelsCLI.run(
             ["--progress", "plain", "models", "fetch", "clip-vitb32", "--models-dir", directory], home: home,
-            environment: ["STYLEFILTER_MIRROR": server.baseURL])
+            environment: ["STYLEFILTER_MIRROR": server.baseURL, "STYLEFILTER_ALLOW_HTTP": "1"])
         #expect(result.status == 78)
         #expect(result.stderr.contains("stylefilter: clip-vitb32 100% (70.0 kB of 70.0 kB"))
         #expect(result.stderr.contains("stylefilter: checksum mismatch for ViT-B-32.pt from \(server.baseURL)\(clip.mirrorPath): got \(FileDigest.sha256(of: S.bytes(70_000))), expected \(clip.publishedSHA256!) (the published SHA-256); the download was deleted and nothing was installed"))
@@ -84,7 +84,7 @@ struct ModelsCommandTests {
         defer { server.stop() }
         let home = try S.scratchDirectory()
         let notFound = try ModelsCLI.run(
-            ["models", "fetch", "dino-vitb8"], home: home, environment: ["STYLEFILTER_MIRROR": server.baseURL])
+            ["models", "fetch", "dino-vitb8"], home: home, environment: ["STYLEFILTER_MIRROR": server.baseURL, "STYLEFILTER_ALLOW_HTTP": "1"])
         #expect(notFound.status == 69)
         #expect(notFound.stderr.contains("stylefilter: \(server.baseURL)/dino/dino_vitbase8_pretrain/dino_vitbase8_pretrain.pth answered HTTP 404"))
 
@@ -92,7 +92,7 @@ struct ModelsCommandTests {
         server.route(clip.mirrorPath, .stall(S.bytes(20_000), after: 5_000))
         let stalled = try ModelsCLI.run(
             ["models", "fetch", "clip-rn50", "-q"], home: home,
-            environment: ["STYLEFILTER_MIRROR": server.baseURL, "STYLEFILTER_STALL_TIMEOUT": "0.5", "STYLEFILTER_FETCH_ATTEMPTS": "1"])
+            environment: ["STYLEFILTER_MIRROR": server.baseURL, "STYLEFILTER_ALLOW_HTTP": "1", "STYLEFILTER_STALL_TIMEOUT": "0.5", "STYLEFILTER_FETCH_ATTEMPTS": "1"])
         #expect(stalled.status == 69)
         #expect(stalled.stderr == "stylefilter: download of \(server.baseURL)\(clip.mirrorPath) stalled: no data for 0.5 s (have 5.00 kB; run the same command again to resume)\n")
     }

@@ -17,6 +17,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         case stall(Data, after: Int)
         /// Always 200 with the whole body, whatever the Range header says.
         case ignoreRange(Data)
+        /// 200 with no Content-Length: the body ends when the connection closes.
+        case serveUnsized(Data)
     }
 
     public struct Request: Equatable {
@@ -154,6 +156,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             }
         case .ignoreRange(let body):
             serve(fd, body, range: nil, limit: nil)
+        case .serveUnsized(let body):
+            send(fd, status: "200 OK", headers: ["Content-Length": ""], body: body)
         }
     }
 
@@ -179,7 +183,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     private func send(_ fd: Int32, status: String, headers: [String: String], body: Data) {
         var text = "HTTP/1.1 \(status)\r\nConnection: close\r\n"
         if headers["Content-Length"] == nil { text += "Content-Length: \(body.count)\r\n" }
-        for (key, value) in headers.sorted(by: { $0.key < $1.key }) { text += "\(key): \(value)\r\n" }
+        // An empty value leaves the header out (an unsized body).
+        for (key, value) in headers.sorted(by: { $0.key < $1.key }) where !value.isEmpty { text += "\(key): \(value)\r\n" }
         text += "\r\n"
         var payload = Data(text.utf8)
         payload.append(body)

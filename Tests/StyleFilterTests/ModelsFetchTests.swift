@@ -253,12 +253,34 @@ struct ModelsFetchTests {
     @Test("The mirror replaces the official host and keeps the official path")
     func mirrorKeepsPath() throws {
         let clip = try #require(ModelCatalog.entry(named: "clip-vitb32"))
-        let environment = try ModelEnvironment(["STYLEFILTER_MIRROR": "http://127.0.0.1:9/base/"])
+        let environment = try ModelEnvironment(["STYLEFILTER_MIRROR": "http://127.0.0.1:9/base/", "STYLEFILTER_ALLOW_HTTP": "1"])
         #expect(environment.downloadURLs(for: clip) == ["http://127.0.0.1:9/base" + clip.mirrorPath])
         #expect(clip.mirrorPath == "/clip/models/40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt")
         let official = try ModelEnvironment([:])
         #expect(official.downloadURLs(for: clip) == clip.urls)
         #expect(throws: StyleFilterError.self) { try ModelEnvironment(["STYLEFILTER_MIRROR": "ftp://example"]) }
+        // Plain http only when asked for.
+        #expect(throws: StyleFilterError.self) { try ModelEnvironment(["STYLEFILTER_MIRROR": "http://127.0.0.1:9/base/"]) }
+        #expect(try ModelEnvironment(["STYLEFILTER_MIRROR": "https://mirror.example/"]).mirror == "https://mirror.example/")
+    }
+
+    @Test("A download larger than the model's limit is refused (65), declared or not, and nothing is kept")
+    func oversizedDownloadIsRefused() throws {
+        let server = try LoopbackHTTPServer()
+        defer { server.stop() }
+        let declared = S.entry("big", file: "big.pt")  // catalogue size 1000 bytes
+        let directory = try S.scratchDirectory()
+        var store = try S.store(directory, server: server, catalog: [declared])
+        store.environment.maximumDownloadBytes = 50_000
+        server.route(declared.mirrorPath, .serve(S.bytes(80_000)))
+        let refused = try #require(throws: StyleFilterError.self) { try store.fetch(declared) }
+        #expect(refused.kind == .badInput && refused.message.contains("over the 50.0 kB allowed"), "\(refused.message)")
+        #expect(S.contents(directory).allSatisfy { $0 == ".lock" }, "\(S.contents(directory))")
+        // A server that declares no length is cut off at the limit.
+        server.route(declared.mirrorPath, .serveUnsized(S.bytes(80_000)))
+        let cut = try #require(throws: StyleFilterError.self) { try store.fetch(declared) }
+        #expect(cut.kind == .badInput && cut.message.contains("over the 50.0 kB allowed"), "\(cut.message)")
+        #expect(S.contents(directory).allSatisfy { $0 == ".lock" }, "\(S.contents(directory))")
     }
 }
 

@@ -17,7 +17,10 @@ enum DiffuseITOutput {
 
     /// One model value in [−1, 1] as an 8-bit level, truncated.
     @inline(__always)
-    static func truncated(_ value: Float) -> UInt8 { UInt8(min(max((value + 1) / 2, 0), 1) * 255) }
+    static func truncated(_ value: Float) -> UInt8 {
+        // NaN (a diverged run) becomes 0 rather than trapping in the conversion.
+        value.isNaN ? 0 : UInt8(min(max((value + 1) / 2, 0), 1) * 255)
+    }
 
     /// Row `row` of a planar `[3, rows, W]` band as interleaved 8-bit RGB into `out` (`3W` bytes), with
     /// ``truncatedBytes(planar:channels:)``'s arithmetic.

@@ -29,6 +29,9 @@ struct ModelDownloader: Sendable {
     var stallTimeout: Double
     /// Tries per call; each later try resumes what the earlier ones wrote.
     var attempts: Int
+    /// The largest file accepted: a server that declares or sends more is refused, and what it sent
+    /// is deleted.
+    var maximumBytes: Int64
     /// Notes for the user (retries); one line each.
     var log: @Sendable (String) -> Void = { _ in }
 
@@ -39,6 +42,7 @@ struct ModelDownloader: Sendable {
             do {
                 return try transfer(url, to: partialPath, progress: progress)
             } catch let failure as TransferFailure {
+                if failure.discard { unlink(partialPath) }
                 guard failure.retriable, attempt < attempts else { throw failure.error }
                 attempt += 1
                 let have = AtomicFile.fileInfo(partialPath)?.size ?? 0
@@ -51,6 +55,8 @@ struct ModelDownloader: Sendable {
     struct TransferFailure: Error {
         var error: StyleFilterError
         var retriable: Bool
+        /// The partial file holds nothing worth resuming (an oversized answer).
+        var discard = false
     }
 
     private func transfer(_ url: URL, to partialPath: String, progress: @escaping @Sendable (DownloadProgress) -> Void) throws -> Int64 {
@@ -70,7 +76,7 @@ struct ModelDownloader: Sendable {
         configuration.timeoutIntervalForResource = 7 * 24 * 3600
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil
-        let delegate = TransferDelegate(sink: sink, resumeFrom: resumeFrom, url: url, progress: progress)
+        let delegate = TransferDelegate(sink: sink, resumeFrom: resumeFrom, url: url, maximumBytes: maximumBytes, progress: progress)
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = 1
         let session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: queue)
@@ -112,7 +118,8 @@ final class PartialFile: @unchecked Sendable {
 
     init(path: String) throws {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        // Appended to across attempts (resume), but never through a link planted under the name.
+        fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StyleFilterError(.cannotCreateOutput, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
         size = Int64(lseek(fd, 0, SEEK_END))
     }
@@ -174,15 +181,17 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
     let sink: PartialFile
     let resumeFrom: Int64
     let url: URL
+    let maximumBytes: Int64
     let progress: @Sendable (DownloadProgress) -> Void
     let finished = DispatchSemaphore(value: 0)
     let started = ContinuousClock.now
     let state: Mutex<State>
 
-    init(sink: PartialFile, resumeFrom: Int64, url: URL, progress: @escaping @Sendable (DownloadProgress) -> Void) {
+    init(sink: PartialFile, resumeFrom: Int64, url: URL, maximumBytes: Int64, progress: @escaping @Sendable (DownloadProgress) -> Void) {
         self.sink = sink
         self.resumeFrom = resumeFrom
         self.url = url
+        self.maximumBytes = maximumBytes
         self.progress = progress
         state = Mutex(State(bytes: resumeFrom))
     }
@@ -200,10 +209,16 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
         state.withLock { $0.failure != nil || $0.alreadyComplete || $0.isFull }
     }
 
-    private func fail(_ message: String, kind: StyleFilterError.Kind = .unavailable, retriable: Bool) {
+    private func fail(_ message: String, kind: StyleFilterError.Kind = .unavailable, retriable: Bool, discard: Bool = false) {
         state.withLock { state in
-            if state.failure == nil { state.failure = .init(error: StyleFilterError(kind, message), retriable: retriable) }
+            if state.failure == nil { state.failure = .init(error: StyleFilterError(kind, message), retriable: retriable, discard: discard) }
         }
+    }
+
+    private func failTooLarge(_ bytes: Int64) {
+        fail("\(url.absoluteString) sends \(ByteCount.format(bytes)) or more, over the \(ByteCount.format(maximumBytes)) allowed for this model "
+            + "(STYLEFILTER_MAX_DOWNLOAD_BYTES; by default 1.5x its catalogue size); nothing was installed", kind: .badInput, retriable: false,
+            discard: true)
     }
 
     func urlSession(
@@ -217,6 +232,12 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
             return
         }
         let length = response.expectedContentLength
+        // A declared size over the limit is refused before any byte is written.
+        if (200...299).contains(http.statusCode), length > maximumBytes - (http.statusCode == 206 ? resumeFrom : 0) {
+            failTooLarge(length + (http.statusCode == 206 ? resumeFrom : 0))
+            completionHandler(.cancel)
+            return
+        }
         switch http.statusCode {
         case 200:
             // A full response: the server ignored the Range request (or there was none); start over.
@@ -272,6 +293,12 @@ private final class TransferDelegate: NSObject, URLSessionDataDelegate, @uncheck
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
         guard state.withLock({ $0.accepted && $0.failure == nil }) else { return }
+        let after = state.withLock { $0.bytes } + Int64(data.count)
+        if after > maximumBytes {
+            failTooLarge(after)
+            dataTask.cancel()
+            return
+        }
         do {
             try sink.append(data)
         } catch let error as StyleFilterError {

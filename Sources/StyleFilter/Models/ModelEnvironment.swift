@@ -15,6 +15,11 @@ public struct ModelEnvironment: Sendable {
     package var stallTimeout: Double
     /// `STYLEFILTER_FETCH_ATTEMPTS` (default 3): tries per file; later tries resume the partial file.
     package var attempts: Int
+    /// `STYLEFILTER_ALLOW_HTTP=1`: accept an `http://` mirror (default: `https://` only).
+    package var allowHTTP: Bool
+    /// `STYLEFILTER_MAX_DOWNLOAD_BYTES`: the largest download accepted for any model; by default
+    /// 1.5x the catalogue's size of the model plus 16 MB.
+    package var maximumDownloadBytes: Int64?
 
     public init(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         func nonEmpty(_ key: String) -> String? {
@@ -25,11 +30,21 @@ public struct ModelEnvironment: Sendable {
         xdgCacheHome = nonEmpty("XDG_CACHE_HOME")
         home = nonEmpty("HOME")
         mirror = nonEmpty("STYLEFILTER_MIRROR")
-        let offlineText = nonEmpty("STYLEFILTER_OFFLINE") ?? "0"
-        switch offlineText.lowercased() {
-        case "1", "true", "yes": offline = true
-        case "0", "false", "no": offline = false
-        default: throw StyleFilterError(.usage, "STYLEFILTER_OFFLINE must be 1 or 0, got '\(offlineText)'")
+        func flag(_ key: String) throws -> Bool {
+            let text = nonEmpty(key) ?? "0"
+            switch text.lowercased() {
+            case "1", "true", "yes": return true
+            case "0", "false", "no": return false
+            default: throw StyleFilterError(.usage, "\(key) must be 1 or 0, got '\(text)'")
+            }
+        }
+        offline = try flag("STYLEFILTER_OFFLINE")
+        allowHTTP = try flag("STYLEFILTER_ALLOW_HTTP")
+        if let text = nonEmpty("STYLEFILTER_MAX_DOWNLOAD_BYTES") {
+            guard let value = Int64(text), value > 0 else {
+                throw StyleFilterError(.usage, "STYLEFILTER_MAX_DOWNLOAD_BYTES must be a number of bytes > 0, got '\(text)'")
+            }
+            maximumDownloadBytes = value
         }
         if let text = nonEmpty("STYLEFILTER_STALL_TIMEOUT") {
             guard let value = Double(text), value > 0, value.isFinite else {
@@ -47,9 +62,17 @@ public struct ModelEnvironment: Sendable {
         } else {
             attempts = 3
         }
-        if let mirror, URL(string: mirror)?.scheme.map({ ["http", "https"].contains($0.lowercased()) }) != true {
-            throw StyleFilterError(.usage, "STYLEFILTER_MIRROR must be an http:// or https:// URL, got '\(mirror)'")
+        if let mirror {
+            let scheme = URL(string: mirror)?.scheme?.lowercased()
+            guard scheme == "https" || (scheme == "http" && allowHTTP) else {
+                throw StyleFilterError(.usage, "STYLEFILTER_MIRROR must be an https:// URL (http:// only with STYLEFILTER_ALLOW_HTTP=1), got '\(mirror)'")
+            }
         }
+    }
+
+    /// The largest download accepted for `entry`.
+    package func downloadLimit(for entry: ModelEntry) -> Int64 {
+        maximumDownloadBytes ?? entry.approximateBytes / 2 * 3 + 16_000_000
     }
 
     /// The URLs to try for `entry`: the mirror alone when one is set, else the official ones.

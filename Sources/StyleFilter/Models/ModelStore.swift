@@ -7,7 +7,7 @@ import Foundation
 /// `<file>.partial`, are hashed and checked, fsynced, and only then renamed.
 package struct ModelStore: Sendable {
     package let directory: ModelsDirectory
-    package let environment: ModelEnvironment
+    package var environment: ModelEnvironment
     /// The models this store knows (the built-in ``ModelCatalog`` unless a test passes its own).
     package let catalog: [ModelEntry]
 
@@ -208,7 +208,8 @@ package struct ModelStore: Sendable {
                     "network access is disabled (STYLEFILTER_OFFLINE=1): \(entry.name) would be downloaded from \(first); run 'stylefilter models fetch \(entry.name)' where the network is allowed, or download the file elsewhere and run 'stylefilter models import FILE'")
             }
             let partial = directory.partialPath(entry)
-            let downloader = ModelDownloader(stallTimeout: environment.stallTimeout, attempts: environment.attempts, log: log)
+            let downloader = ModelDownloader(
+                stallTimeout: environment.stallTimeout, attempts: environment.attempts, maximumBytes: environment.downloadLimit(for: entry), log: log)
             let bytes: Int64
             do {
                 bytes = try downloader.download(url, to: partial, progress: progress)

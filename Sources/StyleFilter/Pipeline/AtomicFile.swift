@@ -3,11 +3,25 @@ import Glibc
 
 /// Small POSIX helpers for crash-safe writes (the models directory, previews).
 enum AtomicFile {
+    /// A new file beside `path` (same directory, so a rename replaces `path` atomically), named
+    /// unpredictably and created exclusively without following links: a file or link planted under
+    /// the name is never written through. Returns its descriptor and path.
+    static func createTemporary(beside path: String, mode: mode_t = 0o666) throws -> (descriptor: Int32, path: String) {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        for _ in 0..<16 {
+            let name = ".\(url.lastPathComponent).\(String(UInt64.random(in: .min ... .max), radix: 16)).tmp"
+            let candidate = (directory as NSString).appendingPathComponent(name)
+            let fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+            if fd >= 0 { return (fd, candidate) }
+            if errno != EEXIST { break }
+        }
+        throw StyleFilterError(.cannotCreateOutput, "cannot create '\(path)': \(String(cString: strerror(errno)))")
+    }
+
     /// Writes `data` to a temporary sibling, fsyncs it, renames it over `path`, then fsyncs the directory.
     static func write(_ data: Data, to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StyleFilterError(.cannotCreateOutput, "cannot write '\(temporary)': \(String(cString: strerror(errno)))") }
+        let (fd, temporary) = try createTemporary(beside: path, mode: 0o644)
         var failure: Int32 = 0
         data.withUnsafeBytes { bytes in
             var offset = 0

@@ -56,11 +56,20 @@ public struct Chain: Sendable {
         var remaining = stages[...]
         var image: VImage
         var inMemory = false
+        // The header alone says how large the input is; nothing is decoded before it is checked. A stage
+        // that loads by itself (thumbnail_source) reads the source again from its start.
+        let declared = PNMHeader.declaredSize(source.peek(512))
+        let header = try classify(input) { try Foreign.load(source, failOn: context.failOn) }
+        if let declared, declared != ("\(header.width)"[...], "\(header.height)"[...]) {
+            throw StyleFilterError(.badInput, "cannot read \(input.displayName): its header declares \(declared.width)x\(declared.height), not a valid size")
+        }
+        try Self.checkSize(header.width, header.height, context: context, what: "\(input.displayName) is", kind: .badInput)
         if let first = remaining.first, let loaded = try classify(input, { try first.load(from: source, context: context) }) {
+            try Self.checkSize(loaded.width, loaded.height, context: context, what: "\(first.name): the result would be", kind: .usage)
             image = loaded
             remaining = remaining.dropFirst()
         } else {
-            image = try classify(input) { try Foreign.load(source, failOn: context.failOn) }
+            image = header
             if image.orientation > 1 {
                 // autorot needs random access, which a sequential load cannot give.
                 image = try materialise(image, input: input, context: context)
@@ -77,6 +86,7 @@ public struct Chain: Sendable {
             context.logger.debug("stage \(stage.name): \(image.width)x\(image.height) in")
             do {
                 image = try stage.apply(to: image, context: context)
+                try Self.checkSize(image.width, image.height, context: context, what: "\(stage.name): the result would be", kind: .usage)
             } catch let error as StyleFilterError {
                 throw error
             } catch let report as StageReport {
@@ -97,12 +107,14 @@ public struct Chain: Sendable {
         }
     }
 
+    /// Refuses an image over `--max-pixels`: one line naming the size, the limit and the flag.
+    static func checkSize(_ width: Int, _ height: Int, context: PipelineContext, what: String, kind: StyleFilterError.Kind) throws {
+        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+        guard overflow || pixels > context.maxPixels else { return }
+        throw StyleFilterError(kind, "\(what) \(width)x\(height), over the limit of \(context.maxPixels) pixels (--max-pixels)")
+    }
+
     private func materialise(_ image: VImage, input: ImageInput, context: PipelineContext) throws -> VImage {
-        guard image.width * image.height <= context.maxPixels else {
-            throw StyleFilterError(
-                .badInput,
-                "\(input.displayName) is \(image.width)x\(image.height), too large to hold in memory (limit \(context.maxPixels) pixels); shrink it first, e.g. with thumbnail")
-        }
         if let progress = context.progress { image.onProgress { progress(ProgressEvent(.decoding, done: $0, total: 100)) } }
         return try wrap(.badInput, "cannot decode \(input.displayName)") { () throws(VipsError) in try image.copyMemory() }
     }

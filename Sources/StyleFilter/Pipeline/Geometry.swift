@@ -1,5 +1,9 @@
 /// Parsers for the geometry strings of the command line (ImageMagick style).
 package enum Geometry {
+    /// The longest side and the largest offset a geometry may give, in pixels (also what keeps the
+    /// arithmetic on them far from overflow).
+    package static let maximumSide = 10_000_000
+
     /// `WxH`, `Wx` or `xH` (a missing side is unconstrained).
     package static func parseSize(_ text: String) throws -> (width: Int?, height: Int?) {
         let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
@@ -26,8 +30,8 @@ package enum Geometry {
         }
         let (width, height) = try parseFullSize(String(pieces[0]))
         guard pieces.count == 3 else { return (width, height, nil, nil) }
-        guard let x = Int(pieces[1]), let y = Int(pieces[2]), x >= 0, y >= 0 else {
-            throw StyleFilterError(.usage, "'\(text)' has a bad offset; expected +X+Y with X, Y >= 0")
+        guard let x = Int(pieces[1]), let y = Int(pieces[2]), (0...maximumSide).contains(x), (0...maximumSide).contains(y) else {
+            throw StyleFilterError(.usage, "'\(text)' has a bad offset; expected +X+Y with X, Y in 0...\(maximumSide)")
         }
         return (width, height, x, y)
     }
@@ -35,7 +39,7 @@ package enum Geometry {
     /// `R,G,B` (or one value, or any count) of non-negative numbers.
     package static func parseColour(_ text: String) throws -> [Double] {
         let values = text.split(separator: ",").map { Double($0.trimmingCharacters()) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 && $0!.isFinite }) else {
             throw StyleFilterError(.usage, "'\(text)' is not a colour; expected R,G,B (e.g. 255,255,255)")
         }
         return values.map { $0! }
@@ -43,8 +47,8 @@ package enum Geometry {
 
     private static func side(_ part: Substring, in text: String) throws -> Int? {
         if part.isEmpty { return nil }
-        guard let value = Int(part), value > 0, value <= 10_000_000 else {
-            throw StyleFilterError(.usage, "'\(text)' has a bad side '\(part)'; sides are 1...10000000 pixels")
+        guard let value = Int(part), value > 0, value <= maximumSide else {
+            throw StyleFilterError(.usage, "'\(text)' has a bad side '\(part)'; sides are 1...\(maximumSide) pixels")
         }
         return value
     }

@@ -49,6 +49,17 @@ public struct OutputSpec: Sendable, Equatable {
         guard Foreign.saverTypeName(forSuffix: suffix) != nil else {
             throw StyleFilterError(.usage, "unknown output format '\(suffix)' (see 'stylefilter formats')")
         }
+        // Saver options are checked now, on a 1x1 image, so a typo is a usage error before any work.
+        if !Foreign.splitOptions(suffix).options.isEmpty {
+            do {
+                let probe = try [UInt8](repeating: 0, count: 3).withUnsafeBufferPointer { (buffer) throws(VipsError) in
+                    try VImage.fromPixels(buffer, width: 1, height: 1, bands: 3, format: .uchar)
+                }
+                _ = try Foreign.encode(probe, suffix: suffix)
+            } catch {
+                throw StyleFilterError(.usage, "bad saver options in '\(suffix)': \(error.message)")
+            }
+        }
         if Foreign.splitOptions(suffix).name.lowercased() == ".v" || Foreign.splitOptions(suffix).name.lowercased() == ".vips" {
             throw StyleFilterError(.usage, "the libvips .v format cannot be written through a stream; use png, tif or pfm")
         }

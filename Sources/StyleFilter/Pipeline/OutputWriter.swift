@@ -3,7 +3,7 @@ import Glibc
 /// An output opened before any work starts (so an uncreatable file fails fast) and committed only when
 /// the encoded image is complete.
 ///
-/// Regular files are written to `FILE.tmp-<pid>` and renamed into place, so a failure never leaves a
+/// Regular files are written to an exclusively created, unpredictably named sibling and renamed into place, so a failure never leaves a
 /// partial file. Existing non-regular files (`/dev/null`, a FIFO) are written in place: renaming over them
 /// would replace the device node.
 final class OutputWriter {
@@ -26,11 +26,9 @@ final class OutputWriter {
             }
             return
         }
-        let temporary = "\(path).tmp-\(getpid())"
-        descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
-        guard descriptor >= 0 else {
-            throw StyleFilterError(.cannotCreateOutput, "cannot create '\(path)': \(errnoDescription())")
-        }
+        // Written beside the target under an unpredictable name, created exclusively (no link followed).
+        let (descriptor, temporary) = try AtomicFile.createTemporary(beside: path)
+        self.descriptor = descriptor
         self.temporary = temporary
         PartialOutput.set(temporary)
     }

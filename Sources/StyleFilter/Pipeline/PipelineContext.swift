@@ -7,16 +7,21 @@ public struct PipelineContext: Sendable {
     public var failOn: FailOn
     /// Seed for stochastic stages that have no seed of their own.
     public var seed: UInt64
-    /// Largest image (in pixels) the filter will hold in memory when a stage needs random access or
-    /// whole-image pixels; protects against headers that declare absurd sizes.
+    /// Largest image (in pixels) the filter reads or makes (`--max-pixels`): the input as its header
+    /// declares it, streaming or not, and every stage's result. Protects against headers that declare
+    /// absurd sizes and arguments that would make one.
     public var maxPixels: Int
+
+    /// The default limit: 100 megapixels, a 16-bit RGBA image of 800 MB (the filter holds a few such
+    /// buffers at most), which leaves room on machines with a few GB of memory.
+    public static let defaultMaxPixels = 100_000_000
     /// Diagnostics (stderr in the command line).
     public var logger: Logger
     /// Told what the run is doing while it works (phases, steps, ETA); see ``Progress``.
     public var progress: (@Sendable (ProgressEvent) -> Void)?
 
     public init(
-        failOn: FailOn = .truncated, seed: UInt64 = 42, maxPixels: Int = 1 << 28,
+        failOn: FailOn = .truncated, seed: UInt64 = 42, maxPixels: Int = PipelineContext.defaultMaxPixels,
         logger: Logger = Logger(label: "stylefilter"), progress: (@Sendable (ProgressEvent) -> Void)? = nil
     ) {
         self.failOn = failOn

@@ -40,14 +40,26 @@ public struct ResizeStage: Stage {
     }
 
     public func apply(to image: VImage, context: PipelineContext) throws -> VImage {
+        let exact = exactOutputSize(width: image.width, height: image.height)
+        guard exact.width <= Double(Geometry.maximumSide) && exact.height <= Double(Geometry.maximumSide) else {
+            throw StyleFilterError(.usage, "resize: the result would be over \(Geometry.maximumSide) pixels on a side")
+        }
         let (width, height) = outputSize(width: image.width, height: image.height)
         if width == image.width && height == image.height { return image }
         return try image.resize(
             scale: Double(width) / Double(image.width), verticalScale: Double(height) / Double(image.height), kernel: kernel)
     }
 
-    /// The size this stage produces from a `width`×`height` input.
+    /// The size this stage produces from a `width`×`height` input (sides capped far inside Int's range:
+    /// `apply` refuses sizes past ``Geometry/maximumSide``).
     public func outputSize(width: Int, height: Int) -> (width: Int, height: Int) {
+        let exact = exactOutputSize(width: width, height: height)
+        func side(_ v: Double) -> Int { v.isFinite && v < 1e15 ? max(1, Int(v)) : Int(1e15) }
+        return (side(exact.width), side(exact.height))
+    }
+
+    /// The output sides before conversion to whole pixels (rounded).
+    func exactOutputSize(width: Int, height: Int) -> (width: Double, height: Double) {
         var factor: Double
         switch target {
         case .scale(let scale):
@@ -58,6 +70,6 @@ public struct ResizeStage: Stage {
             if let fitHeight { factor = min(factor, Double(fitHeight) / Double(height)) }
         }
         if noEnlarge { factor = min(factor, 1) }
-        return (max(1, Int((Double(width) * factor).rounded())), max(1, Int((Double(height) * factor).rounded())))
+        return ((Double(width) * factor).rounded(), (Double(height) * factor).rounded())
     }
 }

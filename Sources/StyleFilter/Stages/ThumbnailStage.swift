@@ -4,7 +4,7 @@ import VipsBridge
 /// shrinks while decoding and autorotates (`thumbnail_source`); later it runs on the decoded pipeline.
 public struct ThumbnailStage: Stage {
     /// libvips' "no limit" size for a side the user left out.
-    static let unconstrained = 10_000_000
+    static let unconstrained = Geometry.maximumSide
 
     public var width: Int?
     public var height: Int?

@@ -100,7 +100,7 @@ enum Dispatcher {
         var progress: (@Sendable (ProgressEvent) -> Void)?
         if let reporter { progress = { event in reporter.report(event) } }
         let context = PipelineContext(
-            failOn: globals.failOn, seed: try globals.resolvedSeed(), logger: logger, progress: progress)
+            failOn: globals.failOn, seed: try globals.resolvedSeed(), maxPixels: globals.maxPixels, logger: logger, progress: progress)
         logger.info(
             "seed \(context.seed); threads: libvips \(Runtime.libvipsThreads), OpenBLAS \(Runtime.engineThreads); stages: \(stages.map(\.name).joined(separator: " + "))")
         let start = ContinuousClock.now

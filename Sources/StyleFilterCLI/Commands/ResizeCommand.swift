@@ -39,8 +39,9 @@ struct ResizeCommand: StageCommand {
         if scale == nil && width == nil && height == nil {
             throw ValidationError("give --scale, --width or --height")
         }
-        if let width, width < 1 { throw ValidationError("--width must be at least 1") }
-        if let height, height < 1 { throw ValidationError("--height must be at least 1") }
+        for (name, value) in [("--width", width), ("--height", height)] {
+            if let value, !(1...Geometry.maximumSide).contains(value) { throw ValidationError("\(name) must be 1...\(Geometry.maximumSide)") }
+        }
     }
 
     func makeStage() throws -> any Stage {

@@ -61,6 +61,13 @@ struct GlobalOptions: ParsableArguments {
             "Threads for libvips and OpenBLAS; 0 = all cores (default: $STYLEFILTER_THREADS or 0).", valueName: "n"))
     var threads: Int?
 
+    @Option(
+        name: .customLong("max-pixels"),
+        help: ArgumentHelp(
+            "Largest image read or made, in pixels: the input as its header declares it, and every stage's result (default 100000000).",
+            valueName: "n"))
+    var maxPixels: Int = PipelineContext.defaultMaxPixels
+
     @Option(help: ArgumentHelp("Seed for stochastic stages, or 'random' (default: $STYLEFILTER_SEED or 42).", valueName: "n|random"))
     var seed: String?
 
@@ -80,7 +87,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// Options that take a value, so the dispatcher can find the stage name after them.
     static let valueOptionNames: Set<String> = [
-        "-i", "--input", "-o", "--output", "-f", "--format", "--fail-on", "-t", "--threads", "--seed", "--progress", "--models-dir",
+        "-i", "--input", "-o", "--output", "-f", "--format", "--fail-on", "-t", "--threads", "--seed", "--progress", "--models-dir", "--max-pixels",
     ]
 
     /// Removes `--models-dir DIR` / `--models-dir=DIR` from the words before the command; returns the
@@ -104,6 +111,7 @@ struct GlobalOptions: ParsableArguments {
 
     func validate() throws {
         if let threads, threads < 0 { throw ValidationError("--threads must be 0 (auto) or more") }
+        if maxPixels < 1 { throw ValidationError("--max-pixels must be at least 1") }
         if quiet && verbose > 0 { throw ValidationError("--quiet and --verbose contradict each other") }
         _ = try resolvedSeed()
     }

@@ -19,7 +19,10 @@ extension ModelsTestSupport {
         stallTimeout: Double = 5, attempts: Int = 1
     ) throws -> ModelStore {
         var variables = ["HOME": directory, "STYLEFILTER_STALL_TIMEOUT": "\(stallTimeout)", "STYLEFILTER_FETCH_ATTEMPTS": "\(attempts)"]
-        if let server { variables["STYLEFILTER_MIRROR"] = server.baseURL }
+        if let server {
+            variables["STYLEFILTER_MIRROR"] = server.baseURL
+            variables["STYLEFILTER_ALLOW_HTTP"] = "1"
+        }
         if offline { variables["STYLEFILTER_OFFLINE"] = "1" }
         let environment = try ModelEnvironment(variables)
         return ModelStore(directory: ModelsDirectory(path: directory, source: .option), environment: environment, catalog: catalog)
