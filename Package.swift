@@ -43,14 +43,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .executableTarget(
-            name: "StyleFilterCLI",
+        // The command line's commands, options and terminal handling; the executable is its main.swift.
+        .target(
+            name: "StyleFilterCommands",
             dependencies: [
                 "StyleFilter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(name: "StyleFilterCLI", dependencies: ["StyleFilter", "StyleFilterCommands"]),
         .executableTarget(
             name: "stylefilter-bench",
             dependencies: ["StyleFilter", "Engine", "VipsBridge", "COpenBLAS", .product(name: "Logging", package: "swift-log")]
@@ -65,7 +67,21 @@ let package = Package(
         .testTarget(name: "StyleFilterTests", dependencies: ["StyleFilter", "Engine", "VipsBridge", "FixtureSupport", "ModelsTestSupport"]),
         // Runs the built command (and parses chains through its module); the models tests share the
         // loopback server and checkpoint builders with StyleFilterTests.
-        .testTarget(name: "CLITests", dependencies: ["StyleFilterCLI", "StyleFilter", "Engine", "FixtureSupport", "ModelsTestSupport"]),
+        .testTarget(
+            name: "CLITests", dependencies: ["StyleFilterCLI", "StyleFilterCommands", "StyleFilter", "Engine", "FixtureSupport", "ModelsTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets of the pipeline side (fuzz/README.md), declared only for a fuzzing build:
+// STYLEFILTER_FUZZ=1 swift build -c release --sanitize fuzzer --sanitize address --scratch-path .build-fuzz.
+// They have no main (libFuzzer brings it), so an ordinary build could not link them.
+if Context.environment["STYLEFILTER_FUZZ"] == "1" {
+    for (name, dependencies) in [
+        ("FuzzGeometry", ["StyleFilter"]), ("FuzzChain", ["StyleFilter", "StyleFilterCommands"]), ("FuzzImages", ["StyleFilter"]),
+    ] {
+        package.targets.append(.executableTarget(
+            name: name, dependencies: dependencies.map { .target(name: $0) }, path: "fuzz/pipeline/\(name)",
+            swiftSettings: [.unsafeFlags(["-parse-as-library", "-enable-testing"])]))
+    }
+}

@@ -1,6 +1,8 @@
 import Foundation
 import StyleFilter
+import StyleFilterCommands
 
+// The command is this file; its commands live in StyleFilterCommands, where tests and the fuzzers reach them.
 Signals.install()
 let status = Dispatcher.run(Array(CommandLine.arguments.dropFirst()))
 // After every image is released: with VIPS_LEAK set this prints libvips' leak report.

@@ -1,7 +1,7 @@
 import StyleFilter
 import Testing
 
-@testable import StyleFilterCLI
+@testable import StyleFilterCommands
 
 /// The chain syntax, parsed once by the command line: `STAGE [args] [+ STAGE [args]]...`.
 @Suite("Stage commands and chain syntax")

@@ -5,8 +5,10 @@ import StyleFilter
 
 /// Runs one command line: `[globals] STAGE [options] [+ STAGE [options]]...`, `info` or `formats`.
 /// Returns the exit status instead of exiting, so `main` can shut libvips down (leak report) first.
-enum Dispatcher {
-    static func run(_ arguments: [String], console: Console = .current) -> Int32 {
+package enum Dispatcher {
+    package static func run(_ arguments: [String]) -> Int32 { run(arguments, console: .current) }
+
+    static func run(_ arguments: [String], console: Console) -> Int32 {
         do {
             try dispatch(arguments, console: console)
             return 0

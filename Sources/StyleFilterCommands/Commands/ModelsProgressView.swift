@@ -31,7 +31,7 @@ final class TransferProgressView: Sendable {
 
     func update(bytes: Int64, total: Int64?, rate: Double, finished: Bool) {
         guard style != .none else { return }
-        let percent = total.map { $0 > 0 ? Int(Double(bytes) * 100 / Double($0)) : 100 }
+        let percent = total.map { $0 > 0 ? Int(min(Double(bytes) * 100 / Double($0), 100)) : 100 }
         let text: String? = state.withLock { state in
             let now = ContinuousClock.now
             switch style {
@@ -44,7 +44,7 @@ final class TransferProgressView: Sendable {
                 if let percent { line += "\(percent)% " }
                 line += ByteCount.format(bytes)
                 if let total { line += " of \(ByteCount.format(total))" }
-                if rate > 0 { line += ", \(ByteCount.format(Int64(rate)))/s" }
+                if rate > 0, rate < 1e15 { line += ", \(ByteCount.format(Int64(rate)))/s" }
                 if !finished, let total, bytes < total, rate > 0 { line += ", ETA \(Self.duration(Double(total - bytes) / rate))" }
                 let padding = String(repeating: " ", count: max(0, state.width - line.count))
                 // A finished line ends with a newline; nothing is left to clear or abandon.
@@ -56,7 +56,7 @@ final class TransferProgressView: Sendable {
                 state.lastStep = step
                 var line = "stylefilter: \(label) \(step)% (\(ByteCount.format(bytes))"
                 if let total { line += " of \(ByteCount.format(total))" }
-                if rate > 0 { line += ", \(ByteCount.format(Int64(rate)))/s" }
+                if rate > 0, rate < 1e15 { line += ", \(ByteCount.format(Int64(rate)))/s" }
                 if !finished, let total, bytes < total, rate > 0 { line += ", ETA \(Self.duration(Double(total - bytes) / rate))" }
                 return line + ")\n"
             }
@@ -72,7 +72,8 @@ final class TransferProgressView: Sendable {
     }
 
     static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "?" }
+        // Rates and sizes come from a server: anything past a year is no estimate.
+        guard seconds.isFinite, seconds >= 0, seconds < 365 * 86400 else { return "?" }
         let total = Int(seconds.rounded())
         if total >= 3600 { return String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60) }
         return String(format: "%d:%02d", total / 60, total % 60)

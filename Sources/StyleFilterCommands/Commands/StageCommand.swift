@@ -17,7 +17,7 @@ extension StageCommand {
 /// Every stage the command line offers, in help order, and the chain syntax
 /// `STAGE [options] [+ STAGE [options]]...`, parsed here once: the library receives stages. A new stage
 /// is one more entry here plus its command file.
-enum StageCommands {
+package enum StageCommands {
     static let all: [any StageCommand.Type] = [
         ResizeCommand.self, ThumbnailCommand.self, CropCommand.self, SmartcropCommand.self, PadCommand.self,
         FlattenCommand.self, ColourspaceCommand.self, DepthCommand.self, CopyCommand.self, StyleCommand.self,
@@ -27,7 +27,7 @@ enum StageCommands {
     static let separator = "+"
 
     /// Splits arguments at standalone `+` separators.
-    static func segments(_ arguments: [String]) -> [[String]] {
+    package static func segments(_ arguments: [String]) -> [[String]] {
         arguments.split(separator: separator, omittingEmptySubsequences: false).map(Array.init)
     }
 
@@ -43,6 +43,12 @@ enum StageCommands {
             }
         }
         return index
+    }
+
+    /// Parses the words after the global options into stages (no input is read, nothing is run); what
+    /// the chain fuzzer calls.
+    package static func parseStages(_ words: [String]) throws -> [any Stage] {
+        try parseChain(segments(words))
     }
 
     /// Parses `STAGE [args]` segments into stages. Each parses through the root command, so errors and

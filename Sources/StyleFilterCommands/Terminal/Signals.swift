@@ -2,8 +2,8 @@ import Glibc
 import StyleFilter
 
 /// Signal dispositions for a well-behaved filter.
-enum Signals {
-    static func install() {
+package enum Signals {
+    package static func install() {
         // A closed downstream pipe ends the process silently (status 141), like other filters.
         signal(SIGPIPE, SIG_DFL)
         // Interrupted: remove a half-written temporary output, exit 128 + signal.
