@@ -75,7 +75,8 @@ public struct DINOConfig: Sendable, Equatable {
     public static func resolve(checkpointPath path: String, weights: WeightStore) throws -> DINOConfig {
         let json = URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("json")
         guard FileManager.default.fileExists(atPath: json.path) else { return try recognise(weights) }
-        guard let data = try? Data(contentsOf: json), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        // A regular file only: a FIFO named like the config would block the read forever.
+        guard let bytes = try? MappedFile.contents(of: json.path), let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             throw DINOError.invalidConfig("\(json.path) is not a JSON object")
         }
         return try DINOConfig(modelConfig: object)

@@ -152,8 +152,9 @@ public struct UNetConfig: Codable, Sendable, Equatable {
     /// Reads a config from a JSON file with `model_config`'s keys.
     public static func load(json url: URL) throws -> UNetConfig {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw UNetError.invalidConfig("cannot read \(url.path): \(error.localizedDescription)")
+        do { data = Data(try MappedFile.contents(of: url.path)) } catch let error as CheckpointError {
+            guard case .unreadable(_, let reason) = error else { throw error }
+            throw UNetError.invalidConfig("cannot read \(url.path): \(reason)")
         }
         do { return try JSONDecoder().decode(UNetConfig.self, from: data) } catch {
             throw UNetError.invalidConfig("\(url.path) is not a U-Net model config: \(error)")
