@@ -65,7 +65,7 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
         // Storages are deduplicated by key: several tensors may view one storage at different offsets.
         var storages: [String: PickleStorage] = [:]
         let unpickler = SafeUnpickler(path: path, record: pickleEntry.name) { pid in
-            guard case .tuple(let t) = pid, t.count == 5, case .string("storage") = t[0] else {
+            guard case .tuple(let tuple) = pid, case let t = tuple.items, t.count == 5, case .string("storage") = t[0] else {
                 throw CheckpointError.corrupt(path: path, reason: "data.pkl: persistent id is not a ('storage', type, key, location, numel) tuple")
             }
             guard case .global(.storageType(let typeName)) = t[1], case .string(let key) = t[2],
