@@ -37,6 +37,10 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
     let bigEndian: Bool
     private let entries: [String: Entry]
 
+    /// Largest data.pkl read: the official checkpoints' are well under a megabyte (names, shapes and storage
+    /// keys only); the bound stops a pickle of gigabytes (or a deflated one that claims to be) from being read.
+    static let maxPickleBytes = 64 << 20
+
     /// Opens and indexes the archive; tensor bytes are read on access.
     public convenience init(path: String) throws {
         try self.init(file: MappedFile(path: path))
@@ -80,8 +84,8 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
             storages[key] = storage
             return .storage(storage)
         }
-        let found = try unpickler.load(try zip.readVerified(pickleEntry)) { root in
-            try TorchTensorLayout.namedTensors(in: root, path: path, record: "data.pkl")
+        let found = try zip.withVerifiedBytes(pickleEntry, limit: Self.maxPickleBytes) { pickle in
+            try unpickler.load(pickle) { root, _ in try TorchTensorLayout.namedTensors(in: root, path: path, record: "data.pkl") }
         }
 
         var entries: [String: Entry] = [:]
@@ -131,9 +135,12 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
             return TorchTensorLayout.tensor(at: UnsafeRawPointer(bytes.baseAddress!), dtype: dtype, bigEndian: bigEndian, shape: e.shape,
                 strides: e.strides, offset: e.offset, owner: zip.file)
         }
-        // A compressed record: inflated into a temporary buffer, so nothing can be borrowed.
-        return try zip.withBytes(e.record) { raw in
-            TorchTensorLayout.tensor(at: raw.baseAddress!, dtype: dtype, bigEndian: bigEndian, shape: e.shape, strides: e.strides, offset: e.offset, owner: nil)
-        }
+        // A compressed record, inflated into fresh memory. A tensor that is the whole record borrows it (no second
+        // copy); one viewing part of a record gathers its part, so that tensors sharing a large storage do not each
+        // keep a copy of all of it alive.
+        let record = try zip.inflated(e.record)
+        let covers = e.offset == 0 && Tensor.elementCount(e.shape) * dtype.size == record.count
+        return TorchTensorLayout.tensor(at: UnsafeRawPointer(record.pointer), dtype: dtype, bigEndian: bigEndian, shape: e.shape,
+            strides: e.strides, offset: e.offset, owner: covers ? record : nil)
     }
 }
