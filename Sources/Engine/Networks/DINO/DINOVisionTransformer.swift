@@ -32,21 +32,21 @@ public struct DINOConfig: Sendable, Equatable {
     /// The head count is not visible in the shapes: every released model uses 64-wide heads, which is the
     /// default; pass `heads` for other checkpoints.
     public static func recognise(_ weights: WeightStore, heads: Int? = nil) throws -> DINOConfig {
-        guard let patch = weights.shape(of: "patch_embed.proj.weight"), patch.count == 4, patch[1] == 3, patch[2] == patch[3] else {
-            throw DINOError.notRecognised("no patch_embed.proj.weight of shape [D, 3, p, p]")
+        // Every extent is bounded (`ShapeRecognition`): the shapes come from the file.
+        let patch = try weights.shape("patch_embed.proj.weight", rank: 4, orThrow: DINOError.notRecognised)
+        guard patch[1] == 3, patch[2] == patch[3] else {
+            throw DINOError.notRecognised("patch_embed.proj.weight has shape \(patch), expected [D, 3, p, p]")
         }
         let (d, p) = (patch[0], patch[2])
-        guard let pos = weights.shape(of: "pos_embed"), pos.count == 3, pos[0] == 1, pos[2] == d else {
-            throw DINOError.notRecognised("no pos_embed of shape [1, N+1, \(d)]")
+        let pos = try weights.shape("pos_embed", rank: 3, orThrow: DINOError.notRecognised)
+        guard pos[0] == 1, pos[2] == d else { throw DINOError.notRecognised("pos_embed has shape \(pos), expected [1, N+1, \(d)]") }
+        guard let grid = ShapeRecognition.squareSide(of: pos[1] - 1) else {
+            throw DINOError.notRecognised("pos_embed holds \(pos[1] - 1) patch positions, not a square grid")
         }
-        let grid = Int(Double(pos[1] - 1).squareRoot().rounded())
-        guard grid * grid == pos[1] - 1 else { throw DINOError.notRecognised("pos_embed holds \(pos[1] - 1) patch positions, not a square grid") }
         var depth = 0
         while weights.contains("blocks.\(depth).attn.qkv.weight") { depth += 1 }
         guard depth > 0 else { throw DINOError.notRecognised("no blocks.0.attn.qkv.weight") }
-        guard let fc1 = weights.shape(of: "blocks.0.mlp.fc1.weight"), fc1.count == 2 else {
-            throw DINOError.notRecognised("no blocks.0.mlp.fc1.weight")
-        }
+        let fc1 = try weights.shape("blocks.0.mlp.fc1.weight", rank: 2, orThrow: DINOError.notRecognised)
         let h = heads ?? d / 64
         guard h > 0, d % h == 0 else { throw DINOError.notRecognised("width \(d) cannot be split into \(h) heads") }
         return DINOConfig(embedDim: d, depth: depth, heads: h, patchSize: p, mlpHiddenDim: fc1[0], trainedGridSize: grid)
