@@ -1,0 +1,10 @@
+@testable import Engine
+
+/// The safetensors reader: header JSON, offsets, dtypes, conversion of every tensor.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzSafeTensors(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    FuzzInput.withFile(data, size) { path in
+        if let archive = try? SafeTensorsArchive(path: path) { FuzzInput.readAll(archive) }
+    }
+    return 0
+}
