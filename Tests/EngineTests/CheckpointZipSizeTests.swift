@@ -79,13 +79,16 @@ import Testing
     }
 
     /// A float32 tensor that is a whole deflated record borrows the inflated buffer (one copy, not two); a part of
-    /// a record is gathered, so that tensors sharing a storage do not each keep all of it alive.
+    /// a record is gathered, so that tensors sharing a storage do not each keep all of it alive. The last record
+    /// inflated is kept, so tensors viewing one compressed storage in turn inflate it once.
     @Test func deflatedTensorsAreInflatedOnce() throws {
         try HostileFile.withFile("deflated.pt", Self.deflated()) { path in
             let archive = try Checkpoint.open(path)
             let whole = try archive.tensor(named: "w"), part = try archive.tensor(named: "p")
             #expect(whole.scalars == [1, 2, 3, 4] && part.scalars == [2, 3])
             #expect(whole.storage.isBorrowed && !part.storage.isBorrowed)
+            // Read again, the record is not inflated again: the new tensor borrows the same buffer.
+            #expect(try archive.tensor(named: "w").storage.pointer == whole.storage.pointer)
         }
     }
 }

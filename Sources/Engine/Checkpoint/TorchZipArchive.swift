@@ -36,6 +36,9 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
     /// Storage bytes are big-endian (a `byteorder` record saying "big").
     let bigEndian: Bool
     private let entries: [String: Entry]
+    /// The compressed record inflated last: consecutive tensors viewing one storage (a flat parameter buffer, or a
+    /// hostile file's deflate bomb viewed a thousand times) inflate it once, not once each.
+    private let lastInflated = LastInflatedRecord()
 
     /// Largest data.pkl read: the official checkpoints' are well under a megabyte (names, shapes and storage
     /// keys only); the bound stops a pickle of gigabytes (or a deflated one that claims to be) from being read.
@@ -138,9 +141,23 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
         // A compressed record, inflated into fresh memory. A tensor that is the whole record borrows it (no second
         // copy); one viewing part of a record gathers its part, so that tensors sharing a large storage do not each
         // keep a copy of all of it alive.
-        let record = try zip.inflated(e.record)
+        let record = try lastInflated.record(e.record.name) { try zip.inflated(e.record) }
         let covers = e.offset == 0 && Tensor.elementCount(e.shape) * dtype.size == record.count
         return TorchTensorLayout.tensor(at: UnsafeRawPointer(record.pointer), dtype: dtype, bigEndian: bigEndian, shape: e.shape,
             strides: e.strides, offset: e.offset, owner: covers ? record : nil)
+    }
+}
+
+/// A one-entry cache of an inflated record, shared by the threads that read one archive.
+private final class LastInflatedRecord: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last: (name: String, record: InflatedRecord)?
+
+    /// The record called `name`, inflated by `inflate` unless it is the one kept from the last call.
+    func record(_ name: String, _ inflate: () throws -> InflatedRecord) throws -> InflatedRecord {
+        if let kept = lock.withLock({ last }), kept.name == name { return kept.record }
+        let record = try inflate()
+        lock.withLock { last = (name, record) }
+        return record
     }
 }
