@@ -18,23 +18,7 @@ import Testing
 
     /// Pushes the arguments of `_rebuild_tensor_v2` for storage "0" viewed as a [4] tensor.
     static func tensorArguments(_ p: inout PickleBuilder) {
-        p.mark()
-        p.mark()
-        p.string("storage")
-        p.global("torch", "FloatStorage")
-        p.string("0")
-        p.string("cpu")
-        p.int(4)
-        p.tuple()
-        p.persistentID()
-        p.int(0)
-        p.intTuple([4])
-        p.intTuple([1])
-        p.bool(false)
-        p.global("collections", "OrderedDict")
-        p.emptyTuple()
-        p.reduce()
-        p.tuple()
+        p.tensorArguments(storageType: "FloatStorage", key: "0", numel: 4, offset: 0, shape: [4], strides: [1])
     }
 
     /// Outcome of opening `bytes` as a checkpoint: the tensor "w", or the error.

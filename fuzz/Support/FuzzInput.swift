@@ -22,6 +22,14 @@ enum FuzzInput {
         body(path)
     }
 
+    /// Opens the input with `open` and reads every tensor (the reader targets' whole body). Returns 0, as libFuzzer wants.
+    static func readAll(_ data: UnsafePointer<UInt8>, _ size: Int, _ open: (String) throws -> any TensorArchive) -> CInt {
+        withFile(data, size) { path in
+            if let archive = try? open(path) { readAll(archive) }
+        }
+        return 0
+    }
+
     /// Reads every tensor as a network would (through `WeightStore`, so the finiteness scan runs too). Errors
     /// are the expected outcome for most inputs; only a trap, a hang or unbounded memory is a finding.
     static func readAll(_ archive: any TensorArchive) {

@@ -3,8 +3,5 @@
 /// The legacy (pre-1.6) torch.save reader: back-to-back pickles, storage records, views.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzLegacy(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    FuzzInput.withFile(data, size) { path in
-        if let archive = try? LegacyTorchArchive(path: path) { FuzzInput.readAll(archive) }
-    }
-    return 0
+    FuzzInput.readAll(data, size) { try LegacyTorchArchive(path: $0) }
 }

@@ -3,8 +3,5 @@
 /// The safetensors reader: header JSON, offsets, dtypes, conversion of every tensor.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSafeTensors(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    FuzzInput.withFile(data, size) { path in
-        if let archive = try? SafeTensorsArchive(path: path) { FuzzInput.readAll(archive) }
-    }
-    return 0
+    FuzzInput.readAll(data, size) { try SafeTensorsArchive(path: $0) }
 }

@@ -4,8 +4,5 @@
 /// unpickler, the tensor walk, view checks, and every tensor read.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTorchZip(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    FuzzInput.withFile(data, size) { path in
-        if let archive = try? TorchZipArchive(path: path) { FuzzInput.readAll(archive) }
-    }
-    return 0
+    FuzzInput.readAll(data, size) { try TorchZipArchive(path: $0) }
 }

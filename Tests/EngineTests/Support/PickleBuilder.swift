@@ -66,25 +66,51 @@ struct PickleBuilder {
         tuple()
     }
 
-    /// Pushes `_rebuild_tensor_v2(('storage', torch.<type>, key, 'cpu', numel), offset, size, stride, False, OrderedDict())`.
-    mutating func tensor(storageType: String, key: String, numel: Int, offset: Int, shape: [Int], strides: [Int]) {
-        global("torch._utils", "_rebuild_tensor_v2")
-        mark()
+    /// `collections.OrderedDict()`.
+    mutating func emptyOrderedDict() {
+        global("collections", "OrderedDict")
+        emptyTuple()
+        reduce()
+    }
+
+    /// The zip format's persistent storage: BINPERSID of `('storage', torch.<type>, key, 'cpu', numel)`.
+    mutating func storage(_ type: String, key: String, numel: Int) {
         mark()
         string("storage")
-        global("torch", storageType)
+        global("torch", type)
         string(key)
         string("cpu")
         int(numel)
         tuple()
         persistentID()
+    }
+
+    /// Pushes the argument tuple of `_rebuild_tensor_v2`: `(storage, offset, size, stride, False, OrderedDict())`.
+    mutating func tensorArguments(storageType: String, key: String, numel: Int, offset: Int, shape: [Int], strides: [Int]) {
+        mark()
+        storage(storageType, key: key, numel: numel)
         int(offset)
         intTuple(shape)
         intTuple(strides)
         bool(false)
-        global("collections", "OrderedDict")
-        emptyTuple()
+        emptyOrderedDict()
+        tuple()
+    }
+
+    /// Pushes `_rebuild_tensor_v2(('storage', torch.<type>, key, 'cpu', numel), offset, size, stride, False, OrderedDict())`.
+    mutating func tensor(storageType: String, key: String, numel: Int, offset: Int, shape: [Int], strides: [Int]) {
+        global("torch._utils", "_rebuild_tensor_v2")
+        tensorArguments(storageType: storageType, key: key, numel: numel, offset: offset, shape: shape, strides: strides)
         reduce()
+    }
+
+    /// Pushes `_rebuild_parameter(<tensor>, True, OrderedDict())`, as a pickled `nn.Parameter`.
+    mutating func parameter(storageType: String, key: String, numel: Int, offset: Int, shape: [Int], strides: [Int]) {
+        global("torch._utils", "_rebuild_parameter")
+        mark()
+        tensor(storageType: storageType, key: key, numel: numel, offset: offset, shape: shape, strides: strides)
+        bool(true)
+        emptyOrderedDict()
         tuple()
         reduce()
     }

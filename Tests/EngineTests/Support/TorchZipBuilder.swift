@@ -18,9 +18,7 @@ enum TorchZipBuilder {
         extra: [(String, [UInt8])] = []
     ) -> [UInt8] {
         var p = PickleBuilder()
-        p.global("collections", "OrderedDict")
-        p.emptyTuple()
-        p.reduce()
+        p.emptyOrderedDict()
         p.mark()
         for t in tensors {
             p.string(t.name)
