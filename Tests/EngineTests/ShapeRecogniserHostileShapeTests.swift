@@ -64,3 +64,42 @@ import Testing
         }
     }
 }
+
+/// The JSON configs that may sit beside a checkpoint are files too: values that would overflow, divide by zero or
+/// convert a huge Double to Int are refused with a reason before any network is built.
+@Suite struct ModelConfigHostileValueTests {
+    @Test func unetConfigsOutsideWhatTheEngineBuildsAreRefused() throws {
+        var hugeChannels = UNetConfig.ffhq256
+        hugeChannels.modelChannels = 1 << 62
+        var zeroHeadWidth = UNetConfig.ffhq256
+        zeroHeadWidth.numHeadChannels = 0
+        var unevenHeads = UNetConfig.ffhq256
+        unevenHeads.numHeadChannels = -1
+        unevenHeads.numHeads = 7
+        var wideHeads = UNetConfig.ffhq256
+        wideHeads.numHeadChannels = 1024  // more than the 512 channels of the attention blocks: zero heads
+        for config in [hugeChannels, zeroHeadWidth, unevenHeads, wideHeads] {
+            #expect(throws: UNetError.self) { try UNetModel(config: config, weights: WeightStore(ShapeOnlyArchive(entries: []))) }
+        }
+    }
+
+    @Test func clipAndDinoConfigsWithSizesOutOfRangeAreRefused() throws {
+        let clip: [String: Any] = [
+            "embed_dim": 1024, "image_resolution": 224, "vision_layers": [3, 4, 6, 3], "vision_width": 64, "context_length": 77,
+            "vocab_size": 49408, "transformer_width": 512, "transformer_heads": 8, "transformer_layers": 12,
+        ]
+        _ = try CLIPConfig(modelConfig: clip)
+        for (key, value) in [("vision_width", Int.max as Any), ("vision_layers", [3, 4, -6, 3] as Any), ("embed_dim", 0 as Any)] {
+            var m = clip
+            m[key] = value
+            #expect(throws: CLIPError.self, "\(key)") { try CLIPConfig(modelConfig: m) }
+        }
+        let dino: [String: Any] = ["img_size": 224, "patch_size": 8, "embed_dim": 768, "depth": 12, "num_heads": 12, "mlp_ratio": 4]
+        _ = try DINOConfig(modelConfig: dino)
+        for (key, value) in [("mlp_ratio", 1e300 as Any), ("mlp_ratio", -4.0 as Any), ("img_size", Int.max as Any), ("depth", 0 as Any)] {
+            var m = dino
+            m[key] = value
+            #expect(throws: DINOError.self, "\(key) \(value)") { try DINOConfig(modelConfig: m) }
+        }
+    }
+}

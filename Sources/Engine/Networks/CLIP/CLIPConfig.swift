@@ -128,13 +128,18 @@ public struct CLIPConfig: Sendable, Equatable {
     /// `context_length`, `vocab_size`, `transformer_width`, `transformer_heads`, `transformer_layers`),
     /// deriving the image tower's heads as `CLIP.__init__` does. Optional `layer_norm_eps`, `batch_norm_eps`.
     public init(modelConfig m: [String: Any]) throws {
+        // Sizes from a file: bounded like the shapes recognise reads, so that nothing derived from them overflows.
+        let sizes = 1...ShapeRecognition.maxExtent
         func int(_ key: String) throws -> Int {
             guard let v = m[key] as? Int else { throw CLIPError.invalidConfig("model config lacks integer \(key)") }
+            guard sizes.contains(v) else { throw CLIPError.invalidConfig("\(key) is \(v), not in \(sizes)") }
             return v
         }
         let width = try int("vision_width")
         if let stages = m["vision_layers"] as? [Int] {
-            guard stages.count == 4 else { throw CLIPError.invalidConfig("vision_layers must be one int (ViT) or four (ResNet)") }
+            guard stages.count == 4, stages.allSatisfy(sizes.contains) else {
+                throw CLIPError.invalidConfig("vision_layers must be one int (ViT) or four (ResNet), each in \(sizes)")
+            }
             vision = .resNet(layers: stages, width: width, heads: width * 32 / 64)
         } else {
             let heads = width / 64

@@ -56,15 +56,24 @@ public struct DINOConfig: Sendable, Equatable {
     /// an int or a one-element list), `patch_size`, `embed_dim`, `depth`, `num_heads`, `mlp_ratio`; optional
     /// `qkv_bias` (must be true) and `layer_norm_eps` (default 1e-6, as `vit_small`/`vit_base`).
     public init(modelConfig m: [String: Any]) throws {
+        // Sizes from a file: bounded like the shapes recognise reads, so that nothing derived from them overflows.
+        let sizes = 1...ShapeRecognition.maxExtent
         func int(_ key: String) throws -> Int {
             guard let v = m[key] as? Int else { throw DINOError.invalidConfig("model config lacks integer \(key)") }
+            guard sizes.contains(v) else { throw DINOError.invalidConfig("\(key) is \(v), not in \(sizes)") }
             return v
         }
-        guard let size = (m["img_size"] as? Int) ?? (m["img_size"] as? [Int])?.first else { throw DINOError.invalidConfig("model config lacks img_size") }
+        guard let size = (m["img_size"] as? Int) ?? (m["img_size"] as? [Int])?.first, sizes.contains(size) else {
+            throw DINOError.invalidConfig("model config lacks an img_size in \(sizes)")
+        }
         if let bias = m["qkv_bias"] as? Bool, !bias { throw DINOError.invalidConfig("qkv_bias=false is not supported") }
         let (d, p, heads) = (try int("embed_dim"), try int("patch_size"), try int("num_heads"))
         guard p > 0, size % p == 0, heads > 0, d % heads == 0 else { throw DINOError.invalidConfig("img_size \(size), patch \(p), width \(d), heads \(heads) do not fit") }
         guard let ratio = (m["mlp_ratio"] as? Double) ?? (m["mlp_ratio"] as? Int).map(Double.init) else { throw DINOError.invalidConfig("model config lacks mlp_ratio") }
+        // Checked before the conversion to Int, which traps on NaN and on values beyond Int.
+        guard ratio > 0, Double(d) * ratio <= Double(ShapeRecognition.maxExtent) else {
+            throw DINOError.invalidConfig("mlp_ratio \(ratio) of width \(d) is not a hidden width in \(sizes)")
+        }
         self.init(
             embedDim: d, depth: try int("depth"), heads: heads, patchSize: p, mlpHiddenDim: Int(Double(d) * ratio),
             trainedGridSize: size / p, layerNormEps: (m["layer_norm_eps"] as? Double).map { Float($0) } ?? 1e-6)
