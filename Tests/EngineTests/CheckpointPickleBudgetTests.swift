@@ -7,13 +7,7 @@ import Testing
 @Suite struct CheckpointPickleBudgetTests {
     /// `{"w": <top of the stack>}` around whatever `body` pushes, in a torch.save zip with storage "0" of four floats.
     static func stateDict(_ body: (inout PickleBuilder) -> Void) -> [UInt8] {
-        var p = PickleBuilder()
-        p.emptyDict()
-        p.string("w")
-        body(&p)
-        p.setItem()
-        p.stop()
-        return TorchZipBuilder.zip(pickle: p.bytes, storages: ["0": RawBytes.f32([1, 2, 3, 4])])
+        TorchZipBuilder.singleEntry(storage: RawBytes.f32([1, 2, 3, 4]), body)
     }
 
     /// Pushes the arguments of `_rebuild_tensor_v2` for storage "0" viewed as a [4] tensor.
@@ -48,32 +42,7 @@ import Testing
     /// stack frame per level. Unwrapped by a loop, the chain ends in the tensor like a shallow one.
     @Test func rebuildFromTypeChainsAreUnwrappedWithoutRecursion() throws {
         let depth = 500_000
-        let bytes = Self.stateDict { p in
-            p.global("torch._tensor", "_rebuild_from_type_v2")
-            p.put(0)
-            p.op(0x30)  // POP
-            p.mark()
-            p.global("torch._utils", "_rebuild_tensor_v2")
-            p.none()
-            Self.tensorArguments(&p)
-            p.none()
-            p.tuple()  // (func, type, args, state) of the innermost call
-            for _ in 0..<depth {  // wrap: (_rebuild_from_type_v2, None, <previous>, None)
-                p.put(1)
-                p.op(0x30)
-                p.mark()
-                p.get(0)
-                p.none()
-                p.get(1)
-                p.none()
-                p.tuple()
-            }
-            p.put(1)
-            p.op(0x30)
-            p.get(0)
-            p.get(1)
-            p.reduce()
-        }
+        let bytes = Self.stateDict { $0.rebuildFromTypeChain(depth: depth, tensorArguments: Self.tensorArguments) }
         #expect(try #require(Self.open(bytes)) == .success([1, 2, 3, 4]))
     }
 
@@ -83,12 +52,7 @@ import Testing
         func graph(_ bottom: (inout PickleBuilder) -> Void) -> [UInt8] {
             Self.stateDict { p in
                 bottom(&p)
-                p.put(0)
-                for level in 0..<100 {
-                    p.get(level)
-                    p.op(0x86)  // TUPLE2 of the previous level with itself
-                    p.put(level + 1)
-                }
+                p.sharedTuples(levels: 100)
             }
         }
         let empty = graph { $0.emptyTuple() }

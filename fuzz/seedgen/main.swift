@@ -141,6 +141,18 @@ for name in ["clip_tiny_jit.pt", "unet_tiny_state_dict.pt", "unet_tiny_state_dic
     write("torchzip", name + "-pickles", zip.bytes())
 }
 
+// Near-misses of the hostile classes of issue #11: a stride-0 view of 2^62 elements, 60 levels of tuples that
+// each hold the previous one twice above a tensor, a 1,000-deep `_rebuild_from_type_v2` chain.
+write("torchzip", "stride0-huge", TorchZipBuilder.stateDict([Entry(name: "w", numel: 1, shape: [1 << 62], strides: [0])], storages: ["0": RawBytes.f32([1])]))
+func oneTensorZip(_ body: (inout PickleBuilder) -> Void) -> [UInt8] { TorchZipBuilder.singleEntry(storage: RawBytes.f32([1]), body) }
+write("torchzip", "shared-tuples", oneTensorZip { p in
+    p.tensor(storageType: "FloatStorage", key: "0", numel: 1, offset: 0, shape: [1], strides: [1])
+    p.sharedTuples(levels: 60)
+})
+write("torchzip", "rebuild-chain", oneTensorZip { p in
+    p.rebuildFromTypeChain(depth: 1000) { $0.tensorArguments(storageType: "FloatStorage", key: "0", numel: 1, offset: 0, shape: [1], strides: [1]) }
+})
+
 // MARK: legacy torch.save
 
 func legacy(_ configure: (inout LegacyTorchWriter) -> Void) -> [UInt8] {
@@ -186,6 +198,20 @@ for name in ["unet_tiny_weights.safetensors", "unet_structure_weights.safetensor
     "clip_tiny_weights.safetensors", "clip_rn_weights.safetensors", "arcface_weights.safetensors"] {
     if let bytes = shapeOnly(name) { write("recognisers", name + ".pt", bytes) }
 }
+
+// Shapes that once trapped the recognisers: rank-0 and empty positional embeddings, Int.max extents and block numbers.
+write("recognisers", "clip-rank0", TorchZipBuilder.shapesOnly([
+    ("visual.proj", [8, 4]), ("visual.conv1.weight", [8, 3, 2, 2]), ("visual.transformer.resblocks.0.attn.in_proj_weight", [24, 8]),
+    ("visual.positional_embedding", []), ("token_embedding.weight", [10, 8]), ("ln_final.weight", []),
+]))
+write("recognisers", "dino-empty", TorchZipBuilder.shapesOnly([
+    ("cls_token", [1, 1, 8]), ("patch_embed.proj.weight", [8, 3, 2, 2]), ("pos_embed", [1, 0, 8]), ("blocks.0.attn.qkv.weight", [24, 8]),
+    ("blocks.0.mlp.fc1.weight", [32, 8]),
+]))
+write("recognisers", "unet-huge", TorchZipBuilder.shapesOnly([
+    ("time_embed.0.weight", [4, 1]), ("input_blocks.0.0.weight", [Int.max, 3, 3, 3]), ("out.2.weight", [6, 1, 3, 3]),
+    ("input_blocks.9223372036854775807.0.weight", [1]), ("output_blocks.0.0.in_layers.0.weight", [1]),
+]))
 
 // MARK: tokenizer
 

@@ -104,6 +104,46 @@ struct PickleBuilder {
         reduce()
     }
 
+    /// Pushes the tensor whose `_rebuild_tensor_v2` arguments `tensorArguments` pushes, wrapped in `depth` nested
+    /// `_rebuild_from_type_v2(f, None, args, None)` calls (f(*args) at every level). Uses memo slots 0 and 1.
+    mutating func rebuildFromTypeChain(depth: Int, tensorArguments: (inout PickleBuilder) -> Void) {
+        global("torch._tensor", "_rebuild_from_type_v2")
+        put(0)
+        op(0x30)  // POP
+        mark()
+        global("torch._utils", "_rebuild_tensor_v2")
+        none()
+        tensorArguments(&self)
+        none()
+        tuple()  // (func, type, args, state) of the innermost call
+        for _ in 0..<depth {  // wrap: (_rebuild_from_type_v2, None, <previous>, None)
+            put(1)
+            op(0x30)
+            mark()
+            get(0)
+            none()
+            get(1)
+            none()
+            tuple()
+        }
+        put(1)
+        op(0x30)
+        get(0)
+        get(1)
+        reduce()
+    }
+
+    /// Replaces the value on top of the stack with `levels` tuples, each holding the one below twice: 2^levels
+    /// paths to that value in a few bytes per level. Uses memo slots 0...levels.
+    mutating func sharedTuples(levels: Int) {
+        put(0)
+        for level in 0..<levels {
+            get(level)
+            op(0x86)  // TUPLE2 of the previous level with itself
+            put(level + 1)
+        }
+    }
+
     /// Pushes `_rebuild_parameter(<tensor>, True, OrderedDict())`, as a pickled `nn.Parameter`.
     mutating func parameter(storageType: String, key: String, numel: Int, offset: Int, shape: [Int], strides: [Int]) {
         global("torch._utils", "_rebuild_parameter")

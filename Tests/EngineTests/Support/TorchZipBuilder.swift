@@ -29,6 +29,17 @@ enum TorchZipBuilder {
         return zip(pickle: p.bytes, storages: storages, options: options, top: top, extra: extra)
     }
 
+    /// `{name: <the value body pushes>}` (a plain dict) in a zip whose storage "0" holds `storage`.
+    static func singleEntry(_ name: String = "w", storage: [UInt8], _ body: (inout PickleBuilder) -> Void) -> [UInt8] {
+        var p = PickleBuilder()
+        p.emptyDict()
+        p.string(name)
+        body(&p)
+        p.setItem()
+        p.stop()
+        return zip(pickle: p.bytes, storages: ["0": storage])
+    }
+
     /// A zip of `pickle` as `top/data.pkl` with the given storage and extra records.
     static func zip(
         pickle: [UInt8], storages: [String: [UInt8]], options: ZipWriter.Options = .init(), top: String = "archive",
