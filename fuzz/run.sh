@@ -8,8 +8,8 @@
 # Tests/Fixtures by fuzz/seedgen start each corpus. Not part of `swift test`.
 set -euo pipefail
 
-# Everything is in one function, so that bash has read the whole script before it runs (editing it during a
-# long run cannot change what runs).
+# Everything is in one function, and the line that calls it exits: bash has read the whole script before it
+# runs and reads nothing after it, so editing the script during a long run cannot change what runs.
 main() {
     cd "$(dirname "$0")/.."
     local seconds=${1:-60}
@@ -82,4 +82,4 @@ main() {
     printf '%s\n' "${summary[@]}"
 }
 
-main "$@"
+main "$@"; exit

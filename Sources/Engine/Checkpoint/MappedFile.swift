@@ -6,8 +6,11 @@ import Darwin
 
 /// A read-only memory map of a whole file. Tensors borrowing its bytes keep it alive.
 public final class MappedFile: @unchecked Sendable {
+    /// The path the file was opened by, for messages.
     public let path: String
+    /// The file's size in bytes when it was mapped.
     public let size: Int
+    /// The first byte of the read-only mapping.
     public let base: UnsafeRawPointer
 
     /// Maps the regular file at `path`. Anything else (a FIFO, a directory, a device such as /dev/zero) is
@@ -65,8 +68,8 @@ public final class MappedFile: @unchecked Sendable {
 extension MappedFile {
     /// The whole of a small regular file, such as the JSON config beside a checkpoint: a FIFO or a device is
     /// refused as `init(path:)` refuses it (reading one could block forever or never end), and so is a file of
-    /// more than `limit` bytes.
-    static func contents(of path: String, limit: Int = 1 << 24) throws -> [UInt8] {
+    /// more than `limit` bytes. Throws `CheckpointError.unreadable`.
+    public static func contents(of path: String, limit: Int = 1 << 24) throws -> [UInt8] {
         let file = try MappedFile(path: path)
         guard file.size <= limit else {
             throw CheckpointError.unreadable(path: path, reason: "\(file.size) bytes, more than the \(limit) a config file may have")
