@@ -67,12 +67,21 @@ main() {
         mkdir -p "$corpus" "$findings"
         seeds=()
         for dir in fuzz/seeds/$target "$build/seeds/$target"; do [ -d "$dir" ] && seeds+=("$dir"); done
+        # A dictionary of the format's tokens (pickle opcodes and globals, zip signatures, header keys), if any.
+        dict=()
+        case $target in
+            torchzip) cat fuzz/dictionaries/pickle.dict fuzz/dictionaries/zip.dict >"$build/$target.dict" ;;
+            legacy) cp fuzz/dictionaries/pickle.dict "$build/$target.dict" ;;
+            safetensors) cp fuzz/dictionaries/safetensors.dict "$build/$target.dict" ;;
+            *) rm -f "$build/$target.dict" ;;
+        esac
+        [ -f "$build/$target.dict" ] && dict=(-dict="$build/$target.dict")
         log=$build/$target.log
         echo "fuzzing $target for $seconds s (log: $log)"
         # -timeout: one input taking 10 s is a hang; -rss_limit_mb: memory a hostile file must not make us take.
         # -fork=1 with -ignore_*: a finding is saved and fuzzing goes on (one worker process, one core).
         "$binary" "$corpus" "${seeds[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-            -max_len="$(max_len "$target")" -artifact_prefix="$findings/" -print_final_stats=1 \
+            -max_len="$(max_len "$target")" -artifact_prefix="$findings/" -print_final_stats=1 "${dict[@]}" \
             -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 >"$log" 2>&1 || true
         # The last status line: "#<executions>: cov: <edges> ft: <features> corp: ... oom/timeout/crash: ..."
         last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
