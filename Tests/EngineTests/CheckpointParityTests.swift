@@ -65,14 +65,14 @@ import Testing
             #expect(archive.isTorchScript)
             let record = try #require(archive.zip.entry(archive.topFolder + "/constants.pkl"))
             let unpickler = SafeUnpickler(path: file, record: record.name) { pid in
-                guard case .tuple(let t) = pid, t.count == 5, case .global(.storageType(let type)) = t[1],
+                guard case .tuple(let tuple) = pid, case let t = tuple.items, t.count == 5, case .global(.storageType(let type)) = t[1],
                     case .string(let key) = t[2], case .int(let numel) = t[4]
                 else { throw CheckpointError.corrupt(path: file, reason: "unexpected persistent id") }
                 return .storage(PickleStorage(typeName: type, key: key, location: "", numel: numel))
             }
             let shapes: [[Int]] = try unpickler.load(try archive.zip.readVerified(record)) { root in
-                guard case .tuple(let items) = root else { return [] }
-                return items.compactMap { if case .tensor(let t) = $0 { return t.shape } else { return nil } }
+                guard case .tuple(let tuple) = root else { return [] }
+                return tuple.items.compactMap { if case .tensor(let t) = $0 { return t.shape } else { return nil } }
             }
             #expect(shapes == constants.map { $0["shape"] as? [Int] ?? [-1] })
             checked += 1

@@ -44,15 +44,7 @@ import Testing
         entry("dbl", "DoubleStorage", "4", 2, 0, [2], [1])
         // A Parameter: _rebuild_parameter(tensor, requires_grad, hooks).
         p.string("p")
-        p.global("torch._utils", "_rebuild_parameter")
-        p.mark()
-        p.tensor(storageType: "FloatStorage", key: "0", numel: 12, offset: 9, shape: [3], strides: [1])
-        p.bool(true)
-        p.global("collections", "OrderedDict")
-        p.emptyTuple()
-        p.reduce()
-        p.tuple()
-        p.reduce()
+        p.parameter(storageType: "FloatStorage", key: "0", numel: 12, offset: 9, shape: [3], strides: [1])
         // A nested plain dict.
         p.string("nested")
         p.emptyDict()

@@ -13,6 +13,9 @@ public enum Checkpoint {
         case legacyTorchTar = "legacy torch tar"
     }
 
+    /// Most dimensions a tensor read from a file may have (PyTorch's own limit): a bound for loops over shapes.
+    static let maxRank = 64
+
     /// The legacy `torch.save` prefix as PyTorch writes it (pickle protocol 2): PROTO 2, then LONG1 of the magic
     /// number 0x1950a86a20f9469cfc6c. Other protocols are recognised too (`LegacyTorchArchive.magicPickleEnd`).
     static let legacyMagic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A] + LegacyTorchArchive.magicNumber

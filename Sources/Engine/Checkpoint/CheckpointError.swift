@@ -15,6 +15,9 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     /// The pickle names (or tries to call) a Python global outside the state-dict allow-list.
     case forbiddenGlobal(module: String, name: String)
+    /// A weight holds NaN or ±infinity (`value`, as text) at flat index `element`: the checkpoint is damaged or
+    /// its training diverged, and every output computed from it would be NaN.
+    case nonFiniteWeight(name: String, element: Int, value: String)
 
     public var description: String {
         switch self {
@@ -30,6 +33,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "tensor '\(name)' has shape \(found), expected \(expected)"
         case .forbiddenGlobal(let module, let name):
             return "checkpoint pickle refers to '\(module).\(name)', which is not a tensor-rebuilding global; refusing to load it"
+        case .nonFiniteWeight(let name, let element, let value):
+            return "tensor '\(name)' holds \(value) at element \(element): the weights are damaged or diverged"
         }
     }
 }

@@ -128,7 +128,7 @@ public final class LegacyTorchArchive: TensorArchive, @unchecked Sendable {
         var roots: [String: (typeName: String, numel: Int)] = [:]
         var views: [String: (root: String, offset: Int, size: Int)] = [:]
         let found = try unpickle("main pickle", persistentLoad: { pid in
-            guard case .tuple(let t) = pid, case .string(let kind)? = t.first else {
+            guard case .tuple(let tuple) = pid, case let t = tuple.items, case .string(let kind)? = t.first else {
                 throw corrupt("main pickle: persistent id is a \(pid.kind), not a tuple")
             }
             if kind == "module" {
@@ -147,7 +147,8 @@ public final class LegacyTorchArchive: TensorArchive, @unchecked Sendable {
             switch t[5] {
             case .none:
                 return .storage(PickleStorage(typeName: typeName, key: rootKey, location: location, numel: numel))
-            case .tuple(let v) where v.count == 3:
+            case .tuple(let tuple) where tuple.items.count == 3:
+                let v = tuple.items
                 guard case .string(let viewKey) = v[0], case .int(let offset) = v[1], case .int(let size) = v[2] else {
                     throw corrupt("main pickle: malformed view_metadata of storage '\(rootKey)'")
                 }
@@ -170,7 +171,7 @@ public final class LegacyTorchArchive: TensorArchive, @unchecked Sendable {
             let items: [PickleValue]
             switch v {
             case .list(let l): items = l.items
-            case .tuple(let t): items = t
+            case .tuple(let t): items = t.items
             default: throw corrupt("the storage key list is a \(v.kind)")
             }
             return try items.map { item in

@@ -62,26 +62,53 @@ public final class SafeTensorsArchive: TensorArchive, @unchecked Sendable {
                 throw CheckpointError.corrupt(path: path, reason: "malformed header entry for tensor '\(name)'")
             }
             guard let dtype = DType(rawValue: dt) else { throw CheckpointError.unsupportedDType(name: name, dtype: dt) }
-            guard shape.allSatisfy({ $0 >= 0 }) else {
-                throw CheckpointError.corrupt(path: path, reason: "negative dimension in tensor '\(name)'")
+            if let problem = Self.shapeProblem(shape) {
+                throw CheckpointError.corrupt(path: path, reason: "tensor '\(name)' has shape \(shape): \(problem)")
             }
+            // Every number here comes from the file: products are checked, never trusted.
             let (begin, end) = (offsets[0], offsets[1])
-            let (elements, overflow) = shape.reduce((1, false)) { acc, d in
-                let (m, o) = acc.0.multipliedReportingOverflow(by: d)
-                return (m, acc.1 || o)
-            }
-            guard !overflow, begin >= 0, end >= begin, end - begin == elements * dtype.size else {
+            let bytes = Self.byteCount(shape, elementSize: dtype.size)
+            guard let bytes, begin >= 0, end >= begin, end - begin == bytes else {
                 throw CheckpointError.corrupt(path: path, reason: "tensor '\(name)' byte range [\(begin), \(end)) does not match shape \(shape) of \(dt)")
             }
             guard end <= dataLength else {
-                throw CheckpointError.truncated(path: path, reason: "tensor '\(name)' ends at byte \(dataStart + end) of a \(file.size)-byte file")
+                // (`end` is the file's number: reported relative to the data section, not added to its start)
+                throw CheckpointError.truncated(
+                    path: path, reason: "tensor '\(name)' ends at byte \(end) of a data section of \(dataLength) bytes (from byte \(dataStart))")
             }
             entries[name] = Entry(dtype: dtype, shape: shape, offset: dataStart + begin, byteCount: end - begin)
             order.append((name, begin))
         }
+        // The reference reader refuses overlapping ranges: one byte read as two tensors is never a writer's output.
+        // Empty tensors hold no bytes, so they cannot overlap anything.
+        let ranges = order.compactMap { name, begin -> (name: String, begin: Int, end: Int)? in
+            let count = entries[name]!.byteCount
+            return count > 0 ? (name, begin, begin + count) : nil
+        }.sorted { $0.begin < $1.begin }
+        for (a, b) in zip(ranges, ranges.dropFirst()) where b.begin < a.end {
+            throw CheckpointError.corrupt(path: path, reason: "tensors '\(a.name)' [\(a.begin), \(a.end)) and '\(b.name)' [\(b.begin), \(b.end)) overlap")
+        }
         self.entries = entries
         self.metadata = meta
         self.tensorNames = order.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }.map(\.0)
+    }
+
+    /// Why a shape read from a file cannot describe a tensor (negative extent, absurd rank), or nil.
+    static func shapeProblem(_ shape: [Int]) -> String? {
+        if shape.count > Checkpoint.maxRank { return "rank \(shape.count) exceeds \(Checkpoint.maxRank)" }
+        if shape.contains(where: { $0 < 0 }) { return "negative dimension" }
+        return nil
+    }
+
+    /// Bytes of a row-major tensor of `shape`, or nil when the product overflows `Int`.
+    static func byteCount(_ shape: [Int], elementSize: Int) -> Int? {
+        var total = elementSize
+        for extent in shape {
+            let (product, overflow) = total.multipliedReportingOverflow(by: extent)
+            if overflow { return nil }
+            total = product
+        }
+        return total
     }
 
     public func shape(of name: String) -> [Int]? { entries[name]?.shape }

@@ -1,15 +1,17 @@
 /// A plain value built by `SafeUnpickler`. Nothing in it can execute code: callables are an allow-listed enum.
 ///
-/// Lists, dicts and objects are classes because pickle mutates them after they are memoised (APPEND, SETITEMS,
-/// BUILD act on the shared object, as in Python).
-indirect enum PickleValue {
+/// Containers (tuples included) are classes created through the unpickling's `PickleArena`, which empties them
+/// all when the unpickling ends: freeing a hostile value never recurses, whatever its depth, cycles or sharing.
+/// Lists, dicts and objects are also mutated after they are memoised (APPEND, SETITEMS, BUILD act on the shared
+/// object, as in Python).
+enum PickleValue {
     case none
     case bool(Bool)
     case int(Int)
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case tuple([PickleValue])
+    case tuple(PickleTuple)
     case list(PickleList)
     case dict(PickleDict)
     /// A TorchScript module (`__torch__.*` class): an inert bag of attributes, never executed.
@@ -17,8 +19,9 @@ indirect enum PickleValue {
     /// A reference to an allow-listed global (class or function).
     case global(PickleGlobal)
     /// A persistent storage reference (`('storage', torch.XStorage, key, location, numel[, view_metadata])`).
-    case storage(PickleStorage)
-    case tensor(PickleTensor)
+    /// Boxed, as is `tensor`, so that a value stays three words wide: the machine's stack and memo hold millions.
+    indirect case storage(PickleStorage)
+    indirect case tensor(PickleTensor)
 
     /// Short kind name for error messages.
     var kind: String {
@@ -40,27 +43,75 @@ indirect enum PickleValue {
     }
 }
 
-final class PickleList {
+/// A container whose children `PickleArena` can drop when the unpickling ends.
+protocol PickleContainer: AnyObject {
+    /// Drops every child reference (the container is dead: nothing reads it afterwards).
+    func removeChildren()
+}
+
+/// Owns every container one unpickling creates, so that they can be freed without recursion.
+///
+/// Swift frees a value by releasing its children, recursively: a chain nested a million deep (which a few
+/// megabytes of pickle can build) would overflow the stack, and a cycle (a list appended to itself) would
+/// never be freed. Instead, `tearDown()` first empties every container, which drops only references to
+/// containers the arena still holds (so no deinit runs), then drops the arena's own references to containers
+/// that are now childless. Linear in the number of containers, whatever their shape.
+final class PickleArena {
+    private var containers: [any PickleContainer] = []
+
+    func tuple(_ items: [PickleValue]) -> PickleValue { .tuple(register(PickleTuple(items))) }
+    func list(_ items: [PickleValue] = []) -> PickleValue { .list(register(PickleList(items))) }
+    func dict() -> PickleDict { register(PickleDict()) }
+    func object(className: String) -> PickleValue { .object(register(PickleObject(className: className, attributes: dict()))) }
+
+    /// Number of containers created so far.
+    var count: Int { containers.count }
+
+    private func register<C: PickleContainer>(_ container: C) -> C {
+        containers.append(container)
+        return container
+    }
+
+    /// Empties and releases every container. Values from this arena must not be used afterwards.
+    func tearDown() {
+        for container in containers { container.removeChildren() }
+        containers = []
+    }
+}
+
+/// An immutable tuple (a class only so that `PickleArena` can empty it).
+final class PickleTuple: PickleContainer {
+    private(set) var items: [PickleValue]
+    fileprivate init(_ items: [PickleValue]) { self.items = items }
+    func removeChildren() { items = [] }
+}
+
+final class PickleList: PickleContainer {
     var items: [PickleValue]
-    init(_ items: [PickleValue] = []) { self.items = items }
+    fileprivate init(_ items: [PickleValue]) { self.items = items }
+    func removeChildren() { items = [] }
 }
 
 /// An insertion-ordered dict. Keys that are strings or ints replace earlier equal keys, as in Python.
-final class PickleDict {
+final class PickleDict: PickleContainer {
+    private enum Key: Hashable {
+        case string(String), int(Int)
+    }
     private(set) var entries: [(key: PickleValue, value: PickleValue)] = []
-    private var index: [String: Int] = [:]
+    private var index: [Key: Int] = [:]
 
-    /// Removes all entries, returning keys and values (for `SafeUnpickler.dismantle`).
-    func removeAll() -> [PickleValue] {
-        defer { entries = []; index = [:] }
-        return entries.flatMap { [$0.key, $0.value] }
+    fileprivate init() {}
+
+    func removeChildren() {
+        entries = []
+        index = [:]
     }
 
     func set(_ key: PickleValue, _ value: PickleValue) {
-        let id: String?
+        let id: Key?
         switch key {
-        case .string(let s): id = "s" + s
-        case .int(let i): id = "i\(i)"
+        case .string(let s): id = .string(s)
+        case .int(let i): id = .int(i)
         default: id = nil
         }
         if let id, let at = index[id] {
@@ -72,14 +123,18 @@ final class PickleDict {
     }
 }
 
-final class PickleObject {
+final class PickleObject: PickleContainer {
     /// Qualified class name, e.g. `__torch__.clip.model.CLIP`.
     let className: String
     /// The attribute dict from BUILD (parameters, buffers, submodules, plain attributes).
-    var attributes = PickleDict()
+    let attributes: PickleDict
     /// A non-dict BUILD state (kept, never interpreted).
     var otherState: PickleValue?
-    init(className: String) { self.className = className }
+    fileprivate init(className: String, attributes: PickleDict) {
+        self.className = className
+        self.attributes = attributes
+    }
+    func removeChildren() { otherState = nil }  // `attributes` is a container of the same arena
 }
 
 struct PickleStorage {
@@ -187,9 +242,25 @@ struct SafeUnpickler {
 
     func corrupt(_ reason: String) -> CheckpointError { .corrupt(path: path, reason: "\(record): \(reason)") }
 
-    /// Unpickles `bytes` and hands the root value to `body`. Every value built is torn down afterwards,
-    /// iteratively, so that a hostile, deeply nested pickle cannot overflow the stack when it is freed;
-    /// `body` must copy out what it needs (tensor descriptions are plain structs).
+    /// Limits that bound the time and memory a hostile pickle can take; real checkpoints stay far below them
+    /// (the 2.2 GB U-Net's data.pkl pushes about 20k values, a CLIP TorchScript module tree some 100k).
+    /// Values pushed on the stack (every container, string or number built): a few hundred MB at most.
+    static let maxValues = 1 << 22
+    /// Memo slots written.
+    static let maxMemoSlots = 1 << 22
+    /// Work that does not shrink the stack, in units of one entry copied or one key byte hashed: BUILD and
+    /// OrderedDict copy whole containers, and a repeated SETITEM hashes its key again (without this bound a
+    /// 3-byte opcode could cost a megabyte of work, over and over).
+    static let maxWork = 1 << 28
+
+    /// The work of setting a dict entry: hashing its key.
+    static func keyCost(_ key: PickleValue) -> Int {
+        if case .string(let s) = key { return 1 + s.utf8.count }
+        return 1
+    }
+
+    /// Unpickles `bytes` and hands the root value to `body`. Every container built is freed afterwards without
+    /// recursion (`PickleArena`), so `body` must copy out what it needs (tensor descriptions are plain structs).
     func load<R>(_ bytes: [UInt8], _ body: (PickleValue) throws -> R) throws -> R {
         try bytes.withUnsafeBytes { data in try load(data) { root, _ in try body(root) } }
     }
@@ -198,47 +269,39 @@ struct SafeUnpickler {
     /// several pickles back to back, then raw data), and hands `body` the root and the byte offset just past
     /// the pickle's STOP. Teardown as in `load(_:_:)`.
     func load<R>(_ data: UnsafeRawBufferPointer, _ body: (_ root: PickleValue, _ end: Int) throws -> R) throws -> R {
+        let arena = PickleArena()
+        defer { arena.tearDown() }
         var stack: [PickleValue] = []
         var memo: [Int: PickleValue] = [:]
-        let result: Result<R, any Error>
-        do {
-            let (root, end) = try run(data, &stack, &memo)
-            result = Result { try body(root, end) }
-        } catch {
-            result = .failure(error)
-        }
-        // The machine's stack and memo now hold the only references; hand them over so that the teardown
-        // releases every value from its work list (immutable tuples cannot be emptied in place).
-        var all = stack + Array(memo.values)
-        stack = []
-        memo = [:]
-        Self.dismantle(&all)
-        return try result.get()
+        let (root, end) = try run(data, arena, &stack, &memo)
+        return try body(root, end)
     }
 
-    /// Empties every container reachable from `work` with an explicit work list (no recursion), consuming it.
-    static func dismantle(_ work: inout [PickleValue]) {
-        while let v = work.popLast() {
-            switch v {
-            case .tuple(let items): work.append(contentsOf: items)
-            case .list(let l):
-                work.append(contentsOf: l.items)
-                l.items = []
-            case .dict(let d): work.append(contentsOf: d.removeAll())
-            case .object(let o):
-                work.append(contentsOf: o.attributes.removeAll())
-                if let other = o.otherState { work.append(other) }
-                o.otherState = nil
-            default: break
-            }
-        }
-    }
-
-    /// Runs the machine; `stack` and `memo` belong to the caller so that it can dismantle them.
-    /// Returns the root value and the offset just past STOP.
-    private func run(_ data: UnsafeRawBufferPointer, _ stack: inout [PickleValue], _ memo: inout [Int: PickleValue]) throws -> (PickleValue, Int) {
+    /// Runs the machine, building containers in `arena`. Returns the root value and the offset just past STOP.
+    private func run(
+        _ data: UnsafeRawBufferPointer, _ arena: PickleArena, _ stack: inout [PickleValue], _ memo: inout [Int: PickleValue]
+    ) throws -> (PickleValue, Int) {
         var marks: [Int] = []
         var pos = 0
+        var pushed = 0
+        var work = 0
+
+        func push(_ v: PickleValue) throws {
+            pushed += 1
+            guard pushed <= Self.maxValues else { throw corrupt("more than \(Self.maxValues) values; refusing to build more") }
+            stack.append(v)
+        }
+        /// Charges `units` of work (see `maxWork`).
+        func charge(_ units: Int) throws {
+            work += units
+            guard work <= Self.maxWork else { throw corrupt("more work than any checkpoint needs (\(Self.maxWork) units); refusing to go on") }
+        }
+        func put(_ slot: Int) throws {
+            if memo[slot] == nil {
+                guard memo.count < Self.maxMemoSlots else { throw corrupt("more than \(Self.maxMemoSlots) memo slots") }
+            }
+            memo[slot] = try top()
+        }
 
         func need(_ n: Int) throws {
             guard n >= 0, pos <= data.count - n else {
@@ -314,7 +377,10 @@ struct SafeUnpickler {
         func setItems(_ target: PickleValue, _ items: [PickleValue]) throws {
             guard case .dict(let d) = target else { throw corrupt("SETITEM(S) on a \(target.kind)") }
             guard items.count % 2 == 0 else { throw corrupt("SETITEMS with an odd number of items") }
-            for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i], items[i + 1]) }
+            for i in stride(from: 0, to: items.count, by: 2) {
+                try charge(Self.keyCost(items[i]))
+                d.set(items[i], items[i + 1])
+            }
         }
         func append(_ target: PickleValue, _ items: [PickleValue]) throws {
             guard case .list(let l) = target else { throw corrupt("APPEND(S) on a \(target.kind)") }
@@ -333,98 +399,98 @@ struct SafeUnpickler {
             case 0x28: marks.append(stack.count)  // MARK
             case 0x30: _ = try pop()  // POP
             case 0x31: _ = try popToMark()  // POP_MARK
-            case 0x32: stack.append(try top())  // DUP
+            case 0x32: try push(try top())  // DUP
 
             // Constants and numbers.
-            case 0x4E: stack.append(.none)
-            case 0x88: stack.append(.bool(true))
-            case 0x89: stack.append(.bool(false))
-            case 0x4B: stack.append(.int(Int(try le(1))))  // BININT1
-            case 0x4D: stack.append(.int(Int(try le(2))))  // BININT2
-            case 0x4A: stack.append(.int(Int(Int32(bitPattern: UInt32(try le(4))))))  // BININT
-            case 0x8A: stack.append(.int(try twosComplement(try u8())))  // LONG1
-            case 0x8B: stack.append(.int(try twosComplement(try length(try le(4)))))  // LONG4
-            case 0x47: stack.append(.float(Double(bitPattern: try le(8).byteSwapped)))  // BINFLOAT (big-endian)
+            case 0x4E: try push(.none)
+            case 0x88: try push(.bool(true))
+            case 0x89: try push(.bool(false))
+            case 0x4B: try push(.int(Int(try le(1))))  // BININT1
+            case 0x4D: try push(.int(Int(try le(2))))  // BININT2
+            case 0x4A: try push(.int(Int(Int32(bitPattern: UInt32(try le(4))))))  // BININT
+            case 0x8A: try push(.int(try twosComplement(try u8())))  // LONG1
+            case 0x8B: try push(.int(try twosComplement(try length(try le(4)))))  // LONG4
+            case 0x47: try push(.float(Double(bitPattern: try le(8).byteSwapped)))  // BINFLOAT (big-endian)
             case 0x49:  // INT (text; "01"/"00" are protocol-0 booleans)
                 let s = try line()
-                if s == "01" { stack.append(.bool(true)) } else if s == "00" { stack.append(.bool(false)) } else {
+                if s == "01" { try push(.bool(true)) } else if s == "00" { try push(.bool(false)) } else {
                     guard let v = Int(s) else { throw corrupt("bad INT literal '\(s)'") }
-                    stack.append(.int(v))
+                    try push(.int(v))
                 }
             case 0x4C:  // LONG (text)
                 var s = try line()
                 if s.hasSuffix("L") { s.removeLast() }
                 guard let v = Int(s) else { throw corrupt("LONG literal '\(s)' does not fit 64 bits") }
-                stack.append(.int(v))
+                try push(.int(v))
             case 0x46:  // FLOAT (text)
                 let s = try line()
                 guard let v = Double(s) else { throw corrupt("bad FLOAT literal '\(s)'") }
-                stack.append(.float(v))
+                try push(.float(v))
 
             // Strings and bytes.
-            case 0x58: stack.append(.string(try text(try length(try le(4)))))  // BINUNICODE
-            case 0x8C: stack.append(.string(try text(try u8())))  // SHORT_BINUNICODE
-            case 0x8D: stack.append(.string(try text(try length(try le(8)))))  // BINUNICODE8
+            case 0x58: try push(.string(try text(try length(try le(4)))))  // BINUNICODE
+            case 0x8C: try push(.string(try text(try u8())))  // SHORT_BINUNICODE
+            case 0x8D: try push(.string(try text(try length(try le(8)))))  // BINUNICODE8
             case 0x55:  // SHORT_BINSTRING (Python 2 str); decoded as latin-1-compatible UTF-8 when possible
                 let b = try raw(try u8())
-                stack.append(String(validating: b, as: UTF8.self).map { .string($0) } ?? .bytes(Array(b)))
+                try push(String(validating: b, as: UTF8.self).map { .string($0) } ?? .bytes(Array(b)))
             case 0x54:  // BINSTRING
                 let n = Int(Int32(bitPattern: UInt32(try le(4))))
                 guard n >= 0 else { throw corrupt("negative BINSTRING length") }
                 let b = try raw(n)
-                stack.append(String(validating: b, as: UTF8.self).map { .string($0) } ?? .bytes(Array(b)))
-            case 0x43: stack.append(.bytes(Array(try raw(try u8()))))  // SHORT_BINBYTES
-            case 0x42: stack.append(.bytes(Array(try raw(try length(try le(4))))))  // BINBYTES
-            case 0x8E: stack.append(.bytes(Array(try raw(try length(try le(8))))))  // BINBYTES8
+                try push(String(validating: b, as: UTF8.self).map { .string($0) } ?? .bytes(Array(b)))
+            case 0x43: try push(.bytes(Array(try raw(try u8()))))  // SHORT_BINBYTES
+            case 0x42: try push(.bytes(Array(try raw(try length(try le(4))))))  // BINBYTES
+            case 0x8E: try push(.bytes(Array(try raw(try length(try le(8))))))  // BINBYTES8
 
             // Containers.
-            case 0x29: stack.append(.tuple([]))  // EMPTY_TUPLE
-            case 0x74: stack.append(.tuple(try popToMark()))  // TUPLE
-            case 0x85: let a = try pop(); stack.append(.tuple([a]))  // TUPLE1
-            case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple([a, b]))  // TUPLE2
-            case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple([a, b, c]))  // TUPLE3
-            case 0x5D: stack.append(.list(PickleList()))  // EMPTY_LIST
-            case 0x6C: stack.append(.list(PickleList(try popToMark())))  // LIST
+            case 0x29: try push(arena.tuple([]))  // EMPTY_TUPLE
+            case 0x74: try push(arena.tuple(try popToMark()))  // TUPLE
+            case 0x85: let a = try pop(); try push(arena.tuple([a]))  // TUPLE1
+            case 0x86: let b = try pop(), a = try pop(); try push(arena.tuple([a, b]))  // TUPLE2
+            case 0x87: let c = try pop(), b = try pop(), a = try pop(); try push(arena.tuple([a, b, c]))  // TUPLE3
+            case 0x5D: try push(arena.list())  // EMPTY_LIST
+            case 0x6C: try push(arena.list(try popToMark()))  // LIST
             case 0x61: let v = try pop(); try append(try top(), [v])  // APPEND
             case 0x65: let items = try popToMark(); try append(try top(), items)  // APPENDS
-            case 0x7D: stack.append(.dict(PickleDict()))  // EMPTY_DICT
+            case 0x7D: try push(.dict(arena.dict()))  // EMPTY_DICT
             case 0x64:  // DICT
-                let d = PickleDict()
+                let d = arena.dict()
                 let items = try popToMark()
-                stack.append(.dict(d))
+                try push(.dict(d))
                 try setItems(.dict(d), items)
             case 0x73: let v = try pop(), k = try pop(); try setItems(try top(), [k, v])  // SETITEM
             case 0x75: let items = try popToMark(); try setItems(try top(), items)  // SETITEMS
-            case 0x8F: stack.append(.list(PickleList()))  // EMPTY_SET (a set of plain values; kept as a list)
+            case 0x8F: try push(arena.list())  // EMPTY_SET (a set of plain values; kept as a list)
             case 0x90: let items = try popToMark(); try append(try top(), items)  // ADDITEMS
-            case 0x91: stack.append(.list(PickleList(try popToMark())))  // FROZENSET
+            case 0x91: try push(arena.list(try popToMark()))  // FROZENSET
 
             // Memo.
-            case 0x71: memo[Int(try le(1))] = try top()  // BINPUT
-            case 0x72: memo[Int(try le(4))] = try top()  // LONG_BINPUT
-            case 0x94: memo[memo.count] = try top()  // MEMOIZE
+            case 0x71: try put(Int(try le(1)))  // BINPUT
+            case 0x72: try put(Int(try le(4)))  // LONG_BINPUT
+            case 0x94: try put(memo.count)  // MEMOIZE
             case 0x70:  // PUT (text)
                 guard let i = Int(try line()) else { throw corrupt("bad PUT index") }
-                memo[i] = try top()
-            case 0x68: stack.append(try memoGet(Int(try le(1))))  // BINGET
-            case 0x6A: stack.append(try memoGet(Int(try le(4))))  // LONG_BINGET
+                try put(i)
+            case 0x68: try push(try memoGet(Int(try le(1))))  // BINGET
+            case 0x6A: try push(try memoGet(Int(try le(4))))  // LONG_BINGET
             case 0x67:  // GET (text)
                 guard let i = Int(try line()) else { throw corrupt("bad GET index") }
-                stack.append(try memoGet(i))
+                try push(try memoGet(i))
 
             // Globals and object construction: the only places code could run, hence the allow-list.
             case 0x63:  // GLOBAL "module\nname\n"
                 let module = try line(), name = try line()
-                stack.append(try global(module, name))
+                try push(try global(module, name))
             case 0x93:  // STACK_GLOBAL
                 let nameValue = try pop(), moduleValue = try pop()
                 guard case .string(let module) = moduleValue, case .string(let name) = nameValue else {
                     throw corrupt("STACK_GLOBAL needs two strings")
                 }
-                stack.append(try global(module, name))
+                try push(try global(module, name))
             case 0x52:  // REDUCE
                 let args = try pop(), callable = try pop()
-                stack.append(try reduce(callable, args))
+                try push(try reduce(callable, args, arena: arena, charge: charge))
             case 0x81, 0x92:  // NEWOBJ, NEWOBJ_EX
                 if op == 0x92 { _ = try pop() }  // kwargs
                 _ = try pop()  // args: TorchScript passes ()
@@ -434,12 +500,12 @@ struct SafeUnpickler {
                     let (m, n) = g.moduleAndName
                     throw CheckpointError.forbiddenGlobal(module: m, name: n)
                 }
-                stack.append(.object(PickleObject(className: name)))
+                try push(arena.object(className: name))
             case 0x62:  // BUILD
                 let state = try pop()
-                try build(try top(), state)
+                try build(try top(), state, charge: charge)
             case 0x51:  // BINPERSID
-                stack.append(try persistentLoad(try pop()))
+                try push(try persistentLoad(try pop()))
             case 0x69, 0x6F:  // INST, OBJ: instantiate arbitrary classes by name
                 throw corrupt("opcode \(op == 0x69 ? "INST" : "OBJ") (arbitrary class instantiation) is refused")
             case 0x82, 0x83, 0x84:  // EXT1/2/4: globals through the copyreg extension registry
@@ -451,55 +517,69 @@ struct SafeUnpickler {
     }
 
     /// Applies an allow-listed callable. Everything else, including allow-listed classes that are not
-    /// callables (storage types, dtypes, TorchScript classes), is refused.
-    private func reduce(_ callable: PickleValue, _ args: PickleValue) throws -> PickleValue {
-        guard case .global(let g) = callable else { throw corrupt("REDUCE on a \(callable.kind)") }
-        guard case .tuple(let a) = args else { throw corrupt("REDUCE arguments for \(g.qualifiedName) are a \(args.kind), not a tuple") }
-        func arity(_ counts: ClosedRange<Int>) throws {
-            guard counts.contains(a.count) else {
-                throw corrupt("\(g.qualifiedName) called with \(a.count) arguments")
-            }
-        }
-        switch g {
-        case .orderedDict:
-            let d = PickleDict()
-            try arity(0...1)
-            if let items = a.first {  // OrderedDict([[key, value], ...]) from old writers
-                guard case .list(let l) = items else { throw corrupt("OrderedDict argument is a \(items.kind)") }
-                for pair in l.items {
-                    switch pair {
-                    case .tuple(let kv) where kv.count == 2: d.set(kv[0], kv[1])
-                    case .list(let kv) where kv.items.count == 2: d.set(kv.items[0], kv.items[1])
-                    default: throw corrupt("OrderedDict item is not a key-value pair")
-                    }
+    /// callables (storage types, dtypes, TorchScript classes), is refused. `charge` takes the work done.
+    private func reduce(
+        _ callable: PickleValue, _ args: PickleValue, arena: PickleArena, charge: (Int) throws -> Void
+    ) throws -> PickleValue {
+        var (callable, args) = (callable, args)
+        // `_rebuild_from_type_v2(func, type, args, state)` calls `func(*args)`; a file can nest it a million
+        // deep, so it is unwrapped by this loop, not by recursion.
+        while true {
+            try charge(1)
+            guard case .global(let g) = callable else { throw corrupt("REDUCE on a \(callable.kind)") }
+            guard case .tuple(let t) = args else { throw corrupt("REDUCE arguments for \(g.qualifiedName) are a \(args.kind), not a tuple") }
+            let a = t.items
+            func arity(_ counts: ClosedRange<Int>) throws {
+                guard counts.contains(a.count) else {
+                    throw corrupt("\(g.qualifiedName) called with \(a.count) arguments")
                 }
             }
-            return .dict(d)
-        case .rebuildTensor:
-            try arity(4...4)
-            return .tensor(try tensor(a[0], a[1], a[2], a[3], dtype: nil))
-        case .rebuildTensorV2:
-            try arity(6...7)
-            return .tensor(try tensor(a[0], a[1], a[2], a[3], dtype: nil))
-        case .rebuildTensorV3:
-            try arity(7...8)
-            guard case .global(.dtype(let dt)) = a[6] else { throw corrupt("_rebuild_tensor_v3 dtype is a \(a[6].kind)") }
-            return .tensor(try tensor(a[0], a[1], a[2], a[3], dtype: dt))
-        case .rebuildParameter:
-            try arity(3...3)
-            return a[0]
-        case .rebuildParameterWithState:
-            try arity(4...4)
-            return a[0]
-        case .rebuildFromTypeV2:
-            try arity(4...4)  // (func, type, args, state): the tensor comes from func(*args)
-            return try reduce(a[0], a[2])
-        case .jitIdentity(let name):
-            try arity(name == "restore_type_tag" ? 2...2 : 1...1)
-            return a[0]
-        case .storageType, .tensorClass, .dtype, .scriptClass:
-            let (m, n) = g.moduleAndName
-            throw CheckpointError.forbiddenGlobal(module: m, name: n)
+            switch g {
+            case .orderedDict:
+                let d = arena.dict()
+                try arity(0...1)
+                if let items = a.first {  // OrderedDict([[key, value], ...]) from old writers
+                    guard case .list(let l) = items else { throw corrupt("OrderedDict argument is a \(items.kind)") }
+                    try charge(l.items.count)
+                    for pair in l.items {
+                        let kv: [PickleValue]
+                        switch pair {
+                        case .tuple(let t): kv = t.items
+                        case .list(let l): kv = l.items
+                        default: kv = []
+                        }
+                        guard kv.count == 2 else { throw corrupt("OrderedDict item is not a key-value pair") }
+                        try charge(Self.keyCost(kv[0]))
+                        d.set(kv[0], kv[1])
+                    }
+                }
+                return .dict(d)
+            case .rebuildTensor:
+                try arity(4...4)
+                return .tensor(try tensor(a[0], a[1], a[2], a[3], dtype: nil))
+            case .rebuildTensorV2:
+                try arity(6...7)
+                return .tensor(try tensor(a[0], a[1], a[2], a[3], dtype: nil))
+            case .rebuildTensorV3:
+                try arity(7...8)
+                guard case .global(.dtype(let dt)) = a[6] else { throw corrupt("_rebuild_tensor_v3 dtype is a \(a[6].kind)") }
+                return .tensor(try tensor(a[0], a[1], a[2], a[3], dtype: dt))
+            case .rebuildParameter:
+                try arity(3...3)
+                return a[0]
+            case .rebuildParameterWithState:
+                try arity(4...4)
+                return a[0]
+            case .rebuildFromTypeV2:
+                try arity(4...4)  // (func, type, args, state): the tensor comes from func(*args)
+                (callable, args) = (a[0], a[2])
+            case .jitIdentity(let name):
+                try arity(name == "restore_type_tag" ? 2...2 : 1...1)
+                return a[0]
+            case .storageType, .tensorClass, .dtype, .scriptClass:
+                let (m, n) = g.moduleAndName
+                throw CheckpointError.forbiddenGlobal(module: m, name: n)
+            }
         }
     }
 
@@ -509,10 +589,12 @@ struct SafeUnpickler {
         func ints(_ v: PickleValue, _ what: String) throws -> [Int] {
             let items: [PickleValue]
             switch v {
-            case .tuple(let t): items = t
+            case .tuple(let t): items = t.items
             case .list(let l): items = l.items
             default: throw corrupt("tensor \(what) is a \(v.kind)")
             }
+            // Checked before the copy: the same huge tuple could be passed again and again.
+            guard items.count <= Checkpoint.maxRank else { throw corrupt("tensor \(what) has \(items.count) dimensions, more than \(Checkpoint.maxRank)") }
             return try items.map {
                 guard case .int(let i) = $0 else { throw corrupt("tensor \(what) holds a \($0.kind)") }
                 return i
@@ -525,11 +607,14 @@ struct SafeUnpickler {
 
     /// BUILD: sets a TorchScript object's attributes. On an OrderedDict the state is its instance `__dict__`
     /// (PyTorch's `_metadata`), not items, so it is dropped; tensors ignore theirs (hooks, Parameter state).
-    private func build(_ target: PickleValue, _ state: PickleValue) throws {
+    private func build(_ target: PickleValue, _ state: PickleValue, charge: (Int) throws -> Void) throws {
         switch target {
         case .object(let o):
             if case .dict(let d) = state {
-                for (k, v) in d.entries { o.attributes.set(k, v) }
+                for (k, v) in d.entries {
+                    try charge(Self.keyCost(k))
+                    o.attributes.set(k, v)
+                }
             } else {
                 o.otherState = state
             }

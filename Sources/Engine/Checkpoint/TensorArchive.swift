@@ -43,18 +43,61 @@ public struct WeightStore: Sendable {
     /// Shape of the tensor, or nil.
     public func shape(of name: String) -> [Int]? { archive.shape(of: fullName(name)) }
 
-    /// The tensor, required to have `shape`.
+    /// The tensor, required to have `shape` and to hold only finite values.
     public func tensor(_ name: String, shape expected: [Int]) throws -> Tensor {
         let full = fullName(name)
         guard let found = archive.shape(of: full) else { throw CheckpointError.missingTensor(name: full) }
         guard found == expected else { throw CheckpointError.shapeMismatch(name: full, expected: expected, found: found) }
-        return try archive.tensor(named: full)
+        return try Self.finite(archive.tensor(named: full), name: full)
     }
 
-    /// The tensor, whatever its shape.
+    /// The tensor, whatever its shape, required to hold only finite values.
     public func tensor(_ name: String) throws -> Tensor {
         let full = fullName(name)
         guard archive.shape(of: full) != nil else { throw CheckpointError.missingTensor(name: full) }
-        return try archive.tensor(named: full)
+        return try Self.finite(archive.tensor(named: full), name: full)
+    }
+
+    /// Every network loads its weights through this store, so this is the one place that refuses a NaN or an
+    /// infinity: one would silently turn a whole translation into NaNs (or a wasted hour of compute).
+    static func finite(_ t: Tensor, name: String) throws -> Tensor {
+        if let (index, value) = t.withUnsafeBufferPointer(firstNonFinite) {
+            throw CheckpointError.nonFiniteWeight(name: name, element: index, value: "\(value)")
+        }
+        return t
+    }
+
+    /// The first NaN or infinity in `values` and its index, or nil. A float is NaN or infinite exactly when its
+    /// exponent bits are all ones, i.e. when its bit pattern without the sign is at least 0x7F800000: the scan keeps
+    /// the running maximum of those patterns in vector registers (one pass, no branch per element) and looks for the
+    /// culprit only in a block whose maximum says it holds one. About 0.07 s per GB from the page cache: 0.15 s for
+    /// the 2.2 GB U-Net, whose first forward pass would read every page anyway.
+    static func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> (Int, Float)? {
+        typealias Lanes = SIMD16<UInt32>
+        let exponentOnes: UInt32 = 0x7F80_0000
+        let magnitude = Lanes(repeating: 0x7FFF_FFFF)
+        let block = 1 << 14  // elements per check of the running maximum
+        guard let base = values.baseAddress else { return nil }
+        let raw = UnsafeRawPointer(base)
+        var start = 0
+        while start < values.count {
+            let end = min(start + block, values.count)
+            var worst = Lanes(repeating: 0)
+            var i = start
+            while i + Lanes.scalarCount <= end {
+                worst = pointwiseMax(worst, raw.loadUnaligned(fromByteOffset: 4 * i, as: Lanes.self) & magnitude)
+                i += Lanes.scalarCount
+            }
+            var tail: UInt32 = 0
+            while i < end {
+                tail = max(tail, values[i].bitPattern & 0x7FFF_FFFF)
+                i += 1
+            }
+            if max(worst.max(), tail) >= exponentOnes, let bad = (start..<end).first(where: { !values[$0].isFinite }) {
+                return (bad, values[bad])
+            }
+            start = end
+        }
+        return nil
     }
 }

@@ -2,38 +2,77 @@
 /// tensors of the object tree, checking each strided view against its storage, and gathering a view into
 /// row-major float32.
 enum TorchTensorLayout {
-    /// Maximum nesting of dicts/modules walked for tensors (guards against hostile recursion).
+    /// Maximum nesting of containers walked for tensors (the walk recurses, one frame per level).
     static let maxDepth = 256
+    /// Work of one walk, in values visited plus bytes of names built. A container shared by several paths is
+    /// walked once per path (each path names its tensors), so without a bound a pickle of a few hundred bytes
+    /// (100 tuples, each holding the previous one twice) asks for 2^100 visits, and a long key above many
+    /// tensors for names of gigabytes. Real checkpoints need well under a million.
+    static let maxWalkWork = 1 << 24
 
     /// Every tensor reachable from `root`, named by its dotted path: a state dict's own keys; for nested dicts
     /// the keys joined with "."; for TorchScript the module attribute path. Throws when there is none.
     static func namedTensors(in root: PickleValue, path: String, record: String) throws -> [(String, PickleTensor)] {
-        var found: [(String, PickleTensor)] = []
-        var onPath = Set<ObjectIdentifier>()
-        try collect(root, prefix: "", depth: 0, onPath: &onPath, into: &found, path: path, record: record)
-        guard !found.isEmpty else {
+        var walk = TensorWalk(path: path, record: record)
+        try walk.collect(root, prefix: "", depth: 0)
+        guard !walk.found.isEmpty else {
             throw CheckpointError.unsupportedFormat(path: path, reason: "\(record) holds no named tensors (its top-level object is a \(root.kind))")
         }
-        return found
+        return walk.found
     }
 
-    /// Walks dicts, TorchScript objects, lists and tuples, naming tensors by their dotted path.
-    private static func collect(
-        _ value: PickleValue, prefix: String, depth: Int, onPath: inout Set<ObjectIdentifier>,
-        into out: inout [(String, PickleTensor)], path: String, record: String
-    ) throws {
-        guard depth <= maxDepth else {
-            throw CheckpointError.corrupt(path: path, reason: "\(record) nests containers deeper than \(maxDepth) levels")
-        }
-        func join(_ key: String) -> String { prefix.isEmpty ? key : prefix + "." + key }
-        func visit(_ id: ObjectIdentifier, _ children: [(String, PickleValue)]) throws {
-            guard onPath.insert(id).inserted else { return }  // a container that contains itself
-            defer { onPath.remove(id) }
-            for (key, child) in children {
-                try collect(child, prefix: join(key), depth: depth + 1, onPath: &onPath, into: &out, path: path, record: record)
+    /// One walk over dicts, TorchScript objects, lists and tuples, naming tensors by their dotted path.
+    private struct TensorWalk {
+        let path: String
+        let record: String
+        var found: [(String, PickleTensor)] = []
+        /// Containers on the current path: a container that contains itself is not entered again.
+        var onPath = Set<ObjectIdentifier>()
+        /// Containers whose walk found no tensor: skipped when reached again (shared non-tensor structure is
+        /// walked once, not once per path).
+        var barren = Set<ObjectIdentifier>()
+        var work = 0
+
+        mutating func charge(_ units: Int) throws {
+            work += units
+            guard work <= maxWalkWork else {
+                throw CheckpointError.corrupt(
+                    path: path, reason: "\(record) is a graph of shared containers that would take more than \(maxWalkWork) steps to name its tensors")
             }
         }
-        func named(_ d: PickleDict) -> [(String, PickleValue)] {
+
+        mutating func collect(_ value: PickleValue, prefix: String, depth: Int) throws {
+            guard depth <= maxDepth else {
+                throw CheckpointError.corrupt(path: path, reason: "\(record) nests containers deeper than \(maxDepth) levels")
+            }
+            try charge(1)
+            switch value {
+            case .tensor(let t):
+                if !prefix.isEmpty { found.append((prefix, t)) }
+            case .dict(let d): try visit(d, prefix: prefix, depth: depth) { Self.named(d) }
+            case .object(let o): try visit(o, prefix: prefix, depth: depth) { Self.named(o.attributes) }
+            case .list(let l): try visit(l, prefix: prefix, depth: depth) { l.items.enumerated().map { (String($0.offset), $0.element) } }
+            case .tuple(let t): try visit(t, prefix: prefix, depth: depth) { t.items.enumerated().map { (String($0.offset), $0.element) } }
+            default: break
+            }
+        }
+
+        private mutating func visit(
+            _ container: AnyObject, prefix: String, depth: Int, _ children: () -> [(String, PickleValue)]
+        ) throws {
+            let id = ObjectIdentifier(container)
+            guard !barren.contains(id), onPath.insert(id).inserted else { return }
+            defer { onPath.remove(id) }
+            let before = found.count
+            for (key, child) in children() {
+                let name = prefix.isEmpty ? key : prefix + "." + key
+                try charge(name.utf8.count)
+                try collect(child, prefix: name, depth: depth + 1)
+            }
+            if found.count == before { barren.insert(id) }
+        }
+
+        static func named(_ d: PickleDict) -> [(String, PickleValue)] {
             d.entries.compactMap { entry in
                 switch entry.key {
                 case .string(let s): return (s, entry.value)
@@ -42,19 +81,12 @@ enum TorchTensorLayout {
                 }
             }
         }
-        switch value {
-        case .tensor(let t):
-            if !prefix.isEmpty { out.append((prefix, t)) }
-        case .dict(let d): try visit(ObjectIdentifier(d), named(d))
-        case .object(let o): try visit(ObjectIdentifier(o), named(o.attributes))
-        case .list(let l): try visit(ObjectIdentifier(l), l.items.enumerated().map { (String($0.offset), $0.element) })
-        case .tuple(let items):
-            for (i, item) in items.enumerated() {
-                try collect(item, prefix: join(String(i)), depth: depth + 1, onPath: &onPath, into: &out, path: path, record: record)
-            }
-        default: break
-        }
     }
+
+    /// Most elements of a view that reads some storage elements more than once (a stride of 0 or overlapping
+    /// strides, as `expand` makes): other views hold at most their storage's elements, which the file holds,
+    /// but such a view is materialised at its full size, which nothing else bounds.
+    static let maxRepeatingViewElements = 1 << 24
 
     /// Checks that every element of the view (element `i` at `offset + Σ iₖ·strideₖ`) lies inside a storage of
     /// `storageElements` elements, so that reads can never leave it. Returns a reason when it does not.
@@ -74,6 +106,9 @@ enum TorchTensorLayout {
         if overflow { return "size \(shape) with stride \(strides) overflows" }
         if count > 0, last >= storageElements {
             return "view (offset \(offset), size \(shape), stride \(strides)) reaches element \(last) of a \(storageElements)-element storage"
+        }
+        if count > storageElements, count > maxRepeatingViewElements {
+            return "view of \(count) elements (size \(shape), stride \(strides)) repeats elements of its \(storageElements)-element storage; more than \(maxRepeatingViewElements) are refused"
         }
         return nil
     }

@@ -36,6 +36,13 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
     /// Storage bytes are big-endian (a `byteorder` record saying "big").
     let bigEndian: Bool
     private let entries: [String: Entry]
+    /// The compressed record inflated last: consecutive tensors viewing one storage (a flat parameter buffer, or a
+    /// hostile file's deflate bomb viewed a thousand times) inflate it once, not once each.
+    private let lastInflated = LastInflatedRecord()
+
+    /// Largest data.pkl read: the official checkpoints' are well under a megabyte (names, shapes and storage
+    /// keys only); the bound stops a pickle of gigabytes (or a deflated one that claims to be) from being read.
+    static let maxPickleBytes = 64 << 20
 
     /// Opens and indexes the archive; tensor bytes are read on access.
     public convenience init(path: String) throws {
@@ -65,7 +72,7 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
         // Storages are deduplicated by key: several tensors may view one storage at different offsets.
         var storages: [String: PickleStorage] = [:]
         let unpickler = SafeUnpickler(path: path, record: pickleEntry.name) { pid in
-            guard case .tuple(let t) = pid, t.count == 5, case .string("storage") = t[0] else {
+            guard case .tuple(let tuple) = pid, case let t = tuple.items, t.count == 5, case .string("storage") = t[0] else {
                 throw CheckpointError.corrupt(path: path, reason: "data.pkl: persistent id is not a ('storage', type, key, location, numel) tuple")
             }
             guard case .global(.storageType(let typeName)) = t[1], case .string(let key) = t[2],
@@ -80,8 +87,8 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
             storages[key] = storage
             return .storage(storage)
         }
-        let found = try unpickler.load(try zip.readVerified(pickleEntry)) { root in
-            try TorchTensorLayout.namedTensors(in: root, path: path, record: "data.pkl")
+        let found = try zip.withVerifiedBytes(pickleEntry, limit: Self.maxPickleBytes) { pickle in
+            try unpickler.load(pickle) { root, _ in try TorchTensorLayout.namedTensors(in: root, path: path, record: "data.pkl") }
         }
 
         var entries: [String: Entry] = [:]
@@ -131,9 +138,26 @@ public final class TorchZipArchive: TensorArchive, @unchecked Sendable {
             return TorchTensorLayout.tensor(at: UnsafeRawPointer(bytes.baseAddress!), dtype: dtype, bigEndian: bigEndian, shape: e.shape,
                 strides: e.strides, offset: e.offset, owner: zip.file)
         }
-        // A compressed record: inflated into a temporary buffer, so nothing can be borrowed.
-        return try zip.withBytes(e.record) { raw in
-            TorchTensorLayout.tensor(at: raw.baseAddress!, dtype: dtype, bigEndian: bigEndian, shape: e.shape, strides: e.strides, offset: e.offset, owner: nil)
-        }
+        // A compressed record, inflated into fresh memory. A tensor that is the whole record borrows it (no second
+        // copy); one viewing part of a record gathers its part, so that tensors sharing a large storage do not each
+        // keep a copy of all of it alive.
+        let record = try lastInflated.record(e.record.name) { try zip.inflated(e.record) }
+        let covers = e.offset == 0 && Tensor.elementCount(e.shape) * dtype.size == record.count
+        return TorchTensorLayout.tensor(at: UnsafeRawPointer(record.pointer), dtype: dtype, bigEndian: bigEndian, shape: e.shape,
+            strides: e.strides, offset: e.offset, owner: covers ? record : nil)
+    }
+}
+
+/// A one-entry cache of an inflated record, shared by the threads that read one archive.
+private final class LastInflatedRecord: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last: (name: String, record: InflatedRecord)?
+
+    /// The record called `name`, inflated by `inflate` unless it is the one kept from the last call.
+    func record(_ name: String, _ inflate: () throws -> InflatedRecord) throws -> InflatedRecord {
+        if let kept = lock.withLock({ last }), kept.name == name { return kept.record }
+        let record = try inflate()
+        lock.withLock { last = (name, record) }
+        return record
     }
 }

@@ -47,21 +47,46 @@ final class ZipArchive: @unchecked Sendable {
         return file.bytes(entry.dataOffset, entry.uncompressedSize)
     }
 
-    /// The record's bytes, borrowed (STORED) or inflated into `[UInt8]` (DEFLATE), checking the CRC when inflating.
-    func withBytes<R>(_ entry: Entry, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        if let mapped = mappedBytes(entry) { return try body(mapped) }
-        let inflated = try inflate(entry)
-        return try inflated.withUnsafeBytes(body)
+    /// Largest record inflated into memory: more than any one storage of the supported models (the 2.2 GB
+    /// U-Net saved as one flat buffer), far less than a declared size a hostile file could make up.
+    static let maxInflatedBytes = 1 << 32
+    /// Deflate's best possible ratio: a 258-byte match coded in 2 bits. A record that declares more plain
+    /// bytes than this allows for its compressed size is lying, which is caught before anything is allocated.
+    static let maxDeflateRatio = 1032
+
+    /// The record's bytes with its CRC-32 checked, borrowed (STORED) or inflated (DEFLATE), handed to `body`.
+    /// A record declaring more than `limit` bytes is refused before anything is read or allocated.
+    func withVerifiedBytes<R>(_ entry: Entry, limit: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try checkSize(entry, limit: limit)
+        if let mapped = mappedBytes(entry) {
+            try checkCRC(entry, mapped)
+            return try body(mapped)
+        }
+        let record = try inflate(entry)
+        return try body(record.bytes)
     }
 
-    /// Reads a small record fully into memory and verifies its CRC-32.
-    func readVerified(_ entry: Entry) throws -> [UInt8] {
-        let bytes = try withBytes(entry) { Array($0) }
-        let crc = bytes.withUnsafeBufferPointer { Self.crc32($0) }
-        guard crc == entry.crc32 else {
+    /// Reads a small record (at most `limit` bytes) into an array and verifies its CRC-32.
+    func readVerified(_ entry: Entry, limit: Int = 1 << 20) throws -> [UInt8] {
+        try withVerifiedBytes(entry, limit: limit) { Array($0) }
+    }
+
+    /// A DEFLATE record inflated into fresh memory (CRC-checked), which tensors may borrow.
+    func inflated(_ entry: Entry) throws -> InflatedRecord {
+        try checkSize(entry, limit: Self.maxInflatedBytes)
+        return try inflate(entry)
+    }
+
+    private func checkSize(_ entry: Entry, limit: Int) throws {
+        guard entry.uncompressedSize <= limit else {
+            throw CheckpointError.corrupt(path: path, reason: "record '\(entry.name)' declares \(entry.uncompressedSize) bytes, more than the \(limit) allowed for it")
+        }
+    }
+
+    private func checkCRC(_ entry: Entry, _ bytes: UnsafeRawBufferPointer) throws {
+        guard Self.crc32(bytes.bindMemory(to: UInt8.self)) == entry.crc32 else {
             throw CheckpointError.corrupt(path: path, reason: "record '\(entry.name)' fails its CRC-32 check")
         }
-        return bytes
     }
 
     static func crc32(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
@@ -75,12 +100,14 @@ final class ZipArchive: @unchecked Sendable {
         return UInt32(truncatingIfNeeded: crc)
     }
 
-    private func inflate(_ entry: Entry) throws -> [UInt8] {
+    /// Inflates into a buffer of the declared size (one spare byte detects overlong streams), so the output
+    /// can never exceed it: a bomb stops at its declaration. The buffer is not zero-filled, so memory is only
+    /// touched as far as the stream really inflates.
+    private func inflate(_ entry: Entry) throws -> InflatedRecord {
         guard let source = file.bytes(entry.dataOffset, entry.compressedSize) else {
             throw CheckpointError.truncated(path: path, reason: "record '\(entry.name)' runs past the end of the file")
         }
-        // One spare byte keeps the buffer non-empty (zlib wants a valid pointer) and detects overlong streams.
-        var out = [UInt8](repeating: 0, count: entry.uncompressedSize + 1)
+        let out = InflatedRecord(capacity: entry.uncompressedSize + 1)
         var stream = z_stream()
         // -15: raw deflate (zip records carry no zlib header). inflateInit2 is a macro, so call the function.
         guard inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -89,36 +116,49 @@ final class ZipArchive: @unchecked Sendable {
         defer { inflateEnd(&stream) }
         var status: Int32 = Z_OK
         var produced = 0
-        out.withUnsafeMutableBytes { dst in
-            let input = source.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self)) }
-            let output = dst.baseAddress!.assumingMemoryBound(to: Bytef.self)
-            var consumed = 0
-            let chunk = 1 << 30  // zlib counts in 32 bits: feed and drain in bounded chunks
-            while status == Z_OK {
-                let inCount = min(chunk, source.count - consumed)
-                let outCount = min(chunk, dst.count - produced)
-                stream.next_in = input.map { $0 + consumed }
-                stream.avail_in = uInt(inCount)
-                stream.next_out = output + produced
-                stream.avail_out = uInt(outCount)
-                status = CZlib.inflate(&stream, Z_NO_FLUSH)
-                let used = inCount - Int(stream.avail_in), made = outCount - Int(stream.avail_out)
-                consumed += used
-                produced += made
-                // Z_BUF_ERROR only means "no progress possible now"; stop unless this round moved data.
-                if status == Z_BUF_ERROR { status = (used > 0 || made > 0) ? Z_OK : Z_BUF_ERROR }
-            }
+        let input = source.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self)) }
+        let output = out.pointer.assumingMemoryBound(to: Bytef.self)
+        var consumed = 0
+        let chunk = 1 << 30  // zlib counts in 32 bits: feed and drain in bounded chunks
+        while status == Z_OK {
+            let inCount = min(chunk, source.count - consumed)
+            let outCount = min(chunk, out.capacity - produced)
+            stream.next_in = input.map { $0 + consumed }
+            stream.avail_in = uInt(inCount)
+            stream.next_out = output + produced
+            stream.avail_out = uInt(outCount)
+            status = CZlib.inflate(&stream, Z_NO_FLUSH)
+            let used = inCount - Int(stream.avail_in), made = outCount - Int(stream.avail_out)
+            consumed += used
+            produced += made
+            // Z_BUF_ERROR only means "no progress possible now"; stop unless this round moved data.
+            if status == Z_BUF_ERROR { status = (used > 0 || made > 0) ? Z_OK : Z_BUF_ERROR }
         }
         guard status == Z_STREAM_END, produced == entry.uncompressedSize else {
             throw CheckpointError.corrupt(path: path, reason: "record '\(entry.name)' does not inflate to its declared \(entry.uncompressedSize) bytes")
         }
-        out.removeLast()
-        let crc = out.withUnsafeBufferPointer { Self.crc32($0) }
-        guard crc == entry.crc32 else {
-            throw CheckpointError.corrupt(path: path, reason: "record '\(entry.name)' fails its CRC-32 check")
-        }
+        out.count = produced
+        try checkCRC(entry, out.bytes)
         return out
     }
+}
+
+/// An inflated zip record: 64-byte aligned memory that float32 tensors can borrow (`TensorStorage` keeps this
+/// object alive), so a compressed weight is not copied a second time.
+final class InflatedRecord: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    let capacity: Int
+    /// Bytes written.
+    fileprivate(set) var count = 0
+
+    fileprivate init(capacity: Int) {
+        self.capacity = capacity
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1), alignment: 64)
+    }
+
+    deinit { pointer.deallocate() }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: pointer, count: count) }
 }
 
 /// Parses the end-of-central-directory records, the central directory and each local header.
@@ -179,8 +219,13 @@ private struct ZipStructureReader {
         guard cdOffset <= file.size, cdSize <= file.size - cdOffset else {
             throw truncated("central directory [\(cdOffset), +\(cdSize)) lies beyond the end of the \(file.size)-byte file")
         }
+        // Each directory entry takes at least 46 bytes: a count the directory cannot hold is refused before
+        // anything is reserved for it.
+        guard count <= cdSize / 46 else {
+            throw corrupt("the central directory of \(cdSize) bytes cannot hold the \(count) entries it announces")
+        }
         var entries: [ZipArchive.Entry] = []
-        entries.reserveCapacity(min(count, 1 << 20))
+        entries.reserveCapacity(count)
         var o = cdOffset
         let end = cdOffset + cdSize
         for i in 0..<count {
@@ -233,6 +278,10 @@ private struct ZipStructureReader {
             let csize = try checked(compressed, "compressed size of '\(name)'")
             let usize = try checked(uncompressed, "size of '\(name)'")
             if method == .stored, csize != usize { throw corrupt("stored record '\(name)' has different compressed and plain sizes") }
+            let (deflateBound, overflow) = csize.multipliedReportingOverflow(by: ZipArchive.maxDeflateRatio)
+            if method == .deflated, !overflow, usize - 1024 > deflateBound {
+                throw corrupt("record '\(name)' declares \(usize) bytes from \(csize) compressed bytes, more than deflate can produce")
+            }
             let local = try checked(localOffset, "local header offset of '\(name)'")
             guard local <= file.size - 30 else { throw truncated("record '\(name)' starts beyond the end of the file") }
             guard u32(local) == Self.localSignature else { throw corrupt("record '\(name)' has no local header where the directory says") }

@@ -22,7 +22,7 @@ package struct CheckpointSummary: Sendable {
 
     package let path: String
     package let fileBytes: Int64
-    /// "safetensors", "torch.save zip" or "TorchScript zip".
+    /// "safetensors", "torch.save zip", "TorchScript zip" or "legacy torch.save".
     package let format: String
     package let tensors: [TensorInfo]
     package let parameterCount: Int
@@ -46,10 +46,10 @@ package struct CheckpointSummary: Sendable {
             }
         }
         let format: String
-        if let zip = archive as? TorchZipArchive {
-            format = zip.isTorchScript ? "TorchScript zip" : "torch.save zip"
-        } else {
-            format = "safetensors"
+        switch archive {
+        case let zip as TorchZipArchive: format = zip.isTorchScript ? "TorchScript zip" : "torch.save zip"
+        case is LegacyTorchArchive: format = "legacy torch.save"
+        default: format = "safetensors"
         }
         let tensors = archive.tensorNames.map { name in
             TensorInfo(name: name, dtype: archive.dtype(of: name)?.rawValue ?? "?", shape: archive.shape(of: name) ?? [])

@@ -66,25 +66,91 @@ struct PickleBuilder {
         tuple()
     }
 
-    /// Pushes `_rebuild_tensor_v2(('storage', torch.<type>, key, 'cpu', numel), offset, size, stride, False, OrderedDict())`.
-    mutating func tensor(storageType: String, key: String, numel: Int, offset: Int, shape: [Int], strides: [Int]) {
-        global("torch._utils", "_rebuild_tensor_v2")
-        mark()
+    /// `collections.OrderedDict()`.
+    mutating func emptyOrderedDict() {
+        global("collections", "OrderedDict")
+        emptyTuple()
+        reduce()
+    }
+
+    /// The zip format's persistent storage: BINPERSID of `('storage', torch.<type>, key, 'cpu', numel)`.
+    mutating func storage(_ type: String, key: String, numel: Int) {
         mark()
         string("storage")
-        global("torch", storageType)
+        global("torch", type)
         string(key)
         string("cpu")
         int(numel)
         tuple()
         persistentID()
+    }
+
+    /// Pushes the argument tuple of `_rebuild_tensor_v2`: `(storage, offset, size, stride, False, OrderedDict())`.
+    mutating func tensorArguments(storageType: String, key: String, numel: Int, offset: Int, shape: [Int], strides: [Int]) {
+        mark()
+        storage(storageType, key: key, numel: numel)
         int(offset)
         intTuple(shape)
         intTuple(strides)
         bool(false)
-        global("collections", "OrderedDict")
-        emptyTuple()
+        emptyOrderedDict()
+        tuple()
+    }
+
+    /// Pushes `_rebuild_tensor_v2(('storage', torch.<type>, key, 'cpu', numel), offset, size, stride, False, OrderedDict())`.
+    mutating func tensor(storageType: String, key: String, numel: Int, offset: Int, shape: [Int], strides: [Int]) {
+        global("torch._utils", "_rebuild_tensor_v2")
+        tensorArguments(storageType: storageType, key: key, numel: numel, offset: offset, shape: shape, strides: strides)
         reduce()
+    }
+
+    /// Pushes the tensor whose `_rebuild_tensor_v2` arguments `tensorArguments` pushes, wrapped in `depth` nested
+    /// `_rebuild_from_type_v2(f, None, args, None)` calls (f(*args) at every level). Uses memo slots 0 and 1.
+    mutating func rebuildFromTypeChain(depth: Int, tensorArguments: (inout PickleBuilder) -> Void) {
+        global("torch._tensor", "_rebuild_from_type_v2")
+        put(0)
+        op(0x30)  // POP
+        mark()
+        global("torch._utils", "_rebuild_tensor_v2")
+        none()
+        tensorArguments(&self)
+        none()
+        tuple()  // (func, type, args, state) of the innermost call
+        for _ in 0..<depth {  // wrap: (_rebuild_from_type_v2, None, <previous>, None)
+            put(1)
+            op(0x30)
+            mark()
+            get(0)
+            none()
+            get(1)
+            none()
+            tuple()
+        }
+        put(1)
+        op(0x30)
+        get(0)
+        get(1)
+        reduce()
+    }
+
+    /// Replaces the value on top of the stack with `levels` tuples, each holding the one below twice: 2^levels
+    /// paths to that value in a few bytes per level. Uses memo slots 0...levels.
+    mutating func sharedTuples(levels: Int) {
+        put(0)
+        for level in 0..<levels {
+            get(level)
+            op(0x86)  // TUPLE2 of the previous level with itself
+            put(level + 1)
+        }
+    }
+
+    /// Pushes `_rebuild_parameter(<tensor>, True, OrderedDict())`, as a pickled `nn.Parameter`.
+    mutating func parameter(storageType: String, key: String, numel: Int, offset: Int, shape: [Int], strides: [Int]) {
+        global("torch._utils", "_rebuild_parameter")
+        mark()
+        tensor(storageType: storageType, key: key, numel: numel, offset: offset, shape: shape, strides: strides)
+        bool(true)
+        emptyOrderedDict()
         tuple()
         reduce()
     }

@@ -187,14 +187,8 @@ public struct ArcFaceConfig: Sendable, Equatable {
     /// (`num_batches_tracked` may be missing: eval mode never reads it) and no other tensor may be.
     public static func recognise(_ weights: WeightStore) throws -> ArcFaceConfig {
         func notRecognised(_ why: String) -> ArcFaceError { .notRecognised(why) }
-        /// The shape of `name`, required to have `rank` extents in 1...2^24 (so arithmetic on them cannot overflow).
-        func shape(_ name: String, rank: Int) throws -> [Int] {
-            guard let s = weights.shape(of: name) else { throw notRecognised("no tensor \(weights.fullName(name))") }
-            guard s.count == rank, s.allSatisfy({ (1...(1 << 24)).contains($0) }) else {
-                throw notRecognised("\(weights.fullName(name)) has shape \(s), expected \(rank) non-zero extents")
-            }
-            return s
-        }
+        /// Every extent is bounded (`ShapeRecognition`): the shapes come from the file.
+        func shape(_ name: String, rank: Int) throws -> [Int] { try weights.shape(name, rank: rank, orThrow: notRecognised) }
         let stem = try shape("input_layer.0.weight", rank: 4)
         guard stem[1...] == [3, 3, 3] else { throw notRecognised("input_layer.0.weight has shape \(stem), expected [C, 3, 3, 3]") }
         var stages: [Stage] = []
@@ -217,9 +211,7 @@ public struct ArcFaceConfig: Sendable, Equatable {
         guard let last = stages.last else { throw notRecognised("no tensor \(weights.fullName("body.0.res_layer.1.weight"))") }
         guard stages.count <= maximumStages else { throw notRecognised("\(stages.count) stages, more than \(maximumStages)") }
         let linear = try shape("output_layer.3.weight", rank: 2)
-        let area = linear[1] / last.width
-        let side = Int(Double(area).squareRoot().rounded())
-        guard linear[1] % last.width == 0, side * side == area else {
+        guard linear[1] % last.width == 0, let side = ShapeRecognition.squareSide(of: linear[1] / last.width) else {
             throw notRecognised("output_layer.3.weight takes \(linear[1]) inputs, not \(last.width) channels times a square map")
         }
         // Each stride-2 stage halves an even side exactly, so the input is the final side doubled per stage.

@@ -62,10 +62,8 @@ public struct CLIPConfig: Sendable, Equatable {
     public static func recognise(_ weights: WeightStore, visionHeads: Int? = nil, textHeads: Int? = nil) throws -> CLIPConfig {
         let names = weights.archive.tensorNames.filter { weights.prefix.isEmpty || $0.hasPrefix(weights.prefix + ".") }
             .map { weights.prefix.isEmpty ? $0 : String($0.dropFirst(weights.prefix.count + 1)) }
-        func shape(_ name: String) throws -> [Int] {
-            guard let s = weights.shape(of: name) else { throw CLIPError.notRecognised("no tensor \(weights.fullName(name))") }
-            return s
-        }
+        /// Every extent is bounded (`ShapeRecognition`): the shapes come from the file.
+        func shape(_ name: String, rank: Int) throws -> [Int] { try weights.shape(name, rank: rank, orThrow: CLIPError.notRecognised) }
         /// Distinct values of the dotted component at `index` among names starting with `prefix`.
         func distinct(_ prefix: String, component index: Int) -> Int {
             Set(names.filter { $0.hasPrefix(prefix) }.compactMap { name -> Substring? in
@@ -73,50 +71,54 @@ public struct CLIPConfig: Sendable, Equatable {
                 return parts.count > index ? parts[index] : nil
             }).count
         }
+        /// The side of the square grid of a positional embedding's rows after the first (the class token).
+        func gridSide(_ name: String) throws -> Int {
+            let positions = try shape(name, rank: 2)
+            guard let side = ShapeRecognition.squareSide(of: positions[0] - 1) else {
+                throw CLIPError.notRecognised("\(weights.fullName(name)) has \(positions[0] - 1) rows after the class token, not a square grid")
+            }
+            return side
+        }
 
         let vision: Vision
         let resolution: Int
         let embedDim: Int
         if weights.contains("visual.proj") {
-            let conv = try shape("visual.conv1.weight")
-            guard conv.count == 4, conv[1] == 3, conv[2] == conv[3] else { throw CLIPError.notRecognised("visual.conv1.weight has shape \(conv)") }
+            let conv = try shape("visual.conv1.weight", rank: 4)
+            guard conv[1] == 3, conv[2] == conv[3] else { throw CLIPError.notRecognised("visual.conv1.weight has shape \(conv)") }
             let width = conv[0]
             let layers = names.filter { $0.hasPrefix("visual.") && $0.hasSuffix(".attn.in_proj_weight") }.count
-            let positions = try shape("visual.positional_embedding")
-            let grid = Int(Double(positions[0] - 1).squareRoot().rounded())
-            guard grid * grid == positions[0] - 1 else { throw CLIPError.notRecognised("visual.positional_embedding has \(positions[0] - 1) patch rows, not a square grid") }
+            let grid = try gridSide("visual.positional_embedding")
             let heads = visionHeads ?? width / 64
             guard layers > 0, heads > 0, width % heads == 0 else { throw CLIPError.notRecognised("vision transformer of width \(width), \(layers) layers, \(heads) heads") }
             vision = .transformer(width: width, layers: layers, heads: heads, patchSize: conv[2])
             resolution = conv[2] * grid
-            embedDim = try shape("visual.proj")[1]
+            embedDim = try shape("visual.proj", rank: 2)[1]
         } else if weights.contains("visual.layer1.0.conv1.weight") {
             let stages = (1...4).map { distinct("visual.layer\($0).", component: 2) }
             guard stages.allSatisfy({ $0 > 0 }) else { throw CLIPError.notRecognised("ResNet stages hold \(stages) blocks") }
-            let width = try shape("visual.layer1.0.conv1.weight")[0]
-            let positions = try shape("visual.attnpool.positional_embedding")
-            let side = Int(Double(positions[0] - 1).squareRoot().rounded())
-            guard side * side == positions[0] - 1 else { throw CLIPError.notRecognised("visual.attnpool.positional_embedding has \(positions[0] - 1) rows, not a square grid") }
+            let width = try shape("visual.layer1.0.conv1.weight", rank: 4)[0]
+            let side = try gridSide("visual.attnpool.positional_embedding")
             let heads = visionHeads ?? width * 32 / 64
             guard heads > 0, (width * 32) % heads == 0 else { throw CLIPError.notRecognised("attention pool of width \(width * 32) cannot use \(heads) heads") }
             vision = .resNet(layers: stages, width: width, heads: heads)
             resolution = side * 32
-            embedDim = try shape("visual.attnpool.c_proj.weight")[0]
+            embedDim = try shape("visual.attnpool.c_proj.weight", rank: 2)[0]
         } else {
             throw CLIPError.notRecognised("neither visual.proj (ViT) nor visual.layer1.0.conv1.weight (ResNet) is present")
         }
 
         var text: Text?
         if weights.contains("token_embedding.weight") {
-            let width = try shape("ln_final.weight")[0]
+            let width = try shape("ln_final.weight", rank: 1)[0]
             let layers = distinct("transformer.resblocks.", component: 2)
             let heads = textHeads ?? width / 64
             guard layers > 0, heads > 0, width % heads == 0 else { throw CLIPError.notRecognised("text transformer of width \(width), \(layers) layers, \(heads) heads") }
-            let projection = try shape("text_projection")
+            let projection = try shape("text_projection", rank: 2)
             guard projection == [width, embedDim] else { throw CLIPError.notRecognised("text_projection has shape \(projection), expected [\(width), \(embedDim)]") }
             text = Text(
-                width: width, layers: layers, heads: heads, contextLength: try shape("positional_embedding")[0],
-                vocabSize: try shape("token_embedding.weight")[0])
+                width: width, layers: layers, heads: heads, contextLength: try shape("positional_embedding", rank: 2)[0],
+                vocabSize: try shape("token_embedding.weight", rank: 2)[0])
         }
         return CLIPConfig(embedDim: embedDim, imageResolution: resolution, vision: vision, text: text)
     }
@@ -126,13 +128,18 @@ public struct CLIPConfig: Sendable, Equatable {
     /// `context_length`, `vocab_size`, `transformer_width`, `transformer_heads`, `transformer_layers`),
     /// deriving the image tower's heads as `CLIP.__init__` does. Optional `layer_norm_eps`, `batch_norm_eps`.
     public init(modelConfig m: [String: Any]) throws {
+        // Sizes from a file: bounded like the shapes recognise reads, so that nothing derived from them overflows.
+        let sizes = 1...ShapeRecognition.maxExtent
         func int(_ key: String) throws -> Int {
             guard let v = m[key] as? Int else { throw CLIPError.invalidConfig("model config lacks integer \(key)") }
+            guard sizes.contains(v) else { throw CLIPError.invalidConfig("\(key) is \(v), not in \(sizes)") }
             return v
         }
         let width = try int("vision_width")
         if let stages = m["vision_layers"] as? [Int] {
-            guard stages.count == 4 else { throw CLIPError.invalidConfig("vision_layers must be one int (ViT) or four (ResNet)") }
+            guard stages.count == 4, stages.allSatisfy(sizes.contains) else {
+                throw CLIPError.invalidConfig("vision_layers must be one int (ViT) or four (ResNet), each in \(sizes)")
+            }
             vision = .resNet(layers: stages, width: width, heads: width * 32 / 64)
         } else {
             let heads = width / 64
@@ -153,7 +160,8 @@ public struct CLIPConfig: Sendable, Equatable {
     public static func resolve(checkpointPath path: String, weights: WeightStore) throws -> CLIPConfig {
         let json = URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("json")
         guard FileManager.default.fileExists(atPath: json.path) else { return try recognise(weights) }
-        guard let data = try? Data(contentsOf: json), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        // A regular file only: a FIFO named like the config would block the read forever.
+        guard let bytes = try? MappedFile.contents(of: json.path), let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             throw CLIPError.invalidConfig("\(json.path) is not a JSON object")
         }
         return try CLIPConfig(modelConfig: object)

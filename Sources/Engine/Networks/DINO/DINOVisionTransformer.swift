@@ -32,21 +32,21 @@ public struct DINOConfig: Sendable, Equatable {
     /// The head count is not visible in the shapes: every released model uses 64-wide heads, which is the
     /// default; pass `heads` for other checkpoints.
     public static func recognise(_ weights: WeightStore, heads: Int? = nil) throws -> DINOConfig {
-        guard let patch = weights.shape(of: "patch_embed.proj.weight"), patch.count == 4, patch[1] == 3, patch[2] == patch[3] else {
-            throw DINOError.notRecognised("no patch_embed.proj.weight of shape [D, 3, p, p]")
+        // Every extent is bounded (`ShapeRecognition`): the shapes come from the file.
+        let patch = try weights.shape("patch_embed.proj.weight", rank: 4, orThrow: DINOError.notRecognised)
+        guard patch[1] == 3, patch[2] == patch[3] else {
+            throw DINOError.notRecognised("patch_embed.proj.weight has shape \(patch), expected [D, 3, p, p]")
         }
         let (d, p) = (patch[0], patch[2])
-        guard let pos = weights.shape(of: "pos_embed"), pos.count == 3, pos[0] == 1, pos[2] == d else {
-            throw DINOError.notRecognised("no pos_embed of shape [1, N+1, \(d)]")
+        let pos = try weights.shape("pos_embed", rank: 3, orThrow: DINOError.notRecognised)
+        guard pos[0] == 1, pos[2] == d else { throw DINOError.notRecognised("pos_embed has shape \(pos), expected [1, N+1, \(d)]") }
+        guard let grid = ShapeRecognition.squareSide(of: pos[1] - 1) else {
+            throw DINOError.notRecognised("pos_embed holds \(pos[1] - 1) patch positions, not a square grid")
         }
-        let grid = Int(Double(pos[1] - 1).squareRoot().rounded())
-        guard grid * grid == pos[1] - 1 else { throw DINOError.notRecognised("pos_embed holds \(pos[1] - 1) patch positions, not a square grid") }
         var depth = 0
         while weights.contains("blocks.\(depth).attn.qkv.weight") { depth += 1 }
         guard depth > 0 else { throw DINOError.notRecognised("no blocks.0.attn.qkv.weight") }
-        guard let fc1 = weights.shape(of: "blocks.0.mlp.fc1.weight"), fc1.count == 2 else {
-            throw DINOError.notRecognised("no blocks.0.mlp.fc1.weight")
-        }
+        let fc1 = try weights.shape("blocks.0.mlp.fc1.weight", rank: 2, orThrow: DINOError.notRecognised)
         let h = heads ?? d / 64
         guard h > 0, d % h == 0 else { throw DINOError.notRecognised("width \(d) cannot be split into \(h) heads") }
         return DINOConfig(embedDim: d, depth: depth, heads: h, patchSize: p, mlpHiddenDim: fc1[0], trainedGridSize: grid)
@@ -56,15 +56,24 @@ public struct DINOConfig: Sendable, Equatable {
     /// an int or a one-element list), `patch_size`, `embed_dim`, `depth`, `num_heads`, `mlp_ratio`; optional
     /// `qkv_bias` (must be true) and `layer_norm_eps` (default 1e-6, as `vit_small`/`vit_base`).
     public init(modelConfig m: [String: Any]) throws {
+        // Sizes from a file: bounded like the shapes recognise reads, so that nothing derived from them overflows.
+        let sizes = 1...ShapeRecognition.maxExtent
         func int(_ key: String) throws -> Int {
             guard let v = m[key] as? Int else { throw DINOError.invalidConfig("model config lacks integer \(key)") }
+            guard sizes.contains(v) else { throw DINOError.invalidConfig("\(key) is \(v), not in \(sizes)") }
             return v
         }
-        guard let size = (m["img_size"] as? Int) ?? (m["img_size"] as? [Int])?.first else { throw DINOError.invalidConfig("model config lacks img_size") }
+        guard let size = (m["img_size"] as? Int) ?? (m["img_size"] as? [Int])?.first, sizes.contains(size) else {
+            throw DINOError.invalidConfig("model config lacks an img_size in \(sizes)")
+        }
         if let bias = m["qkv_bias"] as? Bool, !bias { throw DINOError.invalidConfig("qkv_bias=false is not supported") }
         let (d, p, heads) = (try int("embed_dim"), try int("patch_size"), try int("num_heads"))
         guard p > 0, size % p == 0, heads > 0, d % heads == 0 else { throw DINOError.invalidConfig("img_size \(size), patch \(p), width \(d), heads \(heads) do not fit") }
         guard let ratio = (m["mlp_ratio"] as? Double) ?? (m["mlp_ratio"] as? Int).map(Double.init) else { throw DINOError.invalidConfig("model config lacks mlp_ratio") }
+        // Checked before the conversion to Int, which traps on NaN and on values beyond Int.
+        guard ratio > 0, Double(d) * ratio <= Double(ShapeRecognition.maxExtent) else {
+            throw DINOError.invalidConfig("mlp_ratio \(ratio) of width \(d) is not a hidden width in \(sizes)")
+        }
         self.init(
             embedDim: d, depth: try int("depth"), heads: heads, patchSize: p, mlpHiddenDim: Int(Double(d) * ratio),
             trainedGridSize: size / p, layerNormEps: (m["layer_norm_eps"] as? Double).map { Float($0) } ?? 1e-6)
@@ -75,7 +84,8 @@ public struct DINOConfig: Sendable, Equatable {
     public static func resolve(checkpointPath path: String, weights: WeightStore) throws -> DINOConfig {
         let json = URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("json")
         guard FileManager.default.fileExists(atPath: json.path) else { return try recognise(weights) }
-        guard let data = try? Data(contentsOf: json), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        // A regular file only: a FIFO named like the config would block the read forever.
+        guard let bytes = try? MappedFile.contents(of: json.path), let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             throw DINOError.invalidConfig("\(json.path) is not a JSON object")
         }
         return try DINOConfig(modelConfig: object)

@@ -18,7 +18,8 @@ public struct UNetArchitecture: Sendable, Equatable {
     /// when the tensors are not a whole ADM U-Net.
     public init?(_ archive: any TensorArchive) {
         let names = archive.tensorNames
-        func shape(_ name: String) -> [Int]? { archive.shape(of: name) }
+        /// The shape of `name` if it has `rank` extents in a range where arithmetic on them cannot overflow.
+        func shape(_ name: String, rank: Int) -> [Int]? { ShapeRecognition.bounded(archive.shape(of: name), rank: rank) }
         func has(_ name: String) -> Bool { archive.shape(of: name) != nil }
         /// The distinct block numbers after `prefix` (`input_blocks.`), sorted.
         func indices(after prefix: String) -> [Int] {
@@ -30,9 +31,8 @@ public struct UNetArchitecture: Sendable, Equatable {
             }
             return found.sorted()
         }
-        guard let time = shape("time_embed.0.weight"), time.count == 2,
-            let first = shape("input_blocks.0.0.weight"), first.count == 4, first[0] > 0,
-            let out = shape("out.2.weight"), out.count == 4
+        guard shape("time_embed.0.weight", rank: 2) != nil, let first = shape("input_blocks.0.0.weight", rank: 4),
+            let out = shape("out.2.weight", rank: 4)
         else { return nil }
         let channels = first[0]
         let inputs = indices(after: "input_blocks."), outputs = indices(after: "output_blocks.")
@@ -62,7 +62,7 @@ public struct UNetArchitecture: Sendable, Equatable {
         var attention: [Int] = []
         for level in 0..<levels {
             let start = 1 + level * (resBlocks + 1)
-            guard let conv = shape("input_blocks.\(start).0.out_layers.3.weight"), conv.count == 4 else { return nil }
+            guard let conv = shape("input_blocks.\(start).0.out_layers.3.weight", rank: 4) else { return nil }
             mult.append(conv[0] / channels)
             for r in 0..<resBlocks where has("input_blocks.\(start + r).1.qkv.weight") {
                 attention.append(1 << level)
@@ -75,8 +75,8 @@ public struct UNetArchitecture: Sendable, Equatable {
         numResBlocks = resBlocks
         channelMult = mult
         attentionResolutions = attention
-        numClasses = shape("label_emb.weight")?.first
-        useScaleShiftNorm = shape("input_blocks.1.0.emb_layers.1.weight").map { $0.first == 2 * channels * mult[0] } ?? false
+        numClasses = shape("label_emb.weight", rank: 2)?.first
+        useScaleShiftNorm = shape("input_blocks.1.0.emb_layers.1.weight", rank: 2).map { $0[0] == 2 * channels * mult[0] } ?? false
         resblockUpdown = updownResBlocks
     }
 }

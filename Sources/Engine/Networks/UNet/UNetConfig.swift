@@ -152,8 +152,9 @@ public struct UNetConfig: Codable, Sendable, Equatable {
     /// Reads a config from a JSON file with `model_config`'s keys.
     public static func load(json url: URL) throws -> UNetConfig {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw UNetError.invalidConfig("cannot read \(url.path): \(error.localizedDescription)")
+        do { data = Data(try MappedFile.contents(of: url.path)) } catch let error as CheckpointError {
+            guard case .unreadable(_, let reason) = error else { throw error }
+            throw UNetError.invalidConfig("cannot read \(url.path): \(reason)")
         }
         do { return try JSONDecoder().decode(UNetConfig.self, from: data) } catch {
             throw UNetError.invalidConfig("\(url.path) is not a U-Net model config: \(error)")
@@ -170,15 +171,37 @@ public struct UNetConfig: Codable, Sendable, Equatable {
             "\(path) matches no built-in U-Net (ImageNet 256 uncond, FFHQ 256); put its model_config in \(json.lastPathComponent)")
     }
 
+    /// Upper bounds on what a config (often a JSON file beside a checkpoint) may say, far above any real U-Net, so
+    /// that no size derived from them can overflow.
+    static let maxChannels = 1 << 14, maxMult = 64, maxLevels = 16, maxResBlocks = 64, maxImageSize = 1 << 14
+
     /// Checks the arguments this engine can build; throws a one-line reason otherwise.
     func validate() throws {
         if numClasses != nil { throw UNetError.invalidConfig("class-conditional U-Nets (num_classes) are not supported") }
         guard !channelMult.isEmpty, modelChannels > 0, numResBlocks >= 0, inChannels > 0, outChannels > 0 else {
             throw UNetError.invalidConfig("model_channels, channel_mult, num_res_blocks, in/out_channels must be positive")
         }
+        let channels = 1...Self.maxChannels
+        guard channels.contains(modelChannels), channels.contains(inChannels), channels.contains(outChannels),
+            channelMult.count <= Self.maxLevels, channelMult.allSatisfy((1...Self.maxMult).contains), numResBlocks <= Self.maxResBlocks,
+            (1...Self.maxImageSize).contains(imageSize), attentionResolutions.allSatisfy((1...Self.maxImageSize).contains),
+            numHeads <= Self.maxChannels, numHeadChannels <= Self.maxChannels, numHeadsUpsample <= Self.maxChannels
+        else {
+            throw UNetError.invalidConfig(
+                "sizes beyond what this engine builds (channels and image size up to \(Self.maxChannels), \(Self.maxLevels) levels, multipliers up to \(Self.maxMult), \(Self.maxResBlocks) res blocks)")
+        }
         if numHeadChannels == -1 && numHeads <= 0 { throw UNetError.invalidConfig("num_heads must be positive when num_head_channels is -1") }
+        guard numHeadChannels == -1 || numHeadChannels > 0, numHeadsUpsample == -1 || numHeadsUpsample > 0 else {
+            throw UNetError.invalidConfig("num_head_channels and num_heads_upsample must be positive or -1")
+        }
         for mult in channelMult where (mult * modelChannels) % 32 != 0 {
             throw UNetError.invalidConfig("channel count \(mult * modelChannels) is not divisible by GroupNorm's 32 groups")
+        }
+        // Every attention block must split its channels evenly into heads: checked here, not at the first forward pass.
+        let plan = UNetPlan(self)
+        for case .attention(let prefix, let channels, let heads) in (plan.inputBlocks + [plan.middleBlock] + plan.outputBlocks).joined()
+        where heads < 1 || channels % heads != 0 {
+            throw UNetError.invalidConfig("attention block \(prefix) cannot split \(channels) channels into \(heads) heads")
         }
     }
 }
