@@ -1,5 +1,7 @@
 #include "CVipsShim.h"
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 int cvips_init(const char *argv0) { return VIPS_INIT(argv0); }
 
@@ -56,4 +58,51 @@ int cvips_region_read(VipsImage *image, int left, int top, int width, int height
         memcpy((VipsPel *)out + (size_t)y * line, VIPS_REGION_ADDR(region, left, top + y), line);
     g_object_unref(region);
     return 0;
+}
+
+static gint64 cvips_sink_write(VipsTargetCustom *target, const void *data, gint64 length, cvips_descriptor_sink *sink) {
+    (void)target;
+    gint64 done = 0;
+    while (done < length) {
+        ssize_t written = write(sink->fd, (const char *)data + done, (size_t)(length - done));
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            if (!sink->error) sink->error = errno;
+            return -1;
+        }
+        done += written;
+    }
+    return done;
+}
+
+static gint64 cvips_sink_read(VipsTargetCustom *target, void *data, gint64 length, cvips_descriptor_sink *sink) {
+    (void)target;
+    ssize_t count;
+    do count = read(sink->fd, data, (size_t)length);
+    while (count < 0 && errno == EINTR);
+    if (count < 0 && !sink->error) sink->error = errno;
+    return count;
+}
+
+static gint64 cvips_sink_seek(VipsTargetCustom *target, gint64 offset, int whence, cvips_descriptor_sink *sink) {
+    (void)target;
+    off_t position = lseek(sink->fd, (off_t)offset, whence);
+    if (position < 0 && !sink->error) sink->error = errno;
+    return position;
+}
+
+static int cvips_sink_end(VipsTargetCustom *target, cvips_descriptor_sink *sink) {
+    (void)target;
+    (void)sink;
+    return 0;
+}
+
+VipsTarget *cvips_target_new_to_sink(cvips_descriptor_sink *sink) {
+    VipsTargetCustom *target = vips_target_custom_new();
+    if (!target) return NULL;
+    g_signal_connect(target, "write", G_CALLBACK(cvips_sink_write), sink);
+    g_signal_connect(target, "read", G_CALLBACK(cvips_sink_read), sink);
+    g_signal_connect(target, "seek", G_CALLBACK(cvips_sink_seek), sink);
+    g_signal_connect(target, "end", G_CALLBACK(cvips_sink_end), sink);
+    return VIPS_TARGET(target);
 }

@@ -1,4 +1,5 @@
 import CVips
+import CVipsShim
 
 /// A libvips byte source: a file, a file descriptor (stdin) or memory.
 public final class VSource: @unchecked Sendable {
@@ -46,14 +47,42 @@ public final class VSource: @unchecked Sendable {
     }
 }
 
-/// A libvips byte target. The filter encodes into memory and writes the bytes out itself, so that a
-/// decode failure half way never leaves a partial image downstream and write errors keep their errno.
+/// A libvips byte target: memory, or a file descriptor the caller owns (a temporary file the filter
+/// renames into place, so a decode failure half way never leaves a partial image downstream).
 public final class VTarget: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<VipsTarget>
+    /// The descriptor and first errno of a descriptor target (nil for memory).
+    private let sink: UnsafeMutablePointer<cvips_descriptor_sink>?
 
-    private init(_ pointer: UnsafeMutablePointer<VipsTarget>) { self.pointer = pointer }
+    private init(_ pointer: UnsafeMutablePointer<VipsTarget>, sink: UnsafeMutablePointer<cvips_descriptor_sink>? = nil) {
+        self.pointer = pointer
+        self.sink = sink
+    }
 
-    deinit { g_object_unref(pointer) }
+    deinit {
+        g_object_unref(pointer)
+        sink?.deallocate()
+    }
+
+    /// A target that writes (reads back and seeks, for savers that need to) through `descriptor`, which
+    /// stays open and owned by the caller. A failed write keeps its errno: see ``writeError``.
+    public static func descriptor(_ descriptor: Int32) throws(VipsError) -> VTarget {
+        try Vips.start()
+        let sink = UnsafeMutablePointer<cvips_descriptor_sink>.allocate(capacity: 1)
+        sink.initialize(to: cvips_descriptor_sink(fd: descriptor, error: 0))
+        guard let target = cvips_target_new_to_sink(sink) else {
+            sink.deallocate()
+            throw VipsError.fromBuffer("descriptor target")
+        }
+        return VTarget(target, sink: sink)
+    }
+
+    /// The errno of the first system call on a descriptor target's file that failed, if any: a saver's
+    /// error after it is the file's (a full disk), not the image's.
+    public var writeError: Int32? {
+        guard let sink, sink.pointee.error != 0 else { return nil }
+        return sink.pointee.error
+    }
 
     /// A growable in-memory target; read the result with ``bytes()``.
     public static func memory() throws(VipsError) -> VTarget {

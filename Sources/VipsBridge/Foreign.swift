@@ -81,7 +81,10 @@ public enum Foreign {
         let input = strip ? try image.editingMetadata { $0.removeMetadata() } : image
         var arguments: [(String, VipsArgument)] = [("in", .image(input)), ("target", .target(target))]
         // libvips 8.14 spells metadata removal as the boolean `strip` (8.15 replaced it with `keep`).
-        if strip { arguments.append(("strip", .bool(true))) }
+        // The netpbm savers' only metadata is a comment with the time of writing: always dropped, so the
+        // same input gives the same bytes.
+        let netpbm = g_type_is_a(g_type_from_name(saver), g_type_from_name("VipsForeignSavePpm")) != 0
+        if strip || netpbm { arguments.append(("strip", .bool(true))) }
         try OperationCall.call(saver, options: options, arguments)
     }
 

@@ -36,6 +36,18 @@ public final class VImage: @unchecked Sendable {
         BandFormat(rawValue: Int(vips_image_get_format(pointer).rawValue)) ?? .uchar
     }
 
+    /// The bytes its pixels take uncompressed (Int.max if that does not fit an Int).
+    public var uncompressedSize: Int {
+        let element = Int(vips_format_sizeof(vips_image_get_format(pointer)))
+        var total = element
+        for factor in [bands, width, height] {
+            let (product, overflow) = total.multipliedReportingOverflow(by: factor)
+            if overflow { return .max }
+            total = product
+        }
+        return total
+    }
+
     /// The colour interpretation nickname (`"srgb"`, `"b-w"`, `"rgb16"`, `"grey16"`, `"cmyk"`, ...).
     public var interpretation: String {
         String(cString: vips_enum_nick(vips_interpretation_get_type(), Int32(vips_image_get_interpretation(pointer).rawValue)))

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 // `stylefilter-bench CASE`: each case prints progress on stderr and its result as the last stdout line.
@@ -20,6 +21,9 @@ let cases: [String: (ArraySlice<String>) throws -> Void] = [
     "tiles-memory-child": BenchTilesMemory.child,
 ]
 
+// As the command does: the best OpenBLAS kernels for this CPU, then what runs is printed with every case.
+BLASCore.selectForThisCPU()
+Bench.log(BLASCore.summary)
 let args = CommandLine.arguments
 guard args.count >= 2, let run = cases[args[1]] else {
     Bench.log("usage: stylefilter-bench CASE [options]\ncases: \(cases.keys.sorted().joined(separator: ", "))")

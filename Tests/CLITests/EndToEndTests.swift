@@ -53,6 +53,18 @@ struct EndToEndTests {
         #expect(again.status == 0 && again.stderr.isEmpty)
     }
 
+    /// Same input, same bytes, in every output format (libvips' netpbm savers write the time in a comment
+    /// unless stripped).
+    @Test(arguments: ["jpg", "webp", "ppm", "pfm", "tif", "gif", "png"])
+    func sameInputSameBytes(format: String) throws {
+        let input = try CLIRunner.sampleData("chelsea.png")
+        let first = try CLIRunner.run(["-f", format, "copy"], stdin: input)
+        Thread.sleep(forTimeInterval: 1.1)  // a timestamp would move on
+        let second = try CLIRunner.run(["-f", format, "copy"], stdin: input)
+        #expect(first.status == 0 && !first.stdout.isEmpty, "\(first.stderr)")
+        #expect(first.stdout == second.stdout)
+    }
+
     @Test func metadataIsKeptUnlessStripped() throws {
         let kept = try image(["copy"], stdinSample: "chelsea.png")
         #expect(kept["icc-profile-data"] != nil && kept["xmp-data"] != nil)

@@ -24,4 +24,15 @@ void cvips_image_on_progress(VipsImage *image, cvips_progress_fn fn, void *user_
 /// (VIPS_REGION_ADDR and VIPS_REGION_LSKIP are macros, hence the shim.)
 int cvips_region_read(VipsImage *image, int left, int top, int width, int height, void *out, size_t out_size);
 
+/// A file descriptor a saver writes into (and, for TIFF, reads back and seeks in), keeping the errno
+/// of the first failed system call so that a full disk is told apart from an encoder error.
+typedef struct {
+    int fd;
+    int error;
+} cvips_descriptor_sink;
+
+/// A custom libvips target over `sink` (its signals are connected here: g_signal_connect is a macro).
+/// `sink` must outlive the target.
+VipsTarget *cvips_target_new_to_sink(cvips_descriptor_sink *sink);
+
 #endif

@@ -5,14 +5,15 @@ import Glibc
 enum AtomicFile {
     /// A new file beside `path` (same directory, so a rename replaces `path` atomically), named
     /// unpredictably and created exclusively without following links: a file or link planted under
-    /// the name is never written through. Returns its descriptor and path.
+    /// the name is never written through. Returns its descriptor (read-write: some savers read back what
+    /// they wrote) and path.
     static func createTemporary(beside path: String, mode: mode_t = 0o666) throws -> (descriptor: Int32, path: String) {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         for _ in 0..<16 {
             let name = ".\(url.lastPathComponent).\(String(UInt64.random(in: .min ... .max), radix: 16)).tmp"
             let candidate = (directory as NSString).appendingPathComponent(name)
-            let fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+            let fd = open(candidate, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
             if fd >= 0 { return (fd, candidate) }
             if errno != EEXIST { break }
         }

@@ -6,7 +6,7 @@ import VipsBridge
 ///
 /// Loading is sequential (top to bottom, streaming). A first stage that can shrink while decoding does
 /// its own load; a stage that needs random access (or whole-image pixels) makes the chain decode into
-/// memory once, just before it. Output is encoded to memory and written only when complete, so a decode
+/// memory once, just before it. Output is complete before anyone sees it (``OutputWriter``), so a decode
 /// error half way never leaves half an image downstream.
 public struct Chain: Sendable {
     public let stages: [any Stage]
@@ -18,15 +18,18 @@ public struct Chain: Sendable {
     /// Reads `input`, applies the stages, encodes and writes the result.
     public func run(input: ImageInput, output: OutputSpec, context: PipelineContext = PipelineContext()) throws {
         let writer = try OutputWriter(output.destination)
-        let bytes: [UInt8]
+        let image: VImage
         do {
-            bytes = try encode(input: input, output: output, context: context)
+            image = try build(input: input, context: context)
         } catch let report as StageReport {
             // A report (dry run) read only headers; drain the rest as after a normal run.
             if input == .standardInput { Self.drainStandardInput() }
             throw report
         }
-        try writer.commit(bytes)
+        if let progress = context.progress { image.onProgress { progress(ProgressEvent(.encoding, done: $0, total: 100)) } }
+        try writer.write(image, input: input.displayName) { target throws(VipsError) in
+            try Foreign.save(image, suffix: output.suffix, to: target, strip: output.strip)
+        }
         // Decoders may stop before the end of the stream (trailing chunks, padding); read the rest so the
         // upstream writer does not die of SIGPIPE and fail a `set -o pipefail` pipeline.
         if input == .standardInput { Self.drainStandardInput() }

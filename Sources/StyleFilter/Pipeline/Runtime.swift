@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 import Logging
 import VipsBridge
 
@@ -28,6 +29,14 @@ public enum Runtime {
     /// Where libvips' warnings go (repeats are dropped).
     public static func logLibvipsWarnings(to logger: Logger) { VipsLog.setLogger(logger) }
 
+    /// Makes sure the engine's GEMMs run the fastest OpenBLAS kernels this CPU has, when the installed
+    /// OpenBLAS does not know the CPU (``BLASCore``): may run the program again with
+    /// `OPENBLAS_CORETYPE` set, so call it first thing, before any input is read.
+    public static func selectEngineKernels() { BLASCore.selectForThisCPU() }
+
+    /// Which OpenBLAS kernels run and who chose them (for `-v`).
+    public static var engineKernels: String { BLASCore.summary }
+
     /// Threads the engine's BLAS will use.
     public static var engineThreads: Int { EngineThreads.current }
 
@@ -36,6 +45,16 @@ public enum Runtime {
 
     /// The most memory libvips held at once so far, in bytes.
     public static var libvipsMemoryHighWater: Int { Vips.memoryHighWater }
+
+    /// The most resident memory this process has used so far, in bytes (Linux's VmHWM; getrusage's
+    /// maximum would include the parent's memory when it was spawned by fork and exec). 0 if unknown.
+    public static var peakResidentBytes: Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Int(line.dropFirst("VmHWM:".count).filter(\.isNumber))
+        else { return 0 }
+        return kilobytes * 1024
+    }
 
     /// The libvips version in use, e.g. "8.14.1".
     public static var libvipsVersion: String { Vips.version }

@@ -105,10 +105,12 @@ package enum Dispatcher {
             failOn: globals.failOn, seed: try globals.resolvedSeed(), maxPixels: globals.maxPixels, logger: logger, progress: progress)
         logger.info(
             "seed \(context.seed); threads: libvips \(Runtime.libvipsThreads), OpenBLAS \(Runtime.engineThreads); stages: \(stages.map(\.name).joined(separator: " + "))")
+        logger.info("\(Runtime.engineKernels)")
         let start = ContinuousClock.now
         defer { reporter?.finish() }
         try Chain(stages).run(input: input, output: output, context: context)
-        logger.debug("done in \(ContinuousClock.now - start), libvips memory high-water \(Runtime.libvipsMemoryHighWater / 1_048_576) MiB")
+        logger.debug(
+            "done in \(ContinuousClock.now - start), libvips memory high-water \(Runtime.libvipsMemoryHighWater / 1_048_576) MiB, peak resident memory \(Runtime.peakResidentBytes / 1_048_576) MiB")
     }
 
     /// Index of the stage or subcommand name in the first segment, skipping global options and their values.

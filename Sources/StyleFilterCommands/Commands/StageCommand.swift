@@ -63,6 +63,9 @@ package enum StageCommands {
                 let names = commands.compactMap { $0.configuration.commandName }.joined(separator: ", ")
                 throw StyleFilterError(.usage, "unknown stage '\(name)' (stages: \(names))")
             }
+            if let option = GlobalOptions.misplacedOption(in: segment.dropFirst()) {
+                throw StyleFilterError(.usage, "\(name): '\(option)' is a global option; give it before the first stage")
+            }
             var parsed = try RootCommand.parseAsRoot(segment)
             guard let stage = parsed as? any StageCommand else {
                 // `--help` parses into argument-parser's help command, whose run() throws the clean

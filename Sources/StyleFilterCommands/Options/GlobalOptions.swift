@@ -90,6 +90,23 @@ struct GlobalOptions: ParsableArguments {
         "-i", "--input", "-o", "--output", "-f", "--format", "--fail-on", "-t", "--threads", "--seed", "--progress", "--models-dir", "--max-pixels",
     ]
 
+    /// Every word that names one of these options (`--models-dir` is not one: `style` has its own).
+    static let optionNames: Set<String> = valueOptionNames.subtracting(["--models-dir"]).union([
+        "--force", "--strip", "--allow-untrusted", "-q", "--quiet", "-v", "--verbose",
+    ])
+
+    /// The first word of a stage's arguments that is a global option. ArgumentParser accepts a parent
+    /// command's options after a subcommand, but only the words before the first stage are read, so
+    /// `copy -o out.png` would write to standard output as if `-o` were not there.
+    static func misplacedOption(in stageArguments: ArraySlice<String>) -> String? {
+        for word in stageArguments {
+            if word == "--" { return nil }
+            let name = word.hasPrefix("--") ? String(word.prefix(while: { $0 != "=" })) : word
+            if optionNames.contains(name) { return name }
+        }
+        return nil
+    }
+
     /// Removes `--models-dir DIR` / `--models-dir=DIR` from the words before the command; returns the
     /// rest and the directory.
     static func extractModelsDirectory(_ words: [String]) throws -> (rest: [String], directory: String?) {
