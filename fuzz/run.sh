@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets and runs each for SECONDS (default 60), one after another.
 #
-#   fuzz/run.sh [SECONDS] [TARGET...]      targets: safetensors torchzip legacy recognisers tokenizer (default: all)
+#   fuzz/run.sh [SECONDS] [TARGET...]
+#
+# targets: safetensors torchzip legacy recognisers tokenizer (the Engine's readers, built here) and
+# geometry chain images (the pipeline side, built with SwiftPM by fuzz/pipeline/run.sh); default: all.
 #
 # Crashes, timeouts and out-of-memory inputs go to fuzz/findings/<target>/; the growing corpus to
 # fuzz/corpus/<target>/ (both ignored by git). The committed seeds (fuzz/seeds/) and seeds made from
@@ -15,7 +18,12 @@ main() {
     local seconds=${1:-60}
     shift || true
     targets=("$@")
-    [ ${#targets[@]} -gt 0 ] || targets=(safetensors torchzip legacy recognisers tokenizer)
+    [ ${#targets[@]} -gt 0 ] || targets=(safetensors torchzip legacy recognisers tokenizer geometry chain images)
+    pipeline=() readers=()
+    for target in "${targets[@]}"; do
+        case $target in geometry | chain | images) pipeline+=("$target") ;; *) readers+=("$target") ;; esac
+    done
+    targets=("${readers[@]}")
 
     build=fuzz/.build
     mkdir -p "$build"
@@ -26,7 +34,7 @@ main() {
     # The Engine once, instrumented, as a static library with its module (internal API visible to the targets
     # through -enable-testing); rebuilt when a source is newer than the library.
     engine_sources=$(find Sources/Engine -name '*.swift' | sort)
-    if [ ! -f "$build/libEngine.a" ] || [ -n "$(find Sources/Engine fuzz/Support/BundleModule.swift -name '*.swift' -newer "$build/libEngine.a")" ]; then
+    if [ ${#targets[@]} -gt 0 ] && { [ ! -f "$build/libEngine.a" ] || [ -n "$(find Sources/Engine fuzz/Support/BundleModule.swift -name '*.swift' -newer "$build/libEngine.a")" ]; }; then
         echo "building the instrumented Engine library..."
         # shellcheck disable=SC2086
         swiftc "${common[@]}" -enable-testing -module-name Engine -emit-library -static -emit-module \
@@ -36,10 +44,12 @@ main() {
     # Seeds made from the fixtures and hand-made hostile variants (deterministic; not instrumented).
     seedgen_sources=(fuzz/seedgen/main.swift Tests/EngineTests/Support/{PickleBuilder,ZipWriter,LegacyTorchWriter,SafeTensorsWriter,TorchZipBuilder}.swift
         Sources/Engine/Checkpoint/{ZipArchive,MappedFile,CheckpointError}.swift)
-    if [ ! -x "$build/seedgen" ] || [ -n "$(find "${seedgen_sources[@]}" -newer "$build/seedgen")" ]; then
-        swiftc -O -I Sources/CZlib -o "$build/seedgen" "${seedgen_sources[@]}"
+    if [ ${#targets[@]} -gt 0 ]; then
+        if [ ! -x "$build/seedgen" ] || [ -n "$(find "${seedgen_sources[@]}" -newer "$build/seedgen")" ]; then
+            swiftc -O -I Sources/CZlib -o "$build/seedgen" "${seedgen_sources[@]}"
+        fi
+        "$build/seedgen" Tests/Fixtures "$build/seeds"
     fi
-    "$build/seedgen" Tests/Fixtures "$build/seeds"
 
     max_len() {
         case $1 in
@@ -88,6 +98,7 @@ main() {
         found=$(find "$findings" -type f | wc -l)
         summary+=("$target: ${last:-no status line}; $found finding(s) in $findings")
     done
+    [ ${#pipeline[@]} -eq 0 ] || mapfile -t -O "${#summary[@]}" summary < <(fuzz/pipeline/run.sh "$seconds" "${pipeline[@]}" | grep -E '^(geometry|chain|images): ')
     printf '%s\n' "${summary[@]}"
 }
 
