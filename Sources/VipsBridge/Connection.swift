@@ -34,6 +34,20 @@ public final class VSource: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: data, count: Int(length)))
     }
 
+    /// Everything from the start of the source, or nil when it holds more than `limit` bytes.
+    public func readAll(limit: Int) throws(VipsError) -> [UInt8]? {
+        guard vips_source_rewind(pointer) == 0 else { throw VipsError.fromBuffer("rewind") }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { vips_source_read(pointer, $0.baseAddress, $0.count) }
+            if count < 0 { throw VipsError.fromBuffer("read") }
+            if count == 0 { return bytes }
+            if bytes.count + count > limit { return nil }
+            bytes.append(contentsOf: chunk[..<count])
+        }
+    }
+
     /// Reads from a copy of `bytes`.
     public static func memory(_ bytes: [UInt8]) throws(VipsError) -> VSource {
         try Vips.start()

@@ -66,6 +66,27 @@ import Testing
         #expect(fine.status == 0, "\(fine.stderr)")
     }
 
+    /// libvips reads a plain (text) netpbm file that ends early with one failed read per missing sample:
+    /// 13 bytes declaring 1x8888888 took minutes, and a size written `p2` became a width of 0.
+    @Test func plainNetpbmCutShortOrMalformedIsRefusedAtOnce() throws {
+        let clock = ContinuousClock(), start = clock.now
+        Self.expectRefused(try CLIRunner.run(["copy"], stdin: Data("P1\n1 8888888\n".utf8)), status: 65,
+            "its header declares 1x8888888 but the file is cut short (13 bytes, at least 8888888 needed)")
+        Self.expectRefused(try CLIRunner.run(["copy"], stdin: Data("P3\n3000 3000\n255\n1 2 3\n".utf8)), status: 65, "but the file is cut short")
+        Self.expectRefused(try CLIRunner.run(["copy"], stdin: Data("P1p2\u{5}PF\n8888888\u{11}8F\n  \u{f8}".utf8)), status: 65,
+            "its netpbm header has 'p2?PF' where a size should be")
+        #expect(clock.now - start < .seconds(10), "refusals took \(clock.now - start)")
+        // Complete plain files still decode, from standard input and from a file.
+        let plain = try CLIRunner.run(["-f", "png", "copy"], stdin: Data("P3\n# two pixels\n2 1\n255\n255 0 0 0 255 0\n".utf8))
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(try header(of: plain.stdout)["width"] == "2")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("plain-\(UUID().uuidString).pgm")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data("P2 2 2 255 1 2 3 4".utf8).write(to: file)
+        let fromFile = try CLIRunner.run(["-i", file.path, "-f", "png", "copy"])
+        #expect(fromFile.status == 0, "\(fromFile.stderr)")
+    }
+
     @Test func argumentsThatWouldOverflowOrBalloonAreUsageErrors() throws {
         let input = try CLIRunner.sampleData("chelsea.png")
         let cases: [([String], String)] = [

@@ -55,18 +55,25 @@ public struct Chain: Sendable {
 
     /// The lazy result image (nothing is decoded unless a stage needs random access).
     public func build(input: ImageInput, context: PipelineContext = PipelineContext()) throws -> VImage {
-        let source = try input.openSource()
+        var source = try input.openSource()
         var remaining = stages[...]
         var image: VImage
         var inMemory = false
         // The header alone says how large the input is; nothing is decoded before it is checked. A stage
         // that loads by itself (thumbnail_source) reads the source again from its start.
-        let declared = PNMHeader.declaredSize(source.peek(512))
-        let header = try classify(input) { try Foreign.load(source, failOn: context.failOn) }
-        if let declared, declared != ("\(header.width)"[...], "\(header.height)"[...]) {
+        let netpbm = PNMHeader.parse(source.peek(512))
+        if case .malformed(let token) = netpbm {
+            throw StyleFilterError(.badInput, "cannot read \(input.displayName): its netpbm header has '\(token)' where a size should be")
+        }
+        var header = try classify(input) { try Foreign.load(source, failOn: context.failOn) }
+        if case .declared(let declared) = netpbm, (declared.width, declared.height) != ("\(header.width)"[...], "\(header.height)"[...]) {
             throw StyleFilterError(.badInput, "cannot read \(input.displayName): its header declares \(declared.width)x\(declared.height), not a valid size")
         }
         try Self.checkSize(header.width, header.height, context: context, what: "\(input.displayName) is", kind: .badInput)
+        if case .declared(let declared) = netpbm, declared.isPlain {
+            source = try Self.readPlainNetpbm(source, declared, width: header.width, height: header.height, input: input)
+            header = try classify(input) { try Foreign.load(source, failOn: context.failOn) }
+        }
         if let first = remaining.first, let loaded = try classify(input, { try first.load(from: source, context: context) }) {
             try Self.checkSize(loaded.width, loaded.height, context: context, what: "\(first.name): the result would be", kind: .usage)
             image = loaded
@@ -99,6 +106,24 @@ public struct Chain: Sendable {
             }
         }
         return image
+    }
+
+    /// A plain (text) netpbm input read whole into memory, refused when it is too short to hold every
+    /// sample its header declares: libvips would read past the end one failed read per sample (minutes).
+    /// Text of more than four times the fewest bytes (plus 64 KiB) is refused rather than held.
+    private static func readPlainNetpbm(_ source: VSource, _ declared: PNMHeader, width: Int, height: Int, input: ImageInput) throws -> VSource {
+        guard let minimum = PNMHeader.minimumPlainBytes(magic: declared.magic, width: width, height: height),
+            case (let limit, false) = minimum.multipliedReportingOverflow(by: 4), case (let cap, false) = limit.addingReportingOverflow(65536)
+        else { throw StyleFilterError(.badInput, "cannot read \(input.displayName): \(width)x\(height) is too large for a plain netpbm file") }
+        let bytes = try wrap(.badInput, "cannot read \(input.displayName)") { () throws(VipsError) in try source.readAll(limit: cap) }
+        guard let bytes else {
+            throw StyleFilterError(.badInput, "cannot read \(input.displayName): a plain netpbm file of \(width)x\(height) over \(cap) bytes")
+        }
+        guard bytes.count >= minimum else {
+            throw StyleFilterError(
+                .badInput, "cannot read \(input.displayName): its header declares \(width)x\(height) but the file is cut short (\(bytes.count) bytes, at least \(minimum) needed)")
+        }
+        return try wrap(.failure) { () throws(VipsError) in try VSource.memory(bytes) }
     }
 
     /// CMYK input becomes sRGB at load, through its embedded profile when it has one (thumbnail_source

@@ -1,11 +1,39 @@
-/// The size a netpbm header (P1-P7, PF, Pf) declares, as written. libvips 8.14 reads the numbers into
-/// 32-bit integers without a range check, so `4294967297 4294967297` becomes a 1x1 image; comparing
-/// the digits with what libvips reports catches any such wrap.
-enum PNMHeader {
-    /// The width and height digits of a PNM header at the start of `bytes`, or nil when `bytes` is no
-    /// PNM header (or the header is cut short: the loader then says what is wrong).
-    static func declaredSize(_ bytes: [UInt8]) -> (width: Substring, height: Substring)? {
-        guard bytes.count > 2, bytes[0] == UInt8(ascii: "P"), "1234567fF".utf8.contains(bytes[1]) else { return nil }
+/// What a netpbm header (P1-P6, PF, Pf) declares, as written, for the two ways libvips 8.14 goes wrong
+/// on hostile ones: it reads the numbers with `atoi` into 32-bit integers, so `4294967297 4294967297`
+/// becomes a 1x1 image and `p2` a width of 0 (comparing the digits with what libvips reports catches
+/// both); and it reads a plain (ASCII) file that ends early with one failed read per missing sample, so
+/// 13 bytes declaring 1x8888888 take minutes (``minimumPlainBytes`` lets the chain refuse them at once).
+struct PNMHeader {
+    /// The format letter after `P`: `1`-`6`, `F` or `f`.
+    let magic: UInt8
+    let width: Substring
+    let height: Substring
+
+    /// Whether the samples are written as text (P1 bitmap, P2 greymap, P3 pixmap).
+    var isPlain: Bool { magic == UInt8(ascii: "1") || magic == UInt8(ascii: "2") || magic == UInt8(ascii: "3") }
+
+    /// The fewest bytes the data of a plain file of `width` x `height` can take: a character per P1
+    /// pixel (bits need no separator), a digit and a separator per P2/P3 sample. Nil on overflow.
+    static func minimumPlainBytes(magic: UInt8, width: Int, height: Int) -> Int? {
+        let (pixels, o1) = width.multipliedReportingOverflow(by: height)
+        guard !o1 else { return nil }
+        switch magic {
+        case UInt8(ascii: "1"): return pixels
+        case UInt8(ascii: "2"): return pixels.multipliedReportingOverflow(by: 2).overflow ? nil : 2 * pixels - 1
+        default: return pixels.multipliedReportingOverflow(by: 6).overflow ? nil : 6 * pixels - 1
+        }
+    }
+
+    enum Parsed {
+        case declared(PNMHeader)
+        /// A size token that is not a positive decimal number.
+        case malformed(String)
+    }
+
+    /// The header at the start of `bytes`, or nil when `bytes` is no netpbm header this checks (P7, or
+    /// a header cut short: the loader then says what is wrong).
+    static func parse(_ bytes: [UInt8]) -> Parsed? {
+        guard bytes.count > 2, bytes[0] == UInt8(ascii: "P"), "123456fF".utf8.contains(bytes[1]) else { return nil }
         let text = Substring(decoding: bytes.dropFirst(2), as: UTF8.self)
         var tokens: [Substring] = []
         var rest = text[...]
@@ -16,10 +44,17 @@ enum PNMHeader {
                 continue
             }
             let token = rest.prefix { !$0.isWhitespace && $0 != "#" }
-            guard !token.isEmpty, token.allSatisfy(\.isNumber) else { return nil }
-            tokens.append(token)
+            if token.isEmpty { return nil }
             rest = rest.dropFirst(token.count)
+            // A token that runs to the end of what was read may be cut short.
+            if rest.isEmpty { return nil }
+            guard token.allSatisfy({ $0.isASCII && $0.isNumber }), token.contains(where: { $0 != "0" }) else {
+                // Shown in a message: control characters from the file become '?'.
+                let shown = token.prefix(16).unicodeScalars.map { $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "?" }
+                return .malformed(String(shown))
+            }
+            tokens.append(token)
         }
-        return (tokens[0], tokens[1])
+        return .declared(PNMHeader(magic: bytes[1], width: tokens[0], height: tokens[1]))
     }
 }
