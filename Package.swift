@@ -74,7 +74,7 @@ let package = Package(
 )
 
 // libFuzzer targets of the pipeline side (fuzz/README.md), declared only for a fuzzing build:
-// STYLEFILTER_FUZZ=1 swift build -c release --sanitize fuzzer --sanitize address --scratch-path .build-fuzz.
+// fuzz/pipeline/run.sh builds them (STYLEFILTER_FUZZ=1, --scratch-path .build-fuzz, -sanitize=fuzzer,address).
 // They have no main (libFuzzer brings it), so an ordinary build could not link them.
 if Context.environment["STYLEFILTER_FUZZ"] == "1" {
     for (name, dependencies) in [
@@ -84,4 +84,13 @@ if Context.environment["STYLEFILTER_FUZZ"] == "1" {
             name: name, dependencies: dependencies.map { .target(name: $0) }, path: "fuzz/pipeline/\(name)",
             swiftSettings: [.unsafeFlags(["-parse-as-library", "-enable-testing"])]))
     }
+}
+
+// STYLEFILTER_ENGINE_BENCH=1: the bench with the engine's cases only (sgemm, conv3x3, U-Net, DINO, CLIP),
+// linking Engine and OpenBLAS but not libvips, so ../shared/gpu/pack.sh can carry it to a machine without
+// libvips (scripts/device/cpu-cores.sh, the many-core CPU figures).
+if Context.environment["STYLEFILTER_ENGINE_BENCH"] == "1", let bench = package.targets.first(where: { $0.name == "stylefilter-bench" }) {
+    bench.dependencies = ["Engine", "COpenBLAS"]
+    bench.exclude = ["BenchPipeline.swift", "BenchStep.swift", "BenchTiles.swift", "BenchTilesMemory.swift"]
+    bench.swiftSettings = [.define("ENGINE_ONLY_BENCH")]
 }

@@ -14,7 +14,7 @@ enum BenchFeatureNetworks {
         let sgemm = BenchUNet.sgemmGFLOPS().gflops
         Bench.log("dino-b8-grad: sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight ViT-B/8")
         let d = 768, depth = 12, patch = 8, side = 224
-        let shapes = BenchStep.dinoShapes(width: d, depth: depth, patch: patch, tokens: 1 + (side / patch) * (side / patch))
+        let shapes = BenchShapes.dino(width: d, depth: depth, patch: patch, tokens: 1 + (side / patch) * (side / patch))
         let model = try DINOVisionTransformer(weights: WeightStore(RandomArchive(shapes)))
         Bench.log("  \(model.config.name)")
         let image = randomImage(batch: batch, side: side)

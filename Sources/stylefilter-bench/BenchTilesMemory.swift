@@ -121,7 +121,7 @@ enum BenchTilesMemory {
         let config = try JSONDecoder().decode(UNetConfig.self, from: JSONSerialization.data(withJSONObject: unetConfig))
         try writeSafetensors(config.parameterShapes(), to: dir.appendingPathComponent("unet.safetensors"))
         try JSONSerialization.data(withJSONObject: unetConfig).write(to: dir.appendingPathComponent("unet.json"))
-        let dino = BenchStep.dinoShapes(width: 96, depth: 2, patch: 16, tokens: 1 + (224 / 16) * (224 / 16))
+        let dino = BenchShapes.dino(width: 96, depth: 2, patch: 16, tokens: 1 + (224 / 16) * (224 / 16))
         try writeSafetensors(dino, to: dir.appendingPathComponent("dino.safetensors"))
         try JSONSerialization.data(withJSONObject: ["num_heads": 2, "global_patch_size": 224]).write(to: dir.appendingPathComponent("dino.json"))
     }

@@ -3,13 +3,17 @@ import Foundation
 
 // `stylefilter-bench CASE`: each case prints progress on stderr and its result as the last stdout line.
 // Cases register here, one file each (Bench<Name>.swift).
-let cases: [String: (ArraySlice<String>) throws -> Void] = [
+var cases: [String: (ArraySlice<String>) throws -> Void] = [
     "sgemm": BenchUNet.sgemm,
     "unet256-fwd": { try BenchUNet.unet("unet256-fwd", gradient: false, $0) },
     "conv3x3": BenchConv.run,
     "unet256-grad": { try BenchUNet.unet("unet256-grad", gradient: true, $0) },
     "dino-b8-grad": BenchFeatureNetworks.dino,
     "clip-b32-grad": BenchFeatureNetworks.clip,
+]
+#if !ENGINE_ONLY_BENCH
+// The cases that run StyleFilter (and so libvips); an engine-only build (Package.swift) leaves them out.
+cases.merge([
     "pipeline": BenchPipeline.run,
     "step-image": { try BenchStep.run(.image, $0) },
     "step-text": { try BenchStep.run(.text, $0) },
@@ -19,7 +23,8 @@ let cases: [String: (ArraySlice<String>) throws -> Void] = [
     "tiles-detail": BenchTiles.detail,
     "tiles-memory": BenchTilesMemory.run,
     "tiles-memory-child": BenchTilesMemory.child,
-]
+]) { first, _ in first }
+#endif
 
 // As the command does: the best OpenBLAS kernels for this CPU, then what runs is printed with every case.
 BLASCore.selectForThisCPU()

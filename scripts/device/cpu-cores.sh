@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Issue 14's many-core CPU figures, on the GPU machine's 16 Xeon cores (Emerald Rapids; no Swift and no
+# libvips there, PyTorch in its Python). Prepared here, run there in one call:
+#
+#   STYLEFILTER_ENGINE_BENCH=1 swift build -c release --static-swift-stdlib --product stylefilter-bench \
+#       --scratch-path .build-enginebench                      # the engine-only bench (no libvips)
+#   ../shared/gpu/pack.sh --binary .build-enginebench/release/stylefilter-bench .device-carry
+#   device run: bash scripts/device/cpu-cores.sh              (carry .device-carry; about 8 minutes)
+#
+# Prints, for 16 and 2 threads, each case's seconds and its ratio to the same run's sgemm, with the kernels
+# the bench chose by itself (BLASCore) and, for sgemm, OpenBLAS's own choice; then PyTorch's fp32 and
+# bf16 matmul rates on the same cores. Case logs go to $OUT (or /tmp/cpu-cores).
+set -uo pipefail
+out=${OUT:-/tmp/cpu-cores}
+mkdir -p "$out"
+bash .device-carry/unpack.sh
+export LD_LIBRARY_PATH=/tmp/dev/lib
+bench=/tmp/dev/bin/stylefilter-bench
+lscpu | grep -E '^(Model name|CPU\(s\)|Thread)' | tee "$out/cpu.txt"
+
+rows=()
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+# case threads [ENV=VALUE...]: runs one bench case, keeps its log and its result line.
+measure() {
+    local name=$1 threads=$2
+    shift 2
+    local log="$out/$name-t$threads${1:+-${1#*=}}.log"
+    local line
+    line=$(env OPENBLAS_NUM_THREADS="$threads" "$@" timeout 300 "$bench" "$name" 2>"$log" | tail -1)
+    local kernels
+    kernels=$(grep -m1 'OpenBLAS kernels' "$log" | sed 's/^OpenBLAS kernels: //')
+    rows+=("$threads|$name|$kernels|$line")
+    echo "$threads threads, $name ($kernels): $line"
+}
+
+for threads in 16 2; do
+    # OpenBLAS's own choice (the bench's choice suppressed), for sgemm only: the slow default users got.
+    measure sgemm "$threads" STYLEFILTER_OPENBLAS_CHOSE=unchanged
+    measure sgemm "$threads"
+    for name in unet256-fwd unet256-grad dino-b8-grad; do measure "$name" "$threads"; done
+done
+
+python3 - "$out" <<'PY' 2>&1 | tee "$out/pytorch.txt"
+import sys, time, torch
+for threads in (16, 2):
+    torch.set_num_threads(threads)
+    a = torch.randn(2048, 2048); b = torch.randn(2048, 2048)
+    for dtype in (torch.float32, torch.bfloat16):
+        x, y = a.to(dtype), b.to(dtype)
+        torch.mm(x, y)
+        times = []
+        for _ in range(5):
+            t = time.perf_counter(); torch.mm(x, y); times.append(time.perf_counter() - t)
+        s = sorted(times)[2]
+        print(f"pytorch {torch.__version__} mm 2048^3 {str(dtype).split('.')[-1]} on {threads} threads: {2 * 2048**3 / s / 1e9:.0f} GFLOP/s")
+PY
+
+echo
+echo "| threads | case | kernels | seconds | ratio to the run's sgemm | peak RSS MB |"
+echo "|---|---|---|---|---|---|"
+for row in "${rows[@]}"; do
+    IFS='|' read -r threads name kernels line <<<"$row"
+    seconds=$(field seconds "$line")
+    ratio=$(field ratio_to_sgemm "$line")
+    [ -n "$ratio" ] || ratio=$(field gflops "$line")" GFLOP/s"
+    echo "| $threads | $name | $kernels | ${seconds:-?} | ${ratio:-?} | $(field peak_rss_mb "$line") |"
+done
