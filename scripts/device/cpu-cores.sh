@@ -5,11 +5,11 @@
 #   STYLEFILTER_ENGINE_BENCH=1 swift build -c release --static-swift-stdlib --product stylefilter-bench \
 #       --scratch-path .build-enginebench                      # the engine-only bench (no libvips)
 #   ../shared/gpu/pack.sh --binary .build-enginebench/release/stylefilter-bench .device-carry
-#   device run: bash scripts/device/cpu-cores.sh              (carry .device-carry; about 8 minutes)
+#   device run: bash scripts/device/cpu-cores.sh              (carry .device-carry)
 #
 # Prints, for 16 and 2 threads, each case's seconds and its ratio to the same run's sgemm, with the kernels
 # the bench chose by itself (BLASCore) and, for sgemm, OpenBLAS's own choice; then PyTorch's fp32 and
-# bf16 matmul rates on the same cores. Case logs go to $OUT (or /tmp/cpu-cores).
+# bf16 matmul rates on the same cores. Case logs go to $OUT (or /tmp/cpu-cores). About 8 minutes.
 set -uo pipefail
 out=${OUT:-/tmp/cpu-cores}
 mkdir -p "$out"
@@ -26,7 +26,7 @@ measure() {
     shift 2
     local log="$out/$name-t$threads${1:+-${1#*=}}.log"
     local line
-    line=$(env OPENBLAS_NUM_THREADS="$threads" "$@" timeout 300 "$bench" "$name" 2>"$log" | tail -1)
+    line=$(env OPENBLAS_NUM_THREADS="$threads" "$@" timeout 300 "$bench" "$name" "${case_args[@]}" 2>"$log" | tail -1)
     local kernels
     kernels=$(grep -m1 'OpenBLAS kernels' "$log" | sed 's/^OpenBLAS kernels: //')
     rows+=("$threads|$name|$kernels|$line")
@@ -34,6 +34,10 @@ measure() {
 }
 
 for threads in 16 2; do
+    # Medians of 3 runs on 16 threads; one run on 2 (minutes each there; the 2-core machine's own table is
+    # in the sections above).
+    case_args=(runs=3)
+    [ "$threads" = 16 ] || case_args=(runs=1)
     # OpenBLAS's own choice (the bench's choice suppressed), for sgemm only: the slow default users got.
     measure sgemm "$threads" STYLEFILTER_OPENBLAS_CHOSE=unchanged
     measure sgemm "$threads"
