@@ -41,7 +41,7 @@ final class OutputWriter {
         PartialOutput.set(temporary)
     }
 
-    /// Removes the temporary file unless ``write(_:describedAs:save:)`` succeeded.
+    /// Removes the temporary file unless ``write(_:input:save:)`` succeeded.
     deinit { abandon() }
 
     /// Encodes `image` with `save` and puts the result in place. `input` names the input in the message
