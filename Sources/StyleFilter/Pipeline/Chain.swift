@@ -112,7 +112,7 @@ public struct Chain: Sendable {
     /// sample its header declares: libvips would read past the end one failed read per sample (minutes).
     /// Text of more than four times the fewest bytes (plus 64 KiB) is refused rather than held.
     private static func readPlainNetpbm(_ source: VSource, _ declared: PNMHeader, width: Int, height: Int, input: ImageInput) throws -> VSource {
-        guard let minimum = PNMHeader.minimumPlainBytes(magic: declared.magic, width: width, height: height),
+        guard let minimum = declared.minimumPlainBytes(width: width, height: height),
             case (let limit, false) = minimum.multipliedReportingOverflow(by: 4), case (let cap, false) = limit.addingReportingOverflow(65536)
         else { throw StyleFilterError(.badInput, "cannot read \(input.displayName): \(width)x\(height) is too large for a plain netpbm file") }
         let bytes = try wrap(.badInput, "cannot read \(input.displayName)") { () throws(VipsError) in try source.readAll(limit: cap) }

@@ -2,7 +2,7 @@
 /// on hostile ones: it reads the numbers with `atoi` into 32-bit integers, so `4294967297 4294967297`
 /// becomes a 1x1 image and `p2` a width of 0 (comparing the digits with what libvips reports catches
 /// both); and it reads a plain (ASCII) file that ends early with one failed read per missing sample, so
-/// 13 bytes declaring 1x8888888 take minutes (``minimumPlainBytes`` lets the chain refuse them at once).
+/// 13 bytes declaring 1x8888888 take minutes (``minimumPlainBytes(width:height:)`` lets the chain refuse them at once).
 struct PNMHeader {
     /// The format letter after `P`: `1`-`6`, `F` or `f`.
     let magic: UInt8
@@ -14,7 +14,7 @@ struct PNMHeader {
 
     /// The fewest bytes the data of a plain file of `width` x `height` can take: a character per P1
     /// pixel (bits need no separator), a digit and a separator per P2/P3 sample. Nil on overflow.
-    static func minimumPlainBytes(magic: UInt8, width: Int, height: Int) -> Int? {
+    func minimumPlainBytes(width: Int, height: Int) -> Int? {
         let (pixels, o1) = width.multipliedReportingOverflow(by: height)
         guard !o1 else { return nil }
         switch magic {
