@@ -61,7 +61,12 @@ public struct Chain: Sendable {
         var inMemory = false
         // The header alone says how large the input is; nothing is decoded before it is checked. A stage
         // that loads by itself (thumbnail_source) reads the source again from its start.
-        let netpbm = PNMHeader.parse(source.peek(512))
+        let head = source.peek(1 << 16)
+        if let (type, length) = PNGChunks.oversizedMetadata(head) {
+            throw StyleFilterError(
+                .badInput, "cannot read \(input.displayName): its PNG chunk '\(type)' declares \(length) bytes, over the \(PNGChunks.metadataLimit >> 20) MiB allowed for metadata")
+        }
+        let netpbm = PNMHeader.parse(Array(head.prefix(512)))
         if case .malformed(let token) = netpbm {
             throw StyleFilterError(.badInput, "cannot read \(input.displayName): its netpbm header has '\(token)' where a size should be")
         }
