@@ -16,8 +16,7 @@ enum PNGChunks {
             let typeBytes = bytes[(offset + 4)..<(offset + 8)]
             if typeBytes.elementsEqual("IEND".utf8) { return nil }
             if !typeBytes.elementsEqual("IDAT".utf8) && length > limit {
-                let type = String(typeBytes.map { $0 >= 0x20 && $0 < 0x7F ? Character(Unicode.Scalar($0)) : "?" })
-                return (type, length)
+                return (printable(typeBytes), length)
             }
             offset += 12 + length  // length < 2^32: no overflow
         }

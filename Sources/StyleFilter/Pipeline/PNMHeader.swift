@@ -49,9 +49,7 @@ struct PNMHeader {
             // A token that runs to the end of what was read may be cut short.
             if rest.isEmpty { return nil }
             guard token.allSatisfy({ $0.isASCII && $0.isNumber }), token.contains(where: { $0 != "0" }) else {
-                // Shown in a message: control characters from the file become '?'.
-                let shown = token.prefix(16).unicodeScalars.map { $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "?" }
-                return .malformed(String(shown))
+                return .malformed(printable(token.utf8.prefix(16)))
             }
             tokens.append(token)
         }
