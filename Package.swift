@@ -23,6 +23,8 @@ let package = Package(
         .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The AVX512-BF16 GEMM behind `MatmulPrecision.bf16` (C for the intrinsics; checks the CPU itself).
+        .target(name: "CBFloat16"),
         // Only what Swift cannot import from libvips: macros and variadic calls.
         .target(name: "CVipsShim", dependencies: ["CVips"]),
 
@@ -32,7 +34,7 @@ let package = Package(
         ),
         .target(
             name: "Engine",
-            dependencies: ["COpenBLAS", "CZlib"],
+            dependencies: ["COpenBLAS", "CZlib", "CBFloat16"],
             exclude: ["Resources/README.md"],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
         ),
@@ -61,7 +63,7 @@ let package = Package(
         .testTarget(name: "VipsBridgeTests", dependencies: ["VipsBridge"]),
         // Locates the parity fixtures (STYLEFILTER_FIXTURES or Tests/Fixtures) for the test targets.
         .target(name: "FixtureSupport", dependencies: ["Engine"], path: "Tests/FixtureSupport"),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "CZlib", "FixtureSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "CZlib", "CBFloat16", "FixtureSupport"]),
         // Builds tiny checkpoints and serves models over loopback HTTP for the models tests.
         .target(name: "ModelsTestSupport", path: "Tests/ModelsTestSupport"),
         .testTarget(name: "StyleFilterTests", dependencies: ["StyleFilter", "Engine", "VipsBridge", "FixtureSupport", "ModelsTestSupport"]),

@@ -14,8 +14,8 @@ enum BenchFeatureNetworks {
         let sgemm = BenchUNet.sgemmGFLOPS().gflops
         Bench.log("dino-b8-grad: sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight ViT-B/8")
         let d = 768, depth = 12, patch = 8, side = 224
-        let shapes = BenchShapes.dino(width: d, depth: depth, patch: patch, tokens: 1 + (side / patch) * (side / patch))
-        let model = try DINOVisionTransformer(weights: WeightStore(RandomArchive(shapes)))
+        let shapes = DINOVisionTransformer.parameterShapes(width: d, depth: depth, patch: patch, tokens: 1 + (side / patch) * (side / patch))
+        let model = try DINOVisionTransformer(weights: WeightStore(RandomWeightArchive(shapes)))
         Bench.log("  \(model.config.name)")
         let image = randomImage(batch: batch, side: side)
         let n = (side / patch) * (side / patch) + 1
@@ -39,20 +39,8 @@ enum BenchFeatureNetworks {
         let sgemm = BenchUNet.sgemmGFLOPS().gflops
         Bench.log("clip-b32-grad: sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight ViT-B/32 image tower")
         let w = 768, layers = 12, patch = 32, side = 224, embed = 512
-        var shapes: [(name: String, shape: [Int])] = [
-            ("visual.class_embedding", [w]), ("visual.positional_embedding", [50, w]), ("visual.conv1.weight", [w, 3, patch, patch]),
-            ("visual.ln_pre.weight", [w]), ("visual.ln_pre.bias", [w]), ("visual.ln_post.weight", [w]), ("visual.ln_post.bias", [w]),
-            ("visual.proj", [w, embed]),
-        ]
-        for i in 0..<layers {
-            let p = "visual.transformer.resblocks.\(i)."
-            shapes += [
-                (p + "ln_1.weight", [w]), (p + "ln_1.bias", [w]), (p + "attn.in_proj_weight", [3 * w, w]), (p + "attn.in_proj_bias", [3 * w]),
-                (p + "attn.out_proj.weight", [w, w]), (p + "attn.out_proj.bias", [w]), (p + "ln_2.weight", [w]), (p + "ln_2.bias", [w]),
-                (p + "mlp.c_fc.weight", [4 * w, w]), (p + "mlp.c_fc.bias", [4 * w]), (p + "mlp.c_proj.weight", [w, 4 * w]), (p + "mlp.c_proj.bias", [w]),
-            ]
-        }
-        let model = try CLIPModel(weights: WeightStore(RandomArchive(shapes)))
+        let shapes = CLIPModel.imageTowerShapes(width: w, layers: layers, patch: patch, resolution: side, embed: embed)
+        let model = try CLIPModel(weights: WeightStore(RandomWeightArchive(shapes)))
         Bench.log("  \(model.config.name), text tower: \(model.config.text == nil ? "none" : "yes")")
         let image = randomImage(batch: batch, side: side)
         let n = (side / patch) * (side / patch) + 1
@@ -78,7 +66,7 @@ enum BenchFeatureNetworks {
     }
 
     static func randomImage(batch: Int, side: Int) -> Tensor {
-        var rng = RandomArchive.Generator(seed: 42)
+        var rng = RandomWeightArchive.Generator(seed: 42)
         return Tensor(shape: [batch, 3, side, side], scalars: (0..<(batch * 3 * side * side)).map { _ in rng.uniform(scale: 1.7) })
     }
 

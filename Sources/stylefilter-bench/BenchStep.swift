@@ -19,14 +19,14 @@ enum BenchStep {
         let sgemm = BenchUNet.sgemmGFLOPS().gflops
         Bench.log("\(name): sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight networks")
         let config = kind == .faces ? UNetConfig.ffhq256 : UNetConfig.imageNet256Unconditional
-        let unet = try UNetModel(config: config, weights: WeightStore(RandomArchive(config.parameterShapes())))
-        let dino = try DINOVisionTransformer(weights: WeightStore(RandomArchive(BenchShapes.dinoB8())))
-        var rng = RandomArchive.Generator(seed: 7)
+        let unet = try UNetModel(config: config, weights: WeightStore(RandomWeightArchive(config.parameterShapes())))
+        let dino = try DINOVisionTransformer(weights: WeightStore(RandomWeightArchive(DINOVisionTransformer.parameterShapes(width: 768, depth: 12, patch: 8, tokens: 785))))
+        var rng = RandomWeightArchive.Generator(seed: 7)
         func image() -> Tensor { Tensor(shape: [1, 3, 256, 256], scalars: (0..<(3 * 65536)).map { _ in rng.uniform(scale: 1) }) }
         let source = image(), style = image()
         var clip: CLIPGuidance?
         if text {
-            let model = try CLIPModel(weights: WeightStore(RandomArchive(BenchShapes.clipB32Image())))
+            let model = try CLIPModel(weights: WeightStore(RandomWeightArchive(CLIPModel.imageTowerShapes(width: 768, layers: 12, patch: 32, resolution: 224, embed: 512))))
             var t = (0..<512).map { _ in rng.uniform(scale: 1) }
             let norm = t.map { $0 * $0 }.reduce(0, +).squareRoot()
             t = t.map { $0 / norm }

@@ -28,8 +28,8 @@ enum BenchTiles {
         sgemmGFLOPS = sgemm
         Bench.log("sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads")
         let config = UNetConfig.imageNet256Unconditional
-        let unet = try UNetModel(config: config, weights: WeightStore(RandomArchive(config.parameterShapes())))
-        let dino = try DINOVisionTransformer(weights: WeightStore(RandomArchive(BenchShapes.dinoB8())))
+        let unet = try UNetModel(config: config, weights: WeightStore(RandomWeightArchive(config.parameterShapes())))
+        let dino = try DINOVisionTransformer(weights: WeightStore(RandomWeightArchive(DINOVisionTransformer.parameterShapes(width: 768, depth: 12, patch: 8, tokens: 785))))
         var p = DiffuseITParameters.named("paper", imageMode: true)!
         p.useRangeRestart = false  // random weights would restart at once
         return Setup(unet: unet, dino: DINOLosses(model: dino, globalPatchSize: 224), parameters: p)

@@ -121,7 +121,7 @@ enum BenchTilesMemory {
         let config = try JSONDecoder().decode(UNetConfig.self, from: JSONSerialization.data(withJSONObject: unetConfig))
         try writeSafetensors(config.parameterShapes(), to: dir.appendingPathComponent("unet.safetensors"))
         try JSONSerialization.data(withJSONObject: unetConfig).write(to: dir.appendingPathComponent("unet.json"))
-        let dino = BenchShapes.dino(width: 96, depth: 2, patch: 16, tokens: 1 + (224 / 16) * (224 / 16))
+        let dino = DINOVisionTransformer.parameterShapes(width: 96, depth: 2, patch: 16, tokens: 1 + (224 / 16) * (224 / 16))
         try writeSafetensors(dino, to: dir.appendingPathComponent("dino.safetensors"))
         try JSONSerialization.data(withJSONObject: ["num_heads": 2, "global_patch_size": 224]).write(to: dir.appendingPathComponent("dino.json"))
     }
@@ -142,7 +142,7 @@ enum BenchTilesMemory {
         var length = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
         data.append(json)
-        var rng = RandomArchive.Generator(seed: 7)
+        var rng = RandomWeightArchive.Generator(seed: 7)
         for e in entries {
             let count = e.shape.reduce(1, *)
             let isNorm = e.name.hasSuffix("norm.weight") || e.name.contains("norm1.weight") || e.name.contains("norm2.weight")

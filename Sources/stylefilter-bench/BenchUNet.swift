@@ -72,8 +72,8 @@ enum BenchUNet {
         let config = UNetConfig.imageNet256Unconditional
         let recompute: UNetModel.Recompute = args.contains("recompute=all") ? .all : args.contains("recompute=full") ? .fullResolution : .none
         Bench.log("\(name): \(EngineThreads.current) threads, recompute \(recompute); building random-weight model")
-        let model = try UNetModel(config: config, weights: WeightStore(RandomArchive(config.parameterShapes())), recompute: recompute)
-        var rng = RandomArchive.Generator(seed: 42)
+        let model = try UNetModel(config: config, weights: WeightStore(RandomWeightArchive(config.parameterShapes())), recompute: recompute)
+        var rng = RandomWeightArchive.Generator(seed: 42)
         let x = Tensor(shape: [1, 3, 256, 256], scalars: (0..<(3 * 256 * 256)).map { _ in rng.uniform(scale: 1.7) })
         let t = Tensor(shape: [1], scalars: [500])
         let cotangent = Tensor(shape: [1, config.outChannels, 256, 256], scalars: (0..<(config.outChannels * 65536)).map { _ in rng.uniform(scale: 1.7) })
@@ -114,46 +114,6 @@ enum BenchUNet {
     }
 }
 
-/// Weights drawn on demand for a list of (name, shape): uniform noise with the variance of
-/// guided-diffusion-like initialisation (1/fan_in for matrices and convolutions, GroupNorm weights
-/// near 1), so activations stay in a realistic range.
-final class RandomArchive: TensorArchive, @unchecked Sendable {
-    struct Generator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed | 1 }
-        /// Uniform in [-scale, scale].
-        mutating func uniform(scale: Float) -> Float {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
-            return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
-        }
-    }
-
-    let shapes: [String: [Int]]
-    let tensorNames: [String]
-
-    init(_ entries: [(name: String, shape: [Int])]) {
-        tensorNames = entries.map(\.name)
-        shapes = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.shape) })
-    }
-
-    func shape(of name: String) -> [Int]? { shapes[name] }
-
-    func tensor(named name: String) throws -> Tensor {
-        guard let shape = shapes[name] else { throw CheckpointError.missingTensor(name: name) }
-        // FNV-1a of the name: a seed that is the same in every run (hashValue is not).
-        var rng = Generator(seed: name.utf8.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 })
-        let count = Tensor.elementCount(shape)
-        var t = Tensor(uninitializedShape: shape)
-        // sqrt(3) turns a uniform half-width into a standard deviation.
-        let isNorm = shape.count == 1 && (name.contains("norm") || name.contains("in_layers.0") || name.contains("out_layers.0") || name.hasPrefix("out.0"))
-        let scale: Float = shape.count >= 2 ? 1.7320508 / Float(count / shape[0]).squareRoot() : (isNorm ? 0.17 : 0.087)
-        t.withUnsafeMutableBufferPointer { p in
-            for i in 0..<count { p[i] = (isNorm && name.hasSuffix("weight") ? 1 : 0) + rng.uniform(scale: scale) }
-        }
-        return t
-    }
-}
-
 /// `conv3x3 [channels=256] [size=256] [tile=FLOATS]`: one 3x3 convolution (forward and input
 /// gradient) at the U-Net's largest level, against sgemm in the same run; for choosing the tile.
 enum BenchConv {
@@ -163,7 +123,7 @@ enum BenchConv {
         }
         let c = arg("channels", 256), s = arg("size", 256)
         let (_, sgemm, _) = BenchUNet.sgemmGFLOPS()
-        var rng = RandomArchive.Generator(seed: 7)
+        var rng = RandomWeightArchive.Generator(seed: 7)
         let x = Tensor(shape: [1, c, s, s], scalars: (0..<(c * s * s)).map { _ in rng.uniform(scale: 1) })
         let w = Tensor(shape: [c, c, 3, 3], scalars: (0..<(c * c * 9)).map { _ in rng.uniform(scale: 0.02) })
         let b = Tensor(shape: [c], repeating: 0.1)

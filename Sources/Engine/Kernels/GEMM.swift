@@ -1,7 +1,8 @@
+import CBFloat16
 import COpenBLAS
 
-/// Single-precision matrix multiply through OpenBLAS: `C = alpha * op(A) * op(B) + beta * C`,
-/// all matrices row-major.
+/// Matrix multiply `C = alpha * op(A) * op(B) + beta * C`, all matrices row-major, in the engine's
+/// ``MatmulPrecision``: OpenBLAS sgemm for fp32, the AVX512-BF16 kernel (CBFloat16) for bf16.
 enum GEMM {
     /// `op(A)` is `m x k`, `op(B)` is `k x n`, `C` is `m x n`; `lda`/`ldb`/`ldc` are row strides of
     /// the matrices as stored (before transposition). `threads` defaults to the engine's budget;
@@ -25,6 +26,7 @@ enum GEMM {
             }
             return
         }
+        let precision = MatmulPrecision.current
         // Big products are split across the engine's threads (OpenBLAS itself is single-threaded,
         // see EngineThreads). Each part packs its own copy of the operand it shares, so split the
         // larger side of C: along n every part re-packs A (m·k), along m every part re-packs B (k·n).
@@ -39,25 +41,32 @@ enum GEMM {
                     let hi = part == threads - 1 ? total : (total * (part + 1) / threads) & ~15
                     guard hi > lo else { continue }
                     if alongN {
-                        single(transposeA, transposeB, m, hi - lo, k, alpha, pa.value, lda,
+                        single(precision, transposeA, transposeB, m, hi - lo, k, alpha, pa.value, lda,
                             transposeB ? pb.value + lo * ldb : pb.value + lo, ldb, beta, pc.value + lo, ldc)
                     } else {
-                        single(transposeA, transposeB, hi - lo, n, k, alpha,
+                        single(precision, transposeA, transposeB, hi - lo, n, k, alpha,
                             transposeA ? pa.value + lo : pa.value + lo * lda, lda, pb.value, ldb, beta, pc.value + lo * ldc, ldc)
                     }
                 }
             }
             return
         }
-        single(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        single(precision, transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
     @inline(__always)
     private static func single(
-        _ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ precision: MatmulPrecision, _ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
+        if precision == .bf16 {
+            // Its packing buffers are the only allocation; failing one is out of memory, as for any tensor.
+            guard sf_bf16_gemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) else {
+                fatalError("out of memory for a bf16 GEMM's packing buffers (\(m)x\(n)x\(k))")
+            }
+            return
+        }
         cblas_sgemm(
             CblasRowMajor,
             transposeA ? CblasTrans : CblasNoTrans,

@@ -39,12 +39,14 @@ enum Parallel {
             body(0..<count)
             return
         }
+        // Dispatch's workers are not in the caller's task: hand them its matmul precision.
+        let precision = MatmulPrecision.current
         withoutActuallyEscaping(body) { escaping in
             let box = UncheckedSendable(escaping)
             DispatchQueue.concurrentPerform(iterations: threads) { part in
                 let lo = count * part / threads
                 let hi = count * (part + 1) / threads
-                if lo < hi { box.value(lo..<hi) }
+                if lo < hi { MatmulPrecision.$scoped.withValue(precision) { box.value(lo..<hi) } }
             }
         }
     }
