@@ -29,16 +29,21 @@ main() {
     mkdir -p "$build"
     blas_include=$(pkg-config --cflags-only-I openblas)
     blas_libs=$(pkg-config --libs-only-L openblas)
-    common=(-O -parse-as-library -sanitize=fuzzer,address -I Sources/COpenBLAS -I Sources/CZlib -Xcc "$blas_include")
+    # The Engine's C kernel (CBFloat16) needs a module map where SwiftPM would generate one.
+    mkdir -p "$build/CBFloat16"
+    printf 'module CBFloat16 {\n    header "%s"\n    export *\n}\n' "$PWD/Sources/CBFloat16/include/bf16_gemm.h" >"$build/CBFloat16/module.modulemap"
+    common=(-O -parse-as-library -sanitize=fuzzer,address -I Sources/COpenBLAS -I Sources/CZlib -I "$build/CBFloat16" -Xcc "$blas_include")
 
     # The Engine once, instrumented, as a static library with its module (internal API visible to the targets
     # through -enable-testing); rebuilt when a source is newer than the library.
     engine_sources=$(find Sources/Engine -name '*.swift' | sort)
-    if [ ${#targets[@]} -gt 0 ] && { [ ! -f "$build/libEngine.a" ] || [ -n "$(find Sources/Engine fuzz/Support/BundleModule.swift -name '*.swift' -newer "$build/libEngine.a")" ]; }; then
+    if [ ${#targets[@]} -gt 0 ] && { [ ! -f "$build/libEngine.a" ] || [ -n "$(find Sources/Engine Sources/CBFloat16 fuzz/Support/BundleModule.swift -newer "$build/libEngine.a")" ]; }; then
         echo "building the instrumented Engine library..."
         # shellcheck disable=SC2086
         swiftc "${common[@]}" -enable-testing -module-name Engine -emit-library -static -emit-module \
             -emit-module-path "$build/Engine.swiftmodule" -o "$build/libEngine.a" $engine_sources fuzz/Support/BundleModule.swift
+        clang -O2 -fsanitize=address -I Sources/CBFloat16/include -c Sources/CBFloat16/bf16_gemm.c -o "$build/bf16_gemm.o"
+        ar rcs "$build/libEngine.a" "$build/bf16_gemm.o"
     fi
 
     # Seeds made from the fixtures and hand-made hostile variants (deterministic; not instrumented).
