@@ -1,6 +1,9 @@
 import Engine
 import VipsBridge
 
+/// The number format of a style run's matrix products (the engine's `MatmulPrecision`): fp32 or bf16.
+public typealias StylePrecision = MatmulPrecision
+
 /// `style`: DiffuseIT image translation as a chainable stage.
 ///
 /// Image mode (a style image) and text mode (a target and a source text) as upstream; see
@@ -33,6 +36,9 @@ public struct StyleStage: Stage {
     public var seed: UInt64?
     /// Whether the output carries its ``StyleProvenance`` (`--strip` drops it anyway).
     public var recordsProvenance = true
+    /// The networks' matrix products: fp32 (default, the upstream parity path) or bf16 on CPUs with
+    /// AVX512-BF16 (about 1e-2 relative change of a step's guidance gradient; see BENCHMARKS.md for the speed).
+    public var precision: StylePrecision = .fp32
 
     public init(guide: Guide, parameters: DiffuseITParameters, models: StyleModelFiles, iterations: Int = 1, iterationsDirectory: String? = nil) throws {
         guard iterations >= 1 else { throw StyleFilterError(.usage, "style: --iterations must be at least 1") }
@@ -53,6 +59,17 @@ public struct StyleStage: Stage {
         self.iterationsDirectory = iterationsDirectory
     }
 
+    /// The precision called `name` (`fp32`, `bf16`), checked against this CPU before any work.
+    /// - Throws: a usage error (status 64) for an unknown name or one this CPU cannot run.
+    public static func precision(named name: String) throws -> StylePrecision {
+        guard let precision = StylePrecision(rawValue: name) else {
+            let known = StylePrecision.allCases.map(\.rawValue).joined(separator: ", ")
+            throw StyleFilterError(.usage, "style: unknown --precision '\(name)' (known: \(known))")
+        }
+        guard precision.isSupported else { throw StyleFilterError(.usage, "style: \(MatmulPrecisionError.unsupported(precision))") }
+        return precision
+    }
+
     public var name: String { "style" }
 
     /// The source is read more than once (whole mode resizes it, the tiled modes read it by region).
@@ -64,9 +81,14 @@ public struct StyleStage: Stage {
         var context = context
         if let seed { context.seed = seed }
         do {
-            translated = try StyleRun(self, context: context).translate(colour, depth: depth)
+            translated = try precision.withEngine {
+                if precision != .fp32 { context.logger.info("style: matrix products in \(precision)") }
+                return try StyleRun(self, context: context).translate(colour, depth: depth)
+            }
         } catch let error as StyleFilterError {
             throw error
+        } catch let error as MatmulPrecisionError {
+            throw StyleFilterError(.usage, "style: \(error)")
         } catch let error as DiffuseITError {
             throw StyleFilterError(.failure, error.description)
         } catch {

@@ -33,10 +33,13 @@ public struct StyleProvenance: Codable, Sendable, Equatable {
     public var params: [String: String]
     /// The tiled and detail modes' settings (overlap, detail_steps, detail_level).
     public var tiling: [String: Int]?
+    /// The matrix products' precision when not fp32 (`bf16`): the same seed gives the same bytes only in it.
+    public var precision: String?
     public var models: [File]
 
     enum CodingKeys: String, CodingKey {
-        case stylefilter, seed, preset, mode, prompt, sourcePrompt = "source_prompt", styleImage = "style_image", faces, ddim, params, tiling, models
+        case stylefilter, seed, preset, mode, prompt, sourcePrompt = "source_prompt", styleImage = "style_image", faces, ddim, params, tiling,
+            precision, models
     }
 
     /// The record of `stage` run with `seed` (hashes every model file and the style image).
@@ -63,6 +66,7 @@ public struct StyleProvenance: Codable, Sendable, Equatable {
             if let overlap = stage.tiling.overlap { t["overlap"] = overlap }
             tiling = t
         }
+        precision = stage.precision == .fp32 ? nil : stage.precision.rawValue
         let m = stage.models
         models = try [record("unet", m.unet), record("dino", m.dino)] + m.clip.map { try record("clip", $0.path) }
             + (m.arcface.map { [try record("arcface", $0)] } ?? [])

@@ -113,6 +113,9 @@ struct StyleCommand: StageCommand {
     @Option(help: ArgumentHelp("CLIP ensemble by name (comma-separated: RN50, RN50x4, ViT-B/32, RN50x16, ViT-B/16).", valueName: "names"))
     var clipModels: String?
 
+    @Option(help: ArgumentHelp("Matrix products in fp32 (default; matches the upstream code) or bf16 (faster on CPUs with AVX512-BF16 or AMX; results differ slightly, a different CPU refuses it with status 64).", valueName: "fp32|bf16"))
+    var precision: String?
+
     @Option(help: ArgumentHelp("Run again with the settings, seed and models recorded in an image 'style' wrote (its provenance); give the same source (and --style-image). Models are found as usual and must have the recorded SHA-256.", valueName: "file"))
     var replay: String?
 
@@ -123,6 +126,7 @@ struct StyleCommand: StageCommand {
         var preset: String?
         var mode: String
         var tiling = TilingOptions()
+        var precision = StylePrecision.fp32
         var guide: StyleStage.Guide?
         var seed: UInt64?
         var record: StyleProvenance?
@@ -158,6 +162,7 @@ struct StyleCommand: StageCommand {
             }
         }
         var settings = Settings(imageMode: imageMode, parameters: parameters, preset: preset, mode: mode)
+        settings.precision = try StyleStage.precision(named: precision ?? "fp32")
         settings.tiling.overlap = overlap
         settings.tiling.detailSteps = detailSteps
         settings.tiling.detailLevel = detailLevel
@@ -168,7 +173,7 @@ struct StyleCommand: StageCommand {
     /// Everything from the record; only where the files are may be given.
     func replaySettings(_ file: String) throws -> Settings {
         let changed = prompt != nil || sourcePrompt != nil || preset != "paper" || steps != nil || skip != nil || ddim || !params.isEmpty
-            || faces || mode != "whole" || overlap != nil || detailSteps != 4 || detailLevel != 100 || clipModels != nil
+            || faces || mode != "whole" || overlap != nil || detailSteps != 4 || detailLevel != 100 || clipModels != nil || precision != nil
         if changed {
             throw ValidationError("--replay takes its settings from \(file); give only --style-image, model files and --models-dir")
         }
@@ -186,10 +191,12 @@ struct StyleCommand: StageCommand {
         } else if let styleImage {
             settings.guide = .image(styleImage)
         }
+        settings.precision = try StyleStage.precision(named: record.precision ?? "fp32")
         settings.seed = record.seed
         settings.record = record
         return settings
     }
+
 
     func makeStage(globals: GlobalOptions) throws -> any Stage {
         let settings = try settings()
@@ -239,6 +246,7 @@ struct StyleCommand: StageCommand {
         stage.tiling = tiling
         stage.preset = settings.preset
         stage.seed = settings.seed
+        stage.precision = settings.precision
         stage.preview = StylePreview(file: preview, every: previewEvery, framesDirectory: frames)
         try stage.preview.validate()
         return stage
