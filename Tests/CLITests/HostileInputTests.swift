@@ -75,6 +75,17 @@ import Testing
         Self.expectRefused(try CLIRunner.run(["copy"], stdin: Data("P3\n3000 3000\n255\n1 2 3\n".utf8)), status: 65, "but the file is cut short")
         Self.expectRefused(try CLIRunner.run(["copy"], stdin: Data("P1p2\u{5}PF\n8888888\u{11}8F\n  \u{f8}".utf8)), status: 65,
             "its netpbm header has 'p2?PF' where a size should be")
+        // The images fuzzer's third finding: a height token running to the end of the file ("0009390999&9…",
+        // which libvips reads as 9390999) once passed as possibly cut short, and the short file took minutes.
+        Self.expectRefused(try CLIRunner.run(["copy"], stdin: Data("P2  \n   8    \t\t\t0009390999&99999999999999".utf8)), status: 65,
+            "its netpbm header has '0009390999&99999' where a size should be")
+        // Nor can a header hide its sizes past what is read first (64 KiB) behind a comment.
+        let longComment = "P2\n#" + String(repeating: "x", count: 70_000) + "\n8 9390999\n255\n1\n"
+        Self.expectRefused(try CLIRunner.run(["copy"], stdin: Data(longComment.utf8)), status: 65,
+            "its netpbm header runs past the first 64 KiB without both sizes")
+        // Digits to the very end of a complete file are a whole size: the file has no data, the loader says so.
+        let noData = try CLIRunner.run(["copy"], stdin: Data("P2 8 9390999".utf8))
+        #expect(noData.status == 65 && noData.stdout.isEmpty, "\(noData.status) \(noData.stderr)")
         #expect(clock.now - start < .seconds(10), "refusals took \(clock.now - start)")
         // Complete plain files still decode, from standard input and from a file.
         let plain = try CLIRunner.run(["-f", "png", "copy"], stdin: Data("P3\n# two pixels\n2 1\n255\n255 0 0 0 255 0\n".utf8))

@@ -66,9 +66,12 @@ public struct Chain: Sendable {
             throw StyleFilterError(
                 .badInput, "cannot read \(input.displayName): its PNG chunk '\(type)' declares \(length) bytes, over the \(PNGChunks.metadataLimit >> 20) MiB allowed for metadata")
         }
-        let netpbm = PNMHeader.parse(Array(head.prefix(512)))
+        let netpbm = PNMHeader.parse(head, complete: head.count < 1 << 16)
         if case .malformed(let token) = netpbm {
             throw StyleFilterError(.badInput, "cannot read \(input.displayName): its netpbm header has '\(token)' where a size should be")
+        }
+        if case .unfinished = netpbm {
+            throw StyleFilterError(.badInput, "cannot read \(input.displayName): its netpbm header runs past the first 64 KiB without both sizes")
         }
         var header = try classify(input) { try Foreign.load(source, failOn: context.failOn) }
         if case .declared(let declared) = netpbm, (declared.width, declared.height) != ("\(header.width)"[...], "\(header.height)"[...]) {

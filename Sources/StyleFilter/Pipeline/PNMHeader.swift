@@ -28,11 +28,15 @@ struct PNMHeader {
         case declared(PNMHeader)
         /// A size token that is not a positive decimal number.
         case malformed(String)
+        /// Whitespace and comments fill everything read without both sizes (the header runs on past it).
+        case unfinished
     }
 
-    /// The header at the start of `bytes`, or nil when `bytes` is no netpbm header this checks (P7, or
-    /// a header cut short: the loader then says what is wrong).
-    static func parse(_ bytes: [UInt8]) -> Parsed? {
+    /// The header at the start of `bytes`, or nil when `bytes` is no netpbm header this checks (P7), or
+    /// the whole input (`complete`) ends inside the header: the loader then says what is wrong, at once,
+    /// as there is no data to read. A token reaching the end of an incomplete `bytes` is checked as far
+    /// as it goes (a cut never makes a bad size good), so a hostile header cannot hide by ending there.
+    static func parse(_ bytes: [UInt8], complete: Bool) -> Parsed? {
         guard bytes.count > 2, bytes[0] == UInt8(ascii: "P"), "123456fF".utf8.contains(bytes[1]) else { return nil }
         let text = Substring(decoding: bytes.dropFirst(2), as: UTF8.self)
         var tokens: [Substring] = []
@@ -44,13 +48,12 @@ struct PNMHeader {
                 continue
             }
             let token = rest.prefix { !$0.isWhitespace && $0 != "#" }
-            if token.isEmpty { return nil }
+            if token.isEmpty { return complete ? nil : .unfinished }
             rest = rest.dropFirst(token.count)
-            // A token that runs to the end of what was read may be cut short.
-            if rest.isEmpty { return nil }
-            guard token.allSatisfy({ $0.isASCII && $0.isNumber }), token.contains(where: { $0 != "0" }) else {
-                return .malformed(printable(token.utf8.prefix(16)))
-            }
+            guard token.allSatisfy({ $0.isASCII && $0.isNumber }) else { return .malformed(printable(token.utf8.prefix(16))) }
+            // Digits up to the end of what was read may go on: the size is not known yet.
+            if rest.isEmpty && !complete { return .unfinished }
+            guard token.contains(where: { $0 != "0" }) else { return .malformed(printable(token.utf8.prefix(16))) }
             tokens.append(token)
         }
         return .declared(PNMHeader(magic: bytes[1], width: tokens[0], height: tokens[1]))
