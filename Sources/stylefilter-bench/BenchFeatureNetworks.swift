@@ -11,6 +11,7 @@ enum BenchFeatureNetworks {
     /// `dino-b8-grad`: DINO ViT-B/8, loss = Σ keys of the last block + Σ last-block CLS (DiffuseIT's taps).
     static func dino(_ args: ArraySlice<String>) throws {
         let (runs, batch) = options(args)
+        let precision = try Bench.precision(args)
         let sgemm = BenchUNet.sgemmGFLOPS().gflops
         Bench.log("dino-b8-grad: sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight ViT-B/8")
         let d = 768, depth = 12, patch = 8, side = 224
@@ -21,7 +22,7 @@ enum BenchFeatureNetworks {
         let n = (side / patch) * (side / patch) + 1
         let macs = 2 * Double(model.forwardMACs(height: side, width: side)) + Double(depth * 2 * n * n * d)
         var checksum: Float = 0
-        let seconds = try Bench.medianSeconds(runs: runs, warmup: 1) {
+        let (seconds, fp32) = try Bench.medianSeconds(precision, runs: runs, warmup: 1) {
             try timed {
                 let tape = Tape()
                 let x = tape.watch(image)
@@ -30,12 +31,14 @@ enum BenchFeatureNetworks {
                 checksum = tape.gradients(of: loss, cotangent: Tensor(shape: [], scalars: [1]), wrt: [x])[0].scalars[0]
             }
         }
-        report("dino-b8-grad", seconds: seconds, flop: 2 * macs * Double(batch), sgemm: sgemm, checksum: checksum)
+        report("dino-b8-grad", seconds: seconds, flop: 2 * macs * Double(batch), sgemm: sgemm, checksum: checksum,
+            Bench.precisionFields(precision, seconds: seconds, fp32: fp32))
     }
 
     /// `clip-b32-grad`: CLIP ViT-B/32 image tower, loss = Σ encode_image.
     static func clip(_ args: ArraySlice<String>) throws {
         let (runs, batch) = options(args)
+        let precision = try Bench.precision(args)
         let sgemm = BenchUNet.sgemmGFLOPS().gflops
         Bench.log("clip-b32-grad: sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight ViT-B/32 image tower")
         let w = 768, layers = 12, patch = 32, side = 224, embed = 512
@@ -46,7 +49,7 @@ enum BenchFeatureNetworks {
         let n = (side / patch) * (side / patch) + 1
         let macs = 2 * Double(model.imageForwardMACs) + Double(layers * 2 * n * n * w)
         var checksum: Float = 0
-        let seconds = try Bench.medianSeconds(runs: runs, warmup: 1) {
+        let (seconds, fp32) = try Bench.medianSeconds(precision, runs: runs, warmup: 1) {
             try timed {
                 let tape = Tape()
                 let x = tape.watch(image)
@@ -54,10 +57,12 @@ enum BenchFeatureNetworks {
                 checksum = tape.gradients(of: loss, cotangent: Tensor(shape: [], scalars: [1]), wrt: [x])[0].scalars[0]
             }
         }
-        report("clip-b32-grad", seconds: seconds, flop: 2 * macs * Double(batch), sgemm: sgemm, checksum: checksum)
+        report("clip-b32-grad", seconds: seconds, flop: 2 * macs * Double(batch), sgemm: sgemm, checksum: checksum,
+            Bench.precisionFields(precision, seconds: seconds, fp32: fp32))
     }
 
-    /// `runs=N` (default 3 timed runs after one warm-up), `batch=N` (default 1).
+    /// `runs=N` (default 3 timed runs after one warm-up), `batch=N` (default 1), `precision=bf16` (also timed
+    /// in fp32 in the same run: `fp32_seconds`, `speedup_vs_fp32`).
     static func options(_ args: ArraySlice<String>) -> (runs: Int, batch: Int) {
         func arg(_ key: String, _ fallback: Int) -> Int {
             args.compactMap { $0.hasPrefix(key + "=") ? Int($0.dropFirst(key.count + 1)) : nil }.last ?? fallback
@@ -76,12 +81,12 @@ enum BenchFeatureNetworks {
         Bench.log(String(format: "  run %.3f s", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
     }
 
-    static func report(_ name: String, seconds: Double, flop: Double, sgemm: Double, checksum: Float) {
+    static func report(_ name: String, seconds: Double, flop: Double, sgemm: Double, checksum: Float, _ more: [(String, String)]) {
         let gflops = flop / seconds / 1e9
         Bench.log("checksum \(checksum)")
         Bench.report(name, [
             "seconds": String(format: "%.3f", seconds), "gflops": String(format: "%.1f", gflops),
             "peak_rss_mb": "\(Bench.peakRSSMiB())", "ratio_to_sgemm": String(format: "%.3f", gflops / sgemm),
-        ])
+        ], more)
     }
 }

@@ -1,4 +1,11 @@
+import Engine
 import Foundation
+
+/// A bench case's bad option.
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
 
 /// Timing and memory helpers shared by every benchmark case.
 enum Bench {
@@ -15,6 +22,48 @@ enum Bench {
         return times[times.count / 2]
     }
 
+    /// `precision=fp32|bf16` among a case's options (default fp32); bf16 only where the CPU runs it.
+    static func precision(_ args: ArraySlice<String>) throws -> MatmulPrecision {
+        guard let name = args.last(where: { $0.hasPrefix("precision=") })?.dropFirst(10) else { return .fp32 }
+        guard let precision = MatmulPrecision(rawValue: String(name)) else { throw BenchError("unknown precision '\(name)' (fp32, bf16)") }
+        guard precision.isSupported else { throw MatmulPrecisionError.unsupported(precision) }
+        return precision
+    }
+
+    /// Median seconds of `body` in `precision` and in fp32, the reference of the same run: each timed
+    /// round runs fp32 then `precision`, so both see the same load (fp32 only, once, when that is `precision`).
+    static func medianSeconds(_ precision: MatmulPrecision, runs: Int, warmup: Int, _ body: () throws -> Void) throws -> (seconds: Double, fp32: Double) {
+        guard precision != .fp32 else {
+            let seconds = try medianSeconds(runs: runs, warmup: warmup, body)
+            return (seconds, seconds)
+        }
+        for _ in 0..<warmup {
+            try body()
+            try precision.withEngine(body)
+        }
+        var fp32: [Double] = [], reduced: [Double] = []
+        for _ in 0..<runs {
+            fp32.append(try seconds(of: body))
+            reduced.append(try precision.withEngine { try seconds(of: body) })
+            log(String(format: "  fp32 %.3f s, %@ %.3f s", fp32.last!, precision.rawValue, reduced.last!))
+        }
+        return (reduced.sorted()[runs / 2], fp32.sorted()[runs / 2])
+    }
+
+    static func seconds(of body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// The report fields of a reduced-precision case: its precision, the fp32 time of the same run and the speed-up.
+    static func precisionFields(_ precision: MatmulPrecision, seconds: Double, fp32: Double) -> [(String, String)] {
+        precision == .fp32 ? [] : [
+            ("precision", precision.rawValue), ("fp32_seconds", String(format: "%.3f", fp32)),
+            ("speedup_vs_fp32", String(format: "%.2f", fp32 / seconds)),
+        ]
+    }
+
     /// Peak resident set size of this process in MiB (VmHWM from /proc/self/status).
     static func peakRSSMiB() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
@@ -26,8 +75,8 @@ enum Bench {
     }
 
     /// Prints a benchmark's final line: `CASE key=value ...`.
-    static func report(_ name: String, _ fields: KeyValuePairs<String, String>) {
-        let body = fields.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    static func report(_ name: String, _ fields: KeyValuePairs<String, String>, _ more: [(String, String)] = []) {
+        let body = (fields.map { ($0.key, $0.value) } + more).map { "\($0.0)=\($0.1)" }.joined(separator: " ")
         print("\(name) \(body)")
     }
 

@@ -8,7 +8,8 @@ import StyleFilter
 /// - text: the CLIP ViT-B/32 views (`aug_num`, default 8) forward + backward;
 /// - image: nothing more (ADM 256 uncond);
 /// - faces: image mode on the FFHQ U-Net with the identity loss, one IR-SE-50 forward + backward.
-/// Options: `runs=N` (median of N timed steps after one warm-up, default 3), `views=N`.
+/// Options: `runs=N` (median of N timed steps after one warm-up, default 3), `views=N`, `precision=bf16`
+/// (each round also times the fp32 step: `fp32_seconds`, `speedup_vs_fp32`).
 enum BenchStep {
     enum Kind: String { case image, text, faces }
 
@@ -16,6 +17,7 @@ enum BenchStep {
         let name = "step-\(kind.rawValue)", text = kind == .text
         let runs = args.compactMap { $0.hasPrefix("runs=") ? Int($0.dropFirst(5)) : nil }.last ?? 3
         let views = args.compactMap { $0.hasPrefix("views=") ? Int($0.dropFirst(6)) : nil }.last ?? 8
+        let precision = try Bench.precision(args)
         let sgemm = BenchUNet.sgemmGFLOPS().gflops
         Bench.log("\(name): sgemm \(String(format: "%.1f", sgemm)) GFLOP/s on \(EngineThreads.current) threads; building random-weight networks")
         let config = kind == .faces ? UNetConfig.ffhq256 : UNetConfig.imageNet256Unconditional
@@ -46,7 +48,7 @@ enum BenchStep {
         let noise = philox.normalTensor(source.shape)
         let augs: [[CLIPAugmentation]]? = text ? [(0..<views).map { _ in CLIPAugmentation.random(size: 256, using: &philox) }] : nil
         var checksum: Float = 0
-        let seconds = try Bench.medianSeconds(runs: runs, warmup: 1) {
+        let (seconds, fp32) = try Bench.medianSeconds(precision, runs: runs, warmup: 1) {
             let start = DispatchTime.now().uptimeNanoseconds
             let step = try guidance.step(x, k: k, noise: noise, views: augs)
             checksum = step.sample.scalars[0]
@@ -57,6 +59,6 @@ enum BenchStep {
         Bench.report(name, [
             "seconds": String(format: "%.2f", seconds), "sgemm_gflops": String(format: "%.1f", sgemm),
             "sgemm_gflop_equivalent": String(format: "%.0f", seconds * sgemm), "peak_rss_mb": "\(Bench.peakRSSMiB())",
-        ])
+        ], Bench.precisionFields(precision, seconds: seconds, fp32: fp32))
     }
 }

@@ -61,6 +61,8 @@ enum BenchUNet {
         ])
     }
 
+    /// `precision=bf16` runs the model in bf16 and times the fp32 pass before each run as its reference
+    /// (`fp32_seconds`, `speedup_vs_fp32`; `ratio_to_sgemm` is then bf16's effective rate against fp32 sgemm).
     /// `runs=N` (default 3, after one warm-up run) sets how many timed runs the median takes;
     /// `recompute=full|all` recomputes full-resolution (or all) blocks in the backward pass instead
     /// of keeping their activations.
@@ -69,6 +71,7 @@ enum BenchUNet {
     /// `ratio_to_sgemm` is the median of the per-run ratios (each against the sgemm of its moment).
     static func unet(_ name: String, gradient: Bool, _ args: ArraySlice<String>) throws {
         let runs = args.compactMap { $0.hasPrefix("runs=") ? Int($0.dropFirst(5)) : nil }.last ?? 3
+        let precision = try Bench.precision(args)
         let config = UNetConfig.imageNet256Unconditional
         let recompute: UNetModel.Recompute = args.contains("recompute=all") ? .all : args.contains("recompute=full") ? .fullResolution : .none
         Bench.log("\(name): \(EngineThreads.current) threads, recompute \(recompute); building random-weight model")
@@ -87,12 +90,17 @@ enum BenchUNet {
                 checksum = model.forward(x, timesteps: t).scalars[0]
             }
         }
-        if runs >= 3 { pass() }  // warm-up: first-touch page faults, buffer pool
+        if runs >= 3 { try precision.withEngine(pass) }  // warm-up: first-touch page faults, buffer pool
         var walls: [Double] = [], cpus: [Double] = [], sgemms: [Double] = [], ratios: [Double] = [], cpuRatios: [Double] = []
+        var fp32Walls: [Double] = [], speedups: [Double] = []
         for _ in 0..<runs {
             let (_, sgemm, sgemmPerCPU) = sgemmGFLOPS(runs: 3)
+            if precision != .fp32 {
+                // The fp32 engine is the reduced precision's reference, timed in the same round.
+                fp32Walls.append(Bench.seconds(of: pass))
+            }
             let (w0, c0) = (DispatchTime.now().uptimeNanoseconds, cpuSeconds())
-            pass()
+            try precision.withEngine(pass)
             let wall = Double(DispatchTime.now().uptimeNanoseconds - w0) / 1e9
             walls.append(wall)
             cpus.append(cpuSeconds() - c0)
@@ -100,6 +108,10 @@ enum BenchUNet {
             ratios.append(flop / wall / 1e9 / sgemm)
             cpuRatios.append(flop / cpus.last! / 1e9 / sgemmPerCPU)
             Bench.log(String(format: "  run %.3f s wall, %.3f s cpu; sgemm just before %.1f GFLOP/s; ratio %.3f", wall, cpus.last!, sgemm, ratios.last!))
+            if let fp32 = fp32Walls.last {
+                speedups.append(fp32 / wall)
+                Bench.log(String(format: "  fp32 %.3f s just before: %@ %.2fx faster", fp32, precision.rawValue, speedups.last!))
+            }
         }
         func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
         let seconds = median(walls)
@@ -110,6 +122,9 @@ enum BenchUNet {
             "sgemm_gflops": String(format: "%.1f", median(sgemms)), "cpu_seconds": String(format: "%.3f", median(cpus)),
             // FLOP per CPU second against single-threaded sgemm's: the efficiency the load does not hide.
             "cpu_ratio_to_sgemm": String(format: "%.3f", median(cpuRatios)),
+        ], precision == .fp32 ? [] : [
+            ("precision", precision.rawValue), ("fp32_seconds", String(format: "%.3f", median(fp32Walls))),
+            ("speedup_vs_fp32", String(format: "%.2f", median(speedups))),
         ])
     }
 }
