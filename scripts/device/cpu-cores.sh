@@ -9,7 +9,8 @@
 #
 # Prints, for 16 and 2 threads, each case's seconds and its ratio to the same run's sgemm, with the kernels
 # the bench chose by itself (BLASCore) and, for sgemm, OpenBLAS's own choice; then PyTorch's fp32 and
-# bf16 matmul rates on the same cores. Case logs go to $OUT (or /tmp/cpu-cores). About 8 minutes.
+# bf16 matmul rates on the same cores; on 16 threads also the bf16 engine (precision=bf16) beside fp32.
+# Case logs go to $OUT (or /tmp/cpu-cores). About 9 minutes.
 set -uo pipefail
 out=${OUT:-/tmp/cpu-cores}
 mkdir -p "$out"
@@ -24,12 +25,12 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 measure() {
     local name=$1 threads=$2
     shift 2
-    local log="$out/$name-t$threads${1:+-${1#*=}}.log"
+    local log="$out/$name-t$threads${1:+-${1#*=}}${case_args[1]:+-${case_args[1]#*=}}.log"
     local line
     line=$(env OPENBLAS_NUM_THREADS="$threads" "$@" timeout 300 "$bench" "$name" "${case_args[@]}" 2>"$log" | tail -1)
     local kernels
     kernels=$(grep -m1 'OpenBLAS kernels' "$log" | sed 's/^OpenBLAS kernels: //')
-    rows+=("$threads|$name|$kernels|$line")
+    rows+=("$threads|$name${case_args[1]:+ ${case_args[1]}}|$kernels|$line")
     echo "$threads threads, $name ($kernels): $line"
 }
 
@@ -42,6 +43,11 @@ for threads in 16 2; do
     measure sgemm "$threads" STYLEFILTER_OPENBLAS_CHOSE=unchanged
     measure sgemm "$threads"
     for name in unet256-fwd unet256-grad dino-b8-grad; do measure "$name" "$threads"; done
+    # bf16 (AVX512-BF16 kernel), each round also timing fp32 (speedup_vs_fp32).
+    if [ "$threads" = 16 ]; then
+        case_args=(runs=2 precision=bf16)
+        for name in unet256-fwd unet256-grad dino-b8-grad; do measure "$name" "$threads"; done
+    fi
 done
 
 python3 - "$out" <<'PY' 2>&1 | tee "$out/pytorch.txt"
@@ -60,12 +66,12 @@ for threads in (16, 2):
 PY
 
 echo
-echo "| threads | case | kernels | seconds | ratio to the run's sgemm | peak RSS MB |"
-echo "|---|---|---|---|---|---|"
+echo "| threads | case | kernels | seconds | ratio to the run's sgemm | fp32 seconds (same run) | peak RSS MB |"
+echo "|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
     IFS='|' read -r threads name kernels line <<<"$row"
     seconds=$(field seconds "$line")
     ratio=$(field ratio_to_sgemm "$line")
     [ -n "$ratio" ] || ratio=$(field gflops "$line")" GFLOP/s"
-    echo "| $threads | $name | $kernels | ${seconds:-?} | ${ratio:-?} | $(field peak_rss_mb "$line") |"
+    echo "| $threads | $name | $kernels | ${seconds:-?} | ${ratio:-?} | $(field fp32_seconds "$line") | $(field peak_rss_mb "$line") |"
 done
