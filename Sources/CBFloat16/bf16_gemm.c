@@ -44,43 +44,79 @@ static inline __mmask16 first_lanes(long count) {
     return count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
 }
 
-// Packs W entities (rows of op(A) or columns of op(B)) whose k runs down two neighbouring rows of the
-// source: pair p of entity e is (src[2p][e], src[2p + 1][e]). Entities past `ecount` and k past `kcount`
-// are zero.
+// Packs the entities [0, ecount) (rows of op(A) or columns of op(B)) into panels of W, where k runs down
+// two neighbouring source rows: pair p of entity e is (src[2p][e], src[2p + 1][e]), and panel q holds
+// entities [qW, qW + W) at `dst + q * kpb * W`. Entities past `ecount` and k past `kcount` are zero. Each
+// pair of rows is read once from start to end (panels inner), so the reads stream.
 SF_TARGET static void pack_across_rows(const float *src, long ld, long kcount, long ecount, int w, long kpb, uint32_t *dst) {
     // Interleaves the two rows' 16 converted values into 16 pairs.
     const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
                                                 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const long panels = (ecount + w - 1) / w;
     for (long p = 0; p < kpb; p++) {
         const float *r0 = 2 * p < kcount ? src + 2 * p * ld : NULL;
         const float *r1 = 2 * p + 1 < kcount ? src + (2 * p + 1) * ld : NULL;
-        for (int e = 0; e < w; e += 16) {
-            __mmask16 valid = first_lanes(ecount - e);
-            __m512 x0 = r0 ? _mm512_maskz_loadu_ps(valid, r0 + e) : _mm512_setzero_ps();
-            __m512 x1 = r1 ? _mm512_maskz_loadu_ps(valid, r1 + e) : _mm512_setzero_ps();
-            __m512i both = (__m512i)_mm512_cvtne2ps_pbh(x1, x0); // words 0-15 from x0, 16-31 from x1
-            _mm512_mask_storeu_epi32(dst + p * w + e, first_lanes(w - e), _mm512_permutexvar_epi16(interleave, both));
+        for (long q = 0; q < panels; q++) {
+            uint32_t *out = dst + q * kpb * w + p * w;
+            for (int e = 0; e < w; e += 16) {
+                const long first = q * w + e;
+                __mmask16 valid = first_lanes(ecount - first);
+                __m512 x0 = r0 ? _mm512_maskz_loadu_ps(valid, r0 + first) : _mm512_setzero_ps();
+                __m512 x1 = r1 ? _mm512_maskz_loadu_ps(valid, r1 + first) : _mm512_setzero_ps();
+                __m512i both = (__m512i)_mm512_cvtne2ps_pbh(x1, x0); // words 0-15 from x0, 16-31 from x1
+                _mm512_mask_storeu_epi32(out + e, first_lanes(w - e), _mm512_permutexvar_epi16(interleave, both));
+            }
         }
     }
 }
 
-// Packs W entities whose k runs along one source row each: pair p of entity e is (src[e][2p], src[e][2p + 1]).
-SF_TARGET static void pack_along_rows(const float *src, long ld, long kcount, long ecount, int w, long kpb, uint32_t *dst) {
-    uint32_t pairs[16];
-    for (int e = 0; e < w; e++) {
-        if (e >= ecount) {
-            for (long p = 0; p < kpb; p++) dst[p * w + e] = 0;
-            continue;
+// Transposes a 16 x 16 matrix of 32-bit elements held as 16 rows.
+SF_TARGET static inline void transpose16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (int h = 0; h < 2; h++) {
+        for (int i = 0; i < 4; i++) {
+            t[8 * h + i] = _mm512_shuffle_i32x4(r[8 * h + i], r[8 * h + i + 4], 0x88);
+            t[8 * h + i + 4] = _mm512_shuffle_i32x4(r[8 * h + i], r[8 * h + i + 4], 0xdd);
         }
-        const float *row = src + e * ld;
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+    }
+}
+
+// Packs one panel of W entities whose k runs along one source row each: pair p of entity e is
+// (src[e][2p], src[e][2p + 1]). Sixteen rows at a time are converted (each 32-bit lane then holds a pair)
+// and transposed, so the panel is written pair by pair.
+SF_TARGET static void pack_along_rows(const float *src, long ld, long kcount, long ecount, int w, long kpb, uint32_t *dst) {
+    for (int e0 = 0; e0 < w; e0 += 16) {
+        const int group = w - e0 < 16 ? w - e0 : 16;
         for (long p0 = 0; p0 < kpb; p0 += 16) {
-            long k0 = 2 * p0;
-            __m512 lo = _mm512_maskz_loadu_ps(first_lanes(kcount - k0), row + k0);
-            __m512 hi = _mm512_maskz_loadu_ps(first_lanes(kcount - k0 - 16), row + k0 + 16);
-            // Words in k order, so each 32-bit lane is already the pair (k, k + 1).
-            _mm512_storeu_si512(pairs, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-            long count = kpb - p0 < 16 ? kpb - p0 : 16;
-            for (long q = 0; q < count; q++) dst[(p0 + q) * w + e] = pairs[q];
+            const long k0 = 2 * p0;
+            __m512i r[16];
+            for (int i = 0; i < 16; i++) {
+                if (i < group && e0 + i < ecount) {
+                    const float *row = src + (e0 + i) * ld;
+                    __m512 lo = _mm512_maskz_loadu_ps(first_lanes(kcount - k0), row + k0);
+                    __m512 hi = _mm512_maskz_loadu_ps(first_lanes(kcount - k0 - 16), row + k0 + 16);
+                    r[i] = (__m512i)_mm512_cvtne2ps_pbh(hi, lo); // words in k order: lane q is pair p0 + q
+                } else {
+                    r[i] = _mm512_setzero_si512();
+                }
+            }
+            transpose16(r); // r[q] lane i: pair p0 + q of entity e0 + i
+            const long count = kpb - p0 < 16 ? kpb - p0 : 16;
+            for (long q = 0; q < count; q++) _mm512_mask_storeu_epi32(dst + (p0 + q) * w + e0, first_lanes(group), r[q]);
         }
     }
 }
@@ -145,18 +181,14 @@ SF_TARGET bool sf_bf16_gemm(bool transpose_a, bool transpose_b, long m, long n, 
     for (long k0 = 0; k0 < k; k0 += 2 * KPB) {
         const long kcount = k - k0 < 2 * KPB ? k - k0 : 2 * KPB;
         const long kpb = (kcount + 1) / 2;
-        for (long panel = 0; panel < mp; panel++) {
-            const long i0 = panel * MR;
-            uint32_t *dst = ap + panel * kpb * MR;
-            if (transpose_a) pack_across_rows(a + k0 * lda + i0, lda, kcount, m - i0, MR, kpb, dst);
-            else pack_along_rows(a + i0 * lda + k0, lda, kcount, m - i0, MR, kpb, dst);
-        }
-        for (long panel = 0; panel < np; panel++) {
-            const long j0 = panel * NR;
-            uint32_t *dst = bp + panel * kpb * NR;
-            if (transpose_b) pack_along_rows(b + j0 * ldb + k0, ldb, kcount, n - j0, NR, kpb, dst);
-            else pack_across_rows(b + k0 * ldb + j0, ldb, kcount, n - j0, NR, kpb, dst);
-        }
+        if (transpose_a) pack_across_rows(a + k0 * lda, lda, kcount, m, MR, kpb, ap);
+        else
+            for (long panel = 0; panel < mp; panel++)
+                pack_along_rows(a + panel * MR * lda + k0, lda, kcount, m - panel * MR, MR, kpb, ap + panel * kpb * MR);
+        if (transpose_b)
+            for (long panel = 0; panel < np; panel++)
+                pack_along_rows(b + panel * NR * ldb + k0, ldb, kcount, n - panel * NR, NR, kpb, bp + panel * kpb * NR);
+        else pack_across_rows(b + k0 * ldb, ldb, kcount, n, NR, kpb, bp);
         const bool accumulate = k0 > 0;
         for (long ic = 0; ic < mp; ic += MC / MR) {
             const long icEnd = ic + MC / MR < mp ? ic + MC / MR : mp;
