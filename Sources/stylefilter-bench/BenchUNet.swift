@@ -61,6 +61,24 @@ enum BenchUNet {
         ])
     }
 
+    /// `matmul [size=N] [precision=bf16]`: the engine's own product (`Ops.matmul`, n x n x n on its threads) in
+    /// fp32 and in `precision`, against OpenBLAS sgemm on the same threads, all in this run.
+    static func matmul(_ args: ArraySlice<String>) throws {
+        let n = args.compactMap { $0.hasPrefix("size=") ? Int($0.dropFirst(5)) : nil }.last ?? 2048
+        let precision = try Bench.precision(args)
+        let sgemm = sgemmGFLOPS(size: n).gflops
+        var rng = RandomWeightArchive.Generator(seed: 3)
+        let a = Variable(Tensor(shape: [n, n], scalars: (0..<(n * n)).map { _ in rng.uniform(scale: 1) }))
+        let b = Variable(Tensor(shape: [n, n], scalars: (0..<(n * n)).map { _ in rng.uniform(scale: 1) }))
+        let (seconds, fp32) = try Bench.medianSeconds(precision, runs: 5, warmup: 1) { _ = Ops.matmul(a, b) }
+        let flop = 2 * Double(n * n * n)
+        Bench.report("matmul", [
+            "size": "\(n)", "seconds": String(format: "%.4f", seconds), "gflops": String(format: "%.1f", flop / seconds / 1e9),
+            "sgemm_gflops": String(format: "%.1f", sgemm), "ratio_to_sgemm": String(format: "%.3f", flop / seconds / 1e9 / sgemm),
+            "peak_rss_mb": "\(Bench.peakRSSMiB())",
+        ], Bench.precisionFields(precision, seconds: seconds, fp32: fp32))
+    }
+
     /// `precision=bf16` runs the model in bf16 and times the fp32 pass before each run as its reference
     /// (`fp32_seconds`, `speedup_vs_fp32`; `ratio_to_sgemm` is then bf16's effective rate against fp32 sgemm).
     /// `runs=N` (default 3, after one warm-up run) sets how many timed runs the median takes;

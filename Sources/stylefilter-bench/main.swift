@@ -5,6 +5,7 @@ import Foundation
 // Cases register here, one file each (Bench<Name>.swift).
 var cases: [String: (ArraySlice<String>) throws -> Void] = [
     "sgemm": BenchUNet.sgemm,
+    "matmul": BenchUNet.matmul,
     "unet256-fwd": { try BenchUNet.unet("unet256-fwd", gradient: false, $0) },
     "conv3x3": BenchConv.run,
     "unet256-grad": { try BenchUNet.unet("unet256-grad", gradient: true, $0) },
