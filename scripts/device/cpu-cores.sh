@@ -45,6 +45,8 @@ for threads in 16 2; do
     for name in unet256-fwd unet256-grad dino-b8-grad; do measure "$name" "$threads"; done
     # bf16 (AVX512-BF16 kernel), each round also timing fp32 (speedup_vs_fp32).
     if [ "$threads" = 16 ]; then
+        case_args=(size=2048 precision=bf16)
+        measure matmul "$threads"
         case_args=(runs=2 precision=bf16)
         for name in unet256-fwd unet256-grad dino-b8-grad; do measure "$name" "$threads"; done
     fi
