@@ -31,8 +31,14 @@ enum BenchFeatureNetworks {
                 checksum = tape.gradients(of: loss, cotangent: Tensor(shape: [], scalars: [1]), wrt: [x])[0].scalars[0]
             }
         }
+        let profile = try Bench.profile(args, precision) {
+            let tape = Tape()
+            let x = tape.watch(image)
+            let f = try model.features(x)
+            _ = tape.gradients(of: Ops.sum(f.keys) + Ops.sum(f.lastBlockCLS), cotangent: Tensor(shape: [], scalars: [1]), wrt: [x])
+        }
         report("dino-b8-grad", seconds: seconds, flop: 2 * macs * Double(batch), sgemm: sgemm, checksum: checksum,
-            Bench.precisionFields(precision, seconds: seconds, fp32: fp32))
+            Bench.precisionFields(precision, seconds: seconds, fp32: fp32) + profile)
     }
 
     /// `clip-b32-grad`: CLIP ViT-B/32 image tower, loss = Σ encode_image.
@@ -62,7 +68,7 @@ enum BenchFeatureNetworks {
     }
 
     /// `runs=N` (default 3 timed runs after one warm-up), `batch=N` (default 1), `precision=bf16` (also timed
-    /// in fp32 in the same run: `fp32_seconds`, `speedup_vs_fp32`).
+    /// in fp32 in the same run: `fp32_seconds`, `speedup_vs_fp32`), `profile` (DINO: one profiled pass more).
     static func options(_ args: ArraySlice<String>) -> (runs: Int, batch: Int) {
         func arg(_ key: String, _ fallback: Int) -> Int {
             args.compactMap { $0.hasPrefix(key + "=") ? Int($0.dropFirst(key.count + 1)) : nil }.last ?? fallback

@@ -64,6 +64,20 @@ enum Bench {
         ]
     }
 
+    /// With `profile` among the options: one more pass of `body` (in `precision`) with ``EngineProfile`` on,
+    /// logged, and its figures as report fields (where the time goes: serial work, waiting in loops, GEMM).
+    static func profile(_ args: ArraySlice<String>, _ precision: MatmulPrecision, _ body: () throws -> Void) throws -> [(String, String)] {
+        guard args.contains("profile") else { return [] }
+        let report = try precision.withEngine { try EngineProfile.measure(body) }
+        log("profile: \(report)")
+        let threadSeconds = report.wall * Double(report.threads)
+        return [
+            ("profile_wall", String(format: "%.3f", report.wall)), ("serial_share", String(format: "%.3f", report.serialWall / report.wall)),
+            ("parallel_busy", String(format: "%.3f", report.parallelEfficiency)),
+            ("gemm_share", String(format: "%.3f", report.gemm / threadSeconds)), ("im2col_share", String(format: "%.3f", report.im2col / threadSeconds)),
+        ]
+    }
+
     /// Peak resident set size of this process in MiB (VmHWM from /proc/self/status).
     static func peakRSSMiB() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }

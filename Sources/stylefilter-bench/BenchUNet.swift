@@ -79,6 +79,8 @@ enum BenchUNet {
         ], Bench.precisionFields(precision, seconds: seconds, fp32: fp32))
     }
 
+    /// `profile` adds one profiled pass (``EngineProfile``: serial share, busy share of the threads in
+    /// multi-threaded loops, GEMM and im2col shares of all thread time).
     /// `precision=bf16` runs the model in bf16 and times the fp32 pass before each run as its reference
     /// (`fp32_seconds`, `speedup_vs_fp32`; `ratio_to_sgemm` is then bf16's effective rate against fp32 sgemm).
     /// `runs=N` (default 3, after one warm-up run) sets how many timed runs the median takes;
@@ -132,6 +134,7 @@ enum BenchUNet {
             }
         }
         func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+        let profile = try Bench.profile(args, precision, pass)
         let seconds = median(walls)
         Bench.log("checksum \(checksum)")
         Bench.report(name, [
@@ -140,10 +143,10 @@ enum BenchUNet {
             "sgemm_gflops": String(format: "%.1f", median(sgemms)), "cpu_seconds": String(format: "%.3f", median(cpus)),
             // FLOP per CPU second against single-threaded sgemm's: the efficiency the load does not hide.
             "cpu_ratio_to_sgemm": String(format: "%.3f", median(cpuRatios)),
-        ], precision == .fp32 ? [] : [
+        ], (precision == .fp32 ? [] : [
             ("precision", precision.rawValue), ("fp32_seconds", String(format: "%.3f", median(fp32Walls))),
             ("speedup_vs_fp32", String(format: "%.2f", median(speedups))),
-        ])
+        ]) + profile)
     }
 }
 

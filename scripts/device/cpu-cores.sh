@@ -25,6 +25,8 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 measure() {
     local name=$1 threads=$2
     shift 2
+    # sgemm takes no case options.
+    [ "$name" != sgemm ] || local case_args=()
     local log="$out/$name-t$threads${1:+-${1#*=}}${case_args[1]:+-${case_args[1]#*=}}.log"
     local line
     line=$(env OPENBLAS_NUM_THREADS="$threads" "$@" timeout 300 "$bench" "$name" "${case_args[@]}" 2>"$log" | tail -1)
@@ -37,12 +39,15 @@ measure() {
 for threads in 16 2; do
     # Medians of 3 runs on 16 threads; one run on 2 (minutes each there; the 2-core machine's own table is
     # in the sections above).
-    case_args=(runs=3)
+    # On 16 threads one profiled pass more (EngineProfile: serial share, busy share of the threads in
+    # multi-threaded loops, GEMM and im2col shares): where the time beyond sgemm's rate goes.
+    case_args=(runs=3 profile)
     [ "$threads" = 16 ] || case_args=(runs=1)
     # OpenBLAS's own choice (the bench's choice suppressed), for sgemm only: the slow default users got.
     measure sgemm "$threads" STYLEFILTER_OPENBLAS_CHOSE=unchanged
     measure sgemm "$threads"
     for name in unet256-fwd unet256-grad dino-b8-grad; do measure "$name" "$threads"; done
+    case_args=(runs=3)
     # bf16 (AVX512-BF16 kernel), each round also timing fp32 (speedup_vs_fp32).
     if [ "$threads" = 16 ]; then
         case_args=(size=2048 precision=bf16)
@@ -68,12 +73,12 @@ for threads in (16, 2):
 PY
 
 echo
-echo "| threads | case | kernels | seconds | ratio to the run's sgemm | fp32 seconds (same run) | peak RSS MB |"
-echo "|---|---|---|---|---|---|---|"
+echo "| threads | case | kernels | seconds | ratio to the run's sgemm | fp32 seconds (same run) | serial share | loop busy | GEMM share | im2col share | peak RSS MB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
     IFS='|' read -r threads name kernels line <<<"$row"
     seconds=$(field seconds "$line")
     ratio=$(field ratio_to_sgemm "$line")
     [ -n "$ratio" ] || ratio=$(field gflops "$line")" GFLOP/s"
-    echo "| $threads | $name | $kernels | ${seconds:-?} | ${ratio:-?} | $(field fp32_seconds "$line") | $(field peak_rss_mb "$line") |"
+    echo "| $threads | $name | $kernels | ${seconds:-?} | ${ratio:-?} | $(field fp32_seconds "$line") | $(field serial_share "$line") | $(field parallel_busy "$line") | $(field gemm_share "$line") | $(field im2col_share "$line") | $(field peak_rss_mb "$line") |"
 done

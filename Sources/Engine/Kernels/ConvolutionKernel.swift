@@ -73,7 +73,7 @@ enum ConvolutionKernel {
                 while y < y1 {
                     let count = min(rows, y1 - y)
                     let n = count * ow
-                    unfold(g, input: ps.value, rowStart: y, rowCount: count, into: col, parallel: bands == 1)
+                    EngineProfile.timed(.im2col) { unfold(g, input: ps.value, rowStart: y, rowCount: count, into: col, parallel: bands == 1) }
                     GEMM.multiply(
                         m: g.outChannels, n: n, k: g.patchSize, a: pw.value, lda: g.patchSize,
                         b: col, ldb: n, beta: beta, c: pd.value + y * ow, ldc: outPlane, threads: bands == 1 ? EngineThreads.current : 1)
@@ -103,7 +103,7 @@ enum ConvolutionKernel {
                     b: dy, ldb: outPlane, c: dx, ldc: inPlane)
                 continue
             }
-            dx.update(repeating: 0, count: g.inChannels * inPlane)
+            Parallel.zero(dx, count: g.inChannels * inPlane)
             let maxRows = tileRows(g, tileFloats: tileFloats)
             // Bands separated by one band of at least `gap` rows touch disjoint input rows.
             let gap = max(1, (g.kernelH + g.stride - 1) / g.stride)
@@ -124,7 +124,7 @@ enum ConvolutionKernel {
                         GEMM.multiply(
                             transposeA: true, m: g.patchSize, n: n, k: g.outChannels, a: pw.value, lda: g.patchSize,
                             b: pdy.value + y * ow, ldb: outPlane, c: col, ldc: n, threads: bands == 1 ? EngineThreads.current : 1)
-                        fold(g, columns: col, rowStart: y, rowCount: count, into: pdx.value, parallel: bands == 1)
+                        EngineProfile.timed(.im2col) { fold(g, columns: col, rowStart: y, rowCount: count, into: pdx.value, parallel: bands == 1) }
                         y += count
                     }
                 }

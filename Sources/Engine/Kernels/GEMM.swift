@@ -60,6 +60,15 @@ enum GEMM {
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
+        EngineProfile.timed(.gemm) { run(precision, transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) }
+    }
+
+    @inline(__always)
+    private static func run(
+        _ precision: MatmulPrecision, _ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
+        _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
         if precision == .bf16 {
             // Its packing buffers are the only allocation; failing one is out of memory, as for any tensor.
             guard sf_bf16_gemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) else {

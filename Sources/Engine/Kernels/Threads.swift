@@ -41,14 +41,34 @@ enum Parallel {
         }
         // Dispatch's workers are not in the caller's task: hand them its matmul precision.
         let precision = MatmulPrecision.current
+        let profiling = EngineProfile.isOn, start = profiling ? DispatchTime.now().uptimeNanoseconds : 0
         withoutActuallyEscaping(body) { escaping in
             let box = UncheckedSendable(escaping)
             DispatchQueue.concurrentPerform(iterations: threads) { part in
                 let lo = count * part / threads
                 let hi = count * (part + 1) / threads
-                if lo < hi { MatmulPrecision.$scoped.withValue(precision) { box.value(lo..<hi) } }
+                guard lo < hi else { return }
+                let partStart = profiling ? DispatchTime.now().uptimeNanoseconds : 0
+                MatmulPrecision.$scoped.withValue(precision) { box.value(lo..<hi) }
+                if profiling { EngineProfile.add(.parallelBusy, since: partStart) }
             }
         }
+        if profiling { EngineProfile.add(.parallelWall, since: start) }
+    }
+
+    /// Copies `count` floats, large copies split over the threads: on many cores one thread's memcpy of
+    /// a U-Net skip connection (tens of MB) is a serial stretch the others wait through.
+    static func copy(_ destination: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, count: Int) {
+        let d = UncheckedSendable(destination), s = UncheckedSendable(source)
+        forRanges(count, grain: 1 << 18) { range in
+            (d.value + range.lowerBound).update(from: s.value + range.lowerBound, count: range.count)
+        }
+    }
+
+    /// Sets `count` floats to zero, large spans split over the threads (see ``copy(_:from:count:)``).
+    static func zero(_ destination: UnsafeMutablePointer<Float>, count: Int) {
+        let d = UncheckedSendable(destination)
+        forRanges(count, grain: 1 << 18) { range in (d.value + range.lowerBound).update(repeating: 0, count: range.count) }
     }
 
     /// Calls `body(i)` for every `i` in `0..<count`, spreading iterations over the threads.

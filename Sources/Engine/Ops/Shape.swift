@@ -107,7 +107,7 @@ extension Ops {
         let src = x.readPointer, dst = out.mutablePointer
         let block = range.count * inner
         for o in 0..<outer {
-            (dst + o * block).update(from: src + (o * x.shape[axis] + range.lowerBound) * inner, count: block)
+            Parallel.copy(dst + o * block, from: src + (o * x.shape[axis] + range.lowerBound) * inner, count: block)
         }
         withExtendedLifetime(x) {}
         return out
@@ -120,7 +120,7 @@ extension Ops {
         let block = part.shape[axis] * inner
         let src = part.readPointer, dst = whole.storage.pointer
         for o in 0..<outer {
-            (dst + (o * whole.shape[axis] + offset) * inner).update(from: src + o * block, count: block)
+            Parallel.copy(dst + (o * whole.shape[axis] + offset) * inner, from: src + o * block, count: block)
         }
         withExtendedLifetime((part, whole)) {}
     }
