@@ -8,6 +8,8 @@ package struct StylePlan: Sendable {
     package let iterations: Int
     /// Model files that are not there yet (the plan uses their catalogue architectures).
     package var missing: [String] = []
+    /// The matrix products' precision the run will use (its steps are faster in bf16).
+    package var precision: StylePrecision = .fp32
 
     package init(imageMode: Bool, parameters: DiffuseITParameters, models: StyleModelFiles, iterations: Int) {
         self.imageMode = imageMode
@@ -33,12 +35,16 @@ package struct StylePlan: Sendable {
     /// A faces-mode step (BENCHMARKS.md `step-faces`: the FFHQ U-Net, a fifth of the ImageNet one's
     /// parameters, plus DINO ViT-B/8 and ArcFace IR-SE-50, each forward + backward): 8.7 s.
     static let secondsPerFacesStep = 8.7
+    /// The same in bf16 on that machine (BENCHMARKS.md, bf16 section: `step-image` 19.2 s, `clip-b32-grad`
+    /// 0.121 s, `step-faces` 5.1 s).
+    static let bf16SecondsPerImageStep = 19.2, bf16SecondsPerCLIPView = 0.12, bf16SecondsPerFacesStep = 5.1
 
     var faces: Bool { parameters.useFFHQ }
 
     var estimatedSecondsPerStep: Double {
-        var s = faces ? StylePlan.secondsPerFacesStep : StylePlan.secondsPerImageStep
-        if !imageMode { s += StylePlan.secondsPerCLIPView * Double(models.clip.count * parameters.augNum) }
+        let bf16 = precision == .bf16
+        var s = faces ? (bf16 ? Self.bf16SecondsPerFacesStep : Self.secondsPerFacesStep) : (bf16 ? Self.bf16SecondsPerImageStep : Self.secondsPerImageStep)
+        if !imageMode { s += (bf16 ? Self.bf16SecondsPerCLIPView : Self.secondsPerCLIPView) * Double(models.clip.count * parameters.augNum) }
         return s
     }
 
@@ -68,7 +74,7 @@ package struct StylePlan: Sendable {
                 + (clipPasses > 0 ? ", CLIP \(steps * iterations * clipPasses)" : "") + (faces ? ", ArcFace \(steps * iterations)" : "")
                 + " (each forward+backward; restarts add more)")
             let seconds = Double(steps * iterations) * estimatedSecondsPerStep
-            lines.append("  estimated time: about \(Int((seconds / 60).rounded())) min (\(Int(estimatedSecondsPerStep.rounded())) s per step on a 2-core x86-64 reference machine)")
+            lines.append("  estimated time: about \(Int((seconds / 60).rounded())) min (\(Int(estimatedSecondsPerStep.rounded())) s per step\(precision == .fp32 ? "" : " in \(precision)") on a 2-core x86-64 reference machine)")
         } else {
             lines.append("  the schedule leaves no step: check --steps/--skip")
         }

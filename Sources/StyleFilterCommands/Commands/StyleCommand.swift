@@ -232,6 +232,7 @@ struct StyleCommand: StageCommand {
         if dryRun {
             var plan = StylePlan(imageMode: imageMode, parameters: settings.parameters, models: files, iterations: iterations)
             plan.missing = missing
+            plan.precision = settings.precision
             let tile = try files.unetImageSize()
             guard let size else {
                 // The size comes from the image at this point of the chain (headers only).
