@@ -82,9 +82,7 @@ enum BenchFeatureNetworks {
     }
 
     static func timed(_ body: () throws -> Void) rethrows {
-        let start = DispatchTime.now().uptimeNanoseconds
-        try body()
-        Bench.log(String(format: "  run %.3f s", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+        Bench.log(String(format: "  run %.3f s", try Bench.seconds(of: body)))
     }
 
     static func report(_ name: String, seconds: Double, flop: Double, sgemm: Double, checksum: Float, _ more: [(String, String)]) {

@@ -12,13 +12,7 @@ enum Bench {
     /// Runs `body` `runs` times (after `warmup` untimed runs) and returns the median seconds.
     static func medianSeconds(runs: Int = 3, warmup: Int = 0, _ body: () throws -> Void) rethrows -> Double {
         for _ in 0..<warmup { try body() }
-        var times: [Double] = []
-        for _ in 0..<runs {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        times.sort()
+        let times = try (0..<runs).map { _ in try seconds(of: body) }.sorted()
         return times[times.count / 2]
     }
 
