@@ -10,6 +10,8 @@
 
 #include "bf16_gemm.h"
 
+#if defined(__x86_64__)
+
 #include <cpuid.h>
 #include <immintrin.h>
 #include <stdint.h>
@@ -207,3 +209,16 @@ SF_TARGET bool sf_bf16_gemm(bool transpose_a, bool transpose_b, long m, long n, 
     free(bp);
     return true;
 }
+
+#else // Not x86-64: no AVX512-BF16, so MatmulPrecision.bf16 is refused before this could be called.
+
+bool sf_bf16_gemm_supported(void) { return false; }
+
+bool sf_bf16_gemm(bool transpose_a, bool transpose_b, long m, long n, long k, float alpha,
+                  const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
+    (void)transpose_a, (void)transpose_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)b, (void)ldb,
+        (void)beta, (void)c, (void)ldc;
+    return false;
+}
+
+#endif
