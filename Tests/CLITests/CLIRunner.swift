@@ -30,6 +30,13 @@ struct CLIRunner {
 
     static func sample(_ name: String) -> String { samples.appendingPathComponent(name).path }
 
+    /// A new empty directory under the temporary directory, named `<prefix>-<UUID>`.
+    static func scratch(_ prefix: String) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
     static func sampleData(_ name: String) throws -> Data { try Data(contentsOf: samples.appendingPathComponent(name)) }
 
     /// Runs `arguments` with `stdin` piped in (empty when nil) and collects everything.

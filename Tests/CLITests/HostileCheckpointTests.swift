@@ -6,11 +6,7 @@ import Testing
 /// The readers' own cases (overflowing headers, pickle chains and DAGs, zip bombs, recogniser shapes)
 /// are in Tests/EngineTests, on the library.
 @Suite struct HostileCheckpointTests {
-    static func scratch() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-checkpoint-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    static func scratch() throws -> URL { try CLIRunner.scratch("hostile-checkpoint") }
 
     /// A safetensors file whose one tensor declares [2^62, 4] elements over 16 bytes.
     static func overflowingSafetensors() -> Data {

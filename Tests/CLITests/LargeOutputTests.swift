@@ -15,11 +15,7 @@ import Testing
         return try #require(Int(line[after.upperBound...].prefix(while: \.isNumber)))
     }
 
-    static func scratch() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("large-output-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    static func scratch() throws -> URL { try CLIRunner.scratch("large-output") }
 
     @Test func aLargeOutputIsNeverHeldInMemory() throws {
         let dir = try Self.scratch()

@@ -17,8 +17,7 @@ import Testing
 
     @Test func bf16RunsWhereTheCPUHasItAndIsRefusedElsewhere() throws {
         let m = try StyleCommandTests.makeModels()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stylefilter-precision-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try CLIRunner.scratch("stylefilter-precision")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("bf16.png").path
         let args = ["--seed", "5", "-v", "-o", out, "style", "--style-image", CLIRunner.sample("rocket.jpg"), "--precision", "bf16"]

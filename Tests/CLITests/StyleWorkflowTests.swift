@@ -7,11 +7,7 @@ import Testing
 @Suite(.serialized) struct StyleWorkflowTests {
     static let quick = StyleCommandTests.quick
 
-    static func scratch() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stylefilter-workflow-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    static func scratch() throws -> URL { try CLIRunner.scratch("stylefilter-workflow") }
 
     @Test func progressNamesItsPhasesInPlainAndJSON() throws {
         let m = try StyleCommandTests.makeModels()
