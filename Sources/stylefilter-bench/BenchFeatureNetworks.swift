@@ -31,7 +31,7 @@ enum BenchFeatureNetworks {
                 checksum = tape.gradients(of: loss, cotangent: Tensor(shape: [], scalars: [1]), wrt: [x])[0].scalars[0]
             }
         }
-        let profile = try Bench.profile(args, precision) {
+        let profile = try Bench.profile(args, precision, sgemm: sgemm) {
             let tape = Tape()
             let x = tape.watch(image)
             let f = try model.features(x)

@@ -60,16 +60,21 @@ enum Bench {
 
     /// With `profile` among the options: one more pass of `body` (in `precision`) with ``EngineProfile`` on,
     /// logged, and its figures as report fields (where the time goes: serial work, waiting in loops, GEMM).
-    static func profile(_ args: ArraySlice<String>, _ precision: MatmulPrecision, _ body: () throws -> Void) throws -> [(String, String)] {
+    /// `sgemm` (GFLOP/s of OpenBLAS sgemm in the same run) adds `profile_ratio_to_sgemm`: the GEMM work of the
+    /// profiled pass over its wall time, against sgemm's rate; for cases whose work has no formula (a guided step).
+    static func profile(_ args: ArraySlice<String>, _ precision: MatmulPrecision, sgemm: Double? = nil, _ body: () throws -> Void) throws -> [(String, String)] {
         guard args.contains("profile") else { return [] }
         let report = try precision.withEngine { try EngineProfile.measure(body) }
         log("profile: \(report)")
         let threadSeconds = report.wall * Double(report.threads)
-        return [
+        var fields = [
             ("profile_wall", String(format: "%.3f", report.wall)), ("serial_share", String(format: "%.3f", report.serialWall / report.wall)),
             ("parallel_busy", String(format: "%.3f", report.parallelEfficiency)),
             ("gemm_share", String(format: "%.3f", report.gemm / threadSeconds)), ("im2col_share", String(format: "%.3f", report.im2col / threadSeconds)),
+            ("gemm_gflop", String(format: "%.1f", report.gemmFLOP / 1e9)), ("page_faults", "\(report.pageFaults)"),
         ]
+        if let sgemm { fields.append(("profile_ratio_to_sgemm", String(format: "%.3f", report.effectiveGFLOPS / sgemm))) }
+        return fields
     }
 
     /// Peak resident set size of this process in MiB (VmHWM from /proc/self/status).

@@ -9,7 +9,8 @@ import StyleFilter
 /// - image: nothing more (ADM 256 uncond);
 /// - faces: image mode on the FFHQ U-Net with the identity loss, one IR-SE-50 forward + backward.
 /// Options: `runs=N` (median of N timed steps after one warm-up, default 3), `views=N`, `precision=bf16`
-/// (each round also times the fp32 step: `fp32_seconds`, `speedup_vs_fp32`).
+/// (each round also times the fp32 step: `fp32_seconds`, `speedup_vs_fp32`), `profile` (one profiled step
+/// more: serial share, GEMM work over the wall against sgemm).
 enum BenchStep {
     enum Kind: String { case image, text, faces }
 
@@ -56,9 +57,10 @@ enum BenchStep {
                 step.terms.keys.map(\.rawValue).sorted().joined(separator: ",")))
         }
         Bench.log("checksum \(checksum)")
+        let profile = try Bench.profile(args, precision, sgemm: sgemm) { _ = try guidance.step(x, k: k, noise: noise, views: augs) }
         Bench.report(name, [
             "seconds": String(format: "%.2f", seconds), "sgemm_gflops": String(format: "%.1f", sgemm),
             "sgemm_gflop_equivalent": String(format: "%.0f", seconds * sgemm), "peak_rss_mb": "\(Bench.peakRSSMiB())",
-        ], Bench.precisionFields(precision, seconds: seconds, fp32: fp32))
+        ], Bench.precisionFields(precision, seconds: seconds, fp32: fp32) + profile)
     }
 }

@@ -134,7 +134,7 @@ enum BenchUNet {
             }
         }
         func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
-        let profile = try Bench.profile(args, precision, pass)
+        let profile = try Bench.profile(args, precision, sgemm: median(sgemms), pass)
         let seconds = median(walls)
         Bench.log("checksum \(checksum)")
         Bench.report(name, [

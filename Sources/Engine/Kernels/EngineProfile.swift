@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Dispatch
 import Synchronization
 
@@ -11,6 +16,8 @@ public enum EngineProfile {
         public var wall: Double
         /// Thread-seconds inside GEMMs (OpenBLAS or the bf16 kernel), on any thread.
         public var gemm: Double
+        /// Floating-point operations the GEMMs did (2·m·n·k each): the work more cores should speed up.
+        public var gemmFLOP: Double
         /// Thread-seconds unfolding (im2col) and folding (col2im) convolution patches.
         public var im2col: Double
         /// Wall seconds inside loops that ran on more than one thread.
@@ -20,15 +27,22 @@ public enum EngineProfile {
         public var parallelBusy: Double
         /// Threads the engine had.
         public var threads: Int
+        /// Page faults the process took (first touches of fresh memory, zeroed by the kernel page by page).
+        public var pageFaults: Int
 
         /// Wall seconds outside multi-threaded loops: work on the calling thread alone.
         public var serialWall: Double { max(0, wall - parallelWall) }
         /// How much of the multi-threaded loops' thread time was work.
         public var parallelEfficiency: Double { parallelWall > 0 ? parallelBusy / (parallelWall * Double(threads)) : 0 }
 
+        /// The GEMMs' work over the whole stretch's wall time, in GFLOP/s: divided by sgemm's rate on the same
+        /// threads, how close the stretch comes to doing nothing but sgemm.
+        public var effectiveGFLOPS: Double { wall > 0 ? gemmFLOP / wall / 1e9 : 0 }
+
         public var description: String {
-            String(format: "wall %.3f s: serial %.3f s (%.0f%%), multi-threaded %.3f s at %.0f%% busy on %d threads; thread-seconds in GEMM %.3f, im2col %.3f",
-                wall, serialWall, 100 * serialWall / max(wall, 1e-9), parallelWall, 100 * parallelEfficiency, threads, gemm, im2col)
+            String(format: "wall %.3f s: serial %.3f s (%.0f%%), multi-threaded %.3f s at %.0f%% busy on %d threads; thread-seconds in GEMM %.3f (%.1f GFLOP, %.1f GFLOP/s over the wall), im2col %.3f; %d page faults",
+                wall, serialWall, 100 * serialWall / max(wall, 1e-9), parallelWall, 100 * parallelEfficiency, threads, gemm,
+                gemmFLOP / 1e9, effectiveGFLOPS, im2col, pageFaults)
         }
     }
 
@@ -36,6 +50,7 @@ public enum EngineProfile {
 
     private static let on = Atomic<Bool>(false)
     // Nanoseconds per counter (Atomic cannot live in an array).
+    private static let gemmFLOP = Atomic<Int>(0)
     private static let gemmNS = Atomic<Int>(0), im2colNS = Atomic<Int>(0), parallelWallNS = Atomic<Int>(0), parallelBusyNS = Atomic<Int>(0)
 
     private static func nanoseconds(_ counter: Counter) -> Int {
@@ -54,17 +69,25 @@ public enum EngineProfile {
         running.withLock { precondition(!$0, "EngineProfile.measure does not nest"); $0 = true }
         defer { running.withLock { $0 = false } }
         gemmNS.store(0, ordering: .relaxed)
+        gemmFLOP.store(0, ordering: .relaxed)
         im2colNS.store(0, ordering: .relaxed)
         parallelWallNS.store(0, ordering: .relaxed)
         parallelBusyNS.store(0, ordering: .relaxed)
         on.store(true, ordering: .releasing)
+        let faults = pageFaultCount()
         let start = DispatchTime.now().uptimeNanoseconds
         defer { on.store(false, ordering: .releasing) }
         try body()
         let wall = DispatchTime.now().uptimeNanoseconds - start
         func seconds(_ c: Counter) -> Double { Double(nanoseconds(c)) / 1e9 }
-        return Report(wall: Double(wall) / 1e9, gemm: seconds(.gemm), im2col: seconds(.im2col), parallelWall: seconds(.parallelWall),
-            parallelBusy: seconds(.parallelBusy), threads: EngineThreads.current)
+        return Report(wall: Double(wall) / 1e9, gemm: seconds(.gemm), gemmFLOP: Double(gemmFLOP.load(ordering: .relaxed)), im2col: seconds(.im2col), parallelWall: seconds(.parallelWall),
+            parallelBusy: seconds(.parallelBusy), threads: EngineThreads.current, pageFaults: pageFaultCount() - faults)
+    }
+
+    private static func pageFaultCount() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_minflt + usage.ru_majflt
     }
 
     /// Runs `body`, adding its duration to `counter` while profiling.
@@ -85,6 +108,14 @@ public enum EngineProfile {
         case .parallelWall: parallelWallNS.add(elapsed, ordering: .relaxed)
         case .parallelBusy: parallelBusyNS.add(elapsed, ordering: .relaxed)
         }
+    }
+
+    /// Runs one GEMM of `m x n x k`, counting its time and work while profiling.
+    @inline(__always)
+    static func gemm(m: Int, n: Int, k: Int, _ body: () -> Void) {
+        guard on.load(ordering: .relaxed) else { return body() }
+        gemmFLOP.add(2 * m * n * k, ordering: .relaxed)
+        timed(.gemm, body)
     }
 
     static var isOn: Bool { on.load(ordering: .relaxed) }

@@ -60,7 +60,7 @@ enum GEMM {
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
-        EngineProfile.timed(.gemm) { run(precision, transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) }
+        EngineProfile.gemm(m: m, n: n, k: k) { run(precision, transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) }
     }
 
     @inline(__always)
