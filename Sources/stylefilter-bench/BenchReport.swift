@@ -69,7 +69,7 @@ enum Bench {
         let threadSeconds = report.wall * Double(report.threads)
         var fields = [
             ("profile_wall", String(format: "%.3f", report.wall)), ("serial_share", String(format: "%.3f", report.serialWall / report.wall)),
-            ("parallel_busy", String(format: "%.3f", report.parallelEfficiency)),
+            ("parallel_busy", String(format: "%.3f", report.parallelEfficiency)), ("parallel_loops", "\(report.parallelLoops)"),
             ("gemm_share", String(format: "%.3f", report.gemm / threadSeconds)), ("im2col_share", String(format: "%.3f", report.im2col / threadSeconds)),
             ("gemm_gflop", String(format: "%.1f", report.gemmFLOP / 1e9)), ("page_faults", "\(report.pageFaults)"),
         ]

@@ -67,8 +67,10 @@ enum ConvolutionKernel {
             Parallel.forEach(bands) { band in
                 let y0 = oh * band / bands, y1 = oh * (band + 1) / bands
                 let rows = min(maxRows, y1 - y0)
-                let col = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * rows * ow)
-                defer { col.deallocate() }
+                // From the pool: a fresh 16 MiB block per call was page-faulted anew every time.
+                let scratch = TensorStorage(uninitializedCount: g.patchSize * rows * ow)
+                defer { withExtendedLifetime(scratch) {} }
+                let col = scratch.pointer
                 var y = y0
                 while y < y1 {
                     let count = min(rows, y1 - y)
@@ -115,8 +117,9 @@ enum ConvolutionKernel {
                     let band = bands == 1 ? 0 : 2 * t + phase
                     let y0 = oh * band / bands, y1 = oh * (band + 1) / bands
                     let rows = min(maxRows, max(1, y1 - y0))
-                    let col = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * rows * ow)
-                    defer { col.deallocate() }
+                    let scratch = TensorStorage(uninitializedCount: g.patchSize * rows * ow)
+                    defer { withExtendedLifetime(scratch) {} }
+                    let col = scratch.pointer
                     var y = y0
                     while y < y1 {
                         let count = min(rows, y1 - y)

@@ -20,6 +20,8 @@ public enum EngineProfile {
         public var gemmFLOP: Double
         /// Thread-seconds unfolding (im2col) and folding (col2im) convolution patches.
         public var im2col: Double
+        /// Loops that ran on more than one thread (each pays a hand-off to the threads and a join).
+        public var parallelLoops: Int
         /// Wall seconds inside loops that ran on more than one thread.
         public var parallelWall: Double
         /// Thread-seconds the threads of those loops spent working (the rest of threads x wall is waiting
@@ -40,8 +42,8 @@ public enum EngineProfile {
         public var effectiveGFLOPS: Double { wall > 0 ? gemmFLOP / wall / 1e9 : 0 }
 
         public var description: String {
-            String(format: "wall %.3f s: serial %.3f s (%.0f%%), multi-threaded %.3f s at %.0f%% busy on %d threads; thread-seconds in GEMM %.3f (%.1f GFLOP, %.1f GFLOP/s over the wall), im2col %.3f; %d page faults",
-                wall, serialWall, 100 * serialWall / max(wall, 1e-9), parallelWall, 100 * parallelEfficiency, threads, gemm,
+            String(format: "wall %.3f s: serial %.3f s (%.0f%%), multi-threaded %.3f s in %d loops at %.0f%% busy on %d threads; thread-seconds in GEMM %.3f (%.1f GFLOP, %.1f GFLOP/s over the wall), im2col %.3f; %d page faults",
+                wall, serialWall, 100 * serialWall / max(wall, 1e-9), parallelWall, parallelLoops, 100 * parallelEfficiency, threads, gemm,
                 gemmFLOP / 1e9, effectiveGFLOPS, im2col, pageFaults)
         }
     }
@@ -50,7 +52,7 @@ public enum EngineProfile {
 
     private static let on = Atomic<Bool>(false)
     // Nanoseconds per counter (Atomic cannot live in an array).
-    private static let gemmFLOP = Atomic<Int>(0)
+    private static let gemmFLOP = Atomic<Int>(0), parallelLoops = Atomic<Int>(0)
     private static let gemmNS = Atomic<Int>(0), im2colNS = Atomic<Int>(0), parallelWallNS = Atomic<Int>(0), parallelBusyNS = Atomic<Int>(0)
 
     private static func nanoseconds(_ counter: Counter) -> Int {
@@ -70,6 +72,7 @@ public enum EngineProfile {
         defer { running.withLock { $0 = false } }
         gemmNS.store(0, ordering: .relaxed)
         gemmFLOP.store(0, ordering: .relaxed)
+        parallelLoops.store(0, ordering: .relaxed)
         im2colNS.store(0, ordering: .relaxed)
         parallelWallNS.store(0, ordering: .relaxed)
         parallelBusyNS.store(0, ordering: .relaxed)
@@ -80,7 +83,7 @@ public enum EngineProfile {
         try body()
         let wall = DispatchTime.now().uptimeNanoseconds - start
         func seconds(_ c: Counter) -> Double { Double(nanoseconds(c)) / 1e9 }
-        return Report(wall: Double(wall) / 1e9, gemm: seconds(.gemm), gemmFLOP: Double(gemmFLOP.load(ordering: .relaxed)), im2col: seconds(.im2col), parallelWall: seconds(.parallelWall),
+        return Report(wall: Double(wall) / 1e9, gemm: seconds(.gemm), gemmFLOP: Double(gemmFLOP.load(ordering: .relaxed)), im2col: seconds(.im2col), parallelLoops: parallelLoops.load(ordering: .relaxed), parallelWall: seconds(.parallelWall),
             parallelBusy: seconds(.parallelBusy), threads: EngineThreads.current, pageFaults: pageFaultCount() - faults)
     }
 
@@ -105,7 +108,9 @@ public enum EngineProfile {
         switch counter {
         case .gemm: gemmNS.add(elapsed, ordering: .relaxed)
         case .im2col: im2colNS.add(elapsed, ordering: .relaxed)
-        case .parallelWall: parallelWallNS.add(elapsed, ordering: .relaxed)
+        case .parallelWall:
+            parallelWallNS.add(elapsed, ordering: .relaxed)
+            parallelLoops.add(1, ordering: .relaxed)
         case .parallelBusy: parallelBusyNS.add(elapsed, ordering: .relaxed)
         }
     }

@@ -1,7 +1,7 @@
 extension Ops {
     /// Applies `f` element-wise in parallel, returning a new tensor.
     static func mapTensor(_ x: Tensor, _ f: @escaping (SIMD8<Float>) -> SIMD8<Float>) -> Tensor {
-        let out = Tensor.pooled(x.shape)
+        let out = Tensor(uninitializedShape: x.shape)
         let src = UncheckedSendable(x.readPointer), dst = UncheckedSendable(out.mutablePointer)
         Parallel.forRanges(x.count, grain: 1 << 15) { r in
             VectorMath.map(src.value + r.lowerBound, dst.value + r.lowerBound, r.count, f)
@@ -13,7 +13,7 @@ extension Ops {
     /// Applies `f(a, b)` element-wise (same shapes) in parallel.
     static func mapTensors(_ a: Tensor, _ b: Tensor, _ f: @escaping (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>) -> Tensor {
         precondition(a.count == b.count, "element count mismatch \(a.shape) vs \(b.shape)")
-        let out = Tensor.pooled(a.shape)
+        let out = Tensor(uninitializedShape: a.shape)
         let pa = UncheckedSendable(a.readPointer), pb = UncheckedSendable(b.readPointer), dst = UncheckedSendable(out.mutablePointer)
         Parallel.forRanges(a.count, grain: 1 << 15) { r in
             VectorMath.map2(pa.value + r.lowerBound, pb.value + r.lowerBound, dst.value + r.lowerBound, r.count, f)
@@ -72,11 +72,11 @@ extension Ops {
     public static func softmax(_ x: Variable) -> Variable {
         let d = x.shape.last ?? 1
         let rows = x.value.count / max(d, 1)
-        let out = Tensor.pooled(x.shape)
+        let out = Tensor(uninitializedShape: x.shape)
         SoftmaxKernel.forward(x.value.readPointer, out.mutablePointer, rows: rows, d: d)
         withExtendedLifetime(x) {}
         return Variable.make(out, [x]) { dy in
-            let dx = Tensor.pooled(out.shape)
+            let dx = Tensor(uninitializedShape: out.shape)
             SoftmaxKernel.backward(y: out.readPointer, dy: dy.readPointer, dx: dx.mutablePointer, rows: rows, d: d)
             withExtendedLifetime((out, dy)) {}
             return [dx]

@@ -23,7 +23,7 @@ extension Ops {
     ) -> Tensor {
         if a.shape == b.shape { return mapTensors(a, b, f) }
         let outShape = broadcastShape(a.shape, b.shape)
-        let out = Tensor.pooled(outShape)
+        let out = Tensor(uninitializedShape: outShape)
         guard out.count > 0 else { return out }
         let rank = outShape.count
         let sa = broadcastStrides(a.shape, to: outShape), sb = broadcastStrides(b.shape, to: outShape)

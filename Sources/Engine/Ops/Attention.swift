@@ -11,12 +11,12 @@ extension Ops {
         let (batch, width, tokens) = (qkv.shape[0], qkv.shape[1], qkv.shape[2])
         let ch = width / (3 * heads)
         let layout = AttentionLayout(batch: batch, heads: heads, ch: ch, tokens: tokens, legacy: legacyOrder)
-        let out = Tensor.pooled([batch, heads * ch, tokens])
+        let out = Tensor(uninitializedShape: [batch, heads * ch, tokens])
         layout.forward(qkv.value.readPointer, out.mutablePointer)
         withExtendedLifetime(qkv) {}
         let input = qkv.value
         return Variable.make(out, [qkv]) { dy in
-            let dqkv = Tensor.pooled(input.shape)
+            let dqkv = Tensor(uninitializedShape: input.shape)
             layout.backward(input.readPointer, dy.readPointer, dqkv.mutablePointer)
             withExtendedLifetime((input, dy)) {}
             return [dqkv]
@@ -44,8 +44,9 @@ struct AttentionLayout {
 
     func forward(_ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
         let t = tokens
-        let w = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
-        defer { w.deallocate() }
+        let scratch = TensorStorage(uninitializedCount: t * t)
+        defer { withExtendedLifetime(scratch) {} }
+        let w = scratch.pointer
         for b in 0..<batch {
             let base = qkv + b * 3 * heads * ch * t
             for n in 0..<heads {
@@ -61,9 +62,9 @@ struct AttentionLayout {
 
     func backward(_ qkv: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dqkv: UnsafeMutablePointer<Float>) {
         let t = tokens
-        let w = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
-        let dw = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
-        defer { w.deallocate(); dw.deallocate() }
+        let scratch = TensorStorage(uninitializedCount: 2 * t * t)
+        defer { withExtendedLifetime(scratch) {} }
+        let w = scratch.pointer, dw = scratch.pointer + t * t
         for b in 0..<batch {
             let base = qkv + b * 3 * heads * ch * t
             let dbase = dqkv + b * 3 * heads * ch * t

@@ -13,7 +13,7 @@ extension Ops {
         precondition(x.rank >= 2 && scale.shape == [x.shape[1]] && shift.shape == [x.shape[1]],
             "channelAffine: scale \(scale.shape) and shift \(shift.shape) do not match the channels of \(x.shape)")
         let size = x.value.count / max(x.shape[0] * x.shape[1], 1)
-        let out = Tensor.pooled(x.shape)
+        let out = Tensor(uninitializedShape: x.shape)
         let src = UncheckedSendable(x.value.readPointer), dst = UncheckedSendable(out.mutablePointer)
         let a = UncheckedSendable(scale.readPointer), b = UncheckedSendable(shift.readPointer)
         forEachChannelPlane(x.shape) { p, c in
@@ -22,7 +22,7 @@ extension Ops {
         }
         withExtendedLifetime((x, scale, shift)) {}
         return Variable.make(out, [x]) { dy in
-            let dx = Tensor.pooled(dy.shape)
+            let dx = Tensor(uninitializedShape: dy.shape)
             let g = UncheckedSendable(dy.readPointer), d = UncheckedSendable(dx.mutablePointer), a = UncheckedSendable(scale.readPointer)
             forEachChannelPlane(dy.shape) { p, c in
                 let va = SIMD8<Float>(repeating: a.value[c])
@@ -39,7 +39,7 @@ extension Ops {
         precondition(x.rank >= 2 && gate.shape.first == x.shape[0] && gate.value.count == x.shape[0] * x.shape[1],
             "scaleChannels: gate \(gate.shape) is not one value per sample and channel of \(x.shape)")
         let size = x.value.count / max(x.shape[0] * x.shape[1], 1)
-        let out = Tensor.pooled(x.shape)
+        let out = Tensor(uninitializedShape: x.shape)
         let src = UncheckedSendable(x.value.readPointer), dst = UncheckedSendable(out.mutablePointer)
         let s = UncheckedSendable(gate.value.readPointer)
         forEachChannelPlane(x.shape) { p, _ in
@@ -55,7 +55,7 @@ extension Ops {
             let g = UncheckedSendable(dy.readPointer)
             var dx: Tensor?
             if let keptGate {
-                let grad = Tensor.pooled(inShape)
+                let grad = Tensor(uninitializedShape: inShape)
                 let d = UncheckedSendable(grad.mutablePointer), s = UncheckedSendable(keptGate.readPointer)
                 forEachChannelPlane(inShape) { p, _ in
                     let v = SIMD8<Float>(repeating: s.value[p])

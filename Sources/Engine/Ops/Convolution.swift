@@ -11,12 +11,12 @@ extension Ops {
             outChannels: weight.shape[0], kernelH: weight.shape[2], kernelW: weight.shape[3],
             stride: stride, padding: padding)
         precondition(g.outHeight > 0 && g.outWidth > 0, "conv2d: kernel larger than padded input")
-        let out = Tensor.pooled([g.batch, g.outChannels, g.outHeight, g.outWidth])
+        let out = Tensor(uninitializedShape: [g.batch, g.outChannels, g.outHeight, g.outWidth])
         ConvolutionKernel.forward(g, input: x.value.readPointer, weight: weight.readPointer, bias: bias?.readPointer, output: out.mutablePointer)
         withExtendedLifetime((x, weight, bias)) {}
         let inShape = x.shape
         return Variable.make(out, [x]) { dy in
-            let dx = Tensor.pooled(inShape)
+            let dx = Tensor(uninitializedShape: inShape)
             ConvolutionKernel.backwardInput(g, gradOutput: dy.readPointer, weight: weight.readPointer, gradInput: dx.mutablePointer)
             withExtendedLifetime((dy, weight)) {}
             return [dx]
@@ -33,10 +33,14 @@ extension Ops {
         let rows = x.value.count / max(inF, 1)
         var outShape = x.shape
         outShape[outShape.count - 1] = outF
-        let out = Tensor.pooled(outShape)
+        let out = Tensor(uninitializedShape: outShape)
         let o = out.mutablePointer
         if let bias {
-            for r in 0..<rows { (o + r * outF).update(from: bias.readPointer, count: outF) }
+            // Split over the threads: a ViT's MLP output is megabytes, a serial stretch on many cores.
+            let po = UncheckedSendable(o), pb = UncheckedSendable(bias.readPointer)
+            Parallel.forRanges(rows, grain: max(1, (1 << 16) / max(outF, 1))) { range in
+                for r in range { (po.value + r * outF).update(from: pb.value, count: outF) }
+            }
         }
         GEMM.multiply(
             transposeB: true, m: rows, n: outF, k: inF, a: x.value.readPointer, lda: inF,
@@ -44,7 +48,7 @@ extension Ops {
         withExtendedLifetime((x, weight, bias)) {}
         let inShape = x.shape
         return Variable.make(out, [x]) { dy in
-            let dx = Tensor.pooled(inShape)
+            let dx = Tensor(uninitializedShape: inShape)
             GEMM.multiply(m: rows, n: inF, k: outF, a: dy.readPointer, lda: outF, b: weight.readPointer, ldb: inF, c: dx.mutablePointer, ldc: inF)
             withExtendedLifetime((dy, weight)) {}
             return [dx]

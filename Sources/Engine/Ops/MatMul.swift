@@ -16,7 +16,7 @@ extension Ops {
         let batch = batchShape.reduce(1, *)
         let (lda, ldb) = (a.shape[ar - 1], b.shape[br - 1])
         let (strideA, strideB) = (m * k, sharedB ? 0 : k * n)
-        let out = Tensor.pooled(batchShape + [m, n])
+        let out = Tensor(uninitializedShape: batchShape + [m, n])
         let pa = a.value.readPointer, pb = b.value.readPointer, pc = out.mutablePointer
         for i in 0..<batch {
             GEMM.multiply(
@@ -31,7 +31,7 @@ extension Ops {
             let g = dy.readPointer
             var da: Tensor?, db: Tensor?
             if let bv = keepB {
-                let t = Tensor.pooled(shapeA)
+                let t = Tensor(uninitializedShape: shapeA)
                 let p = bv.readPointer, d = t.mutablePointer
                 for i in 0..<batch {
                     let gi = g + i * m * n, bi = p + i * strideB, di = d + i * strideA

@@ -123,8 +123,9 @@ struct TokenAttention {
         dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>
     ) {
         let (nq, nk, hd, d) = (queries, keys, headDim, width)
-        let ds = UnsafeMutablePointer<Float>.allocate(capacity: nq * nk)
-        defer { ds.deallocate() }
+        let scratch = TensorStorage(uninitializedCount: nq * nk)
+        defer { withExtendedLifetime(scratch) {} }
+        let ds = scratch.pointer
         for b in 0..<batch {
             for h in 0..<heads {
                 let (qo, ko, vo) = (b * q.batchStride + q.offset + h * hd, b * k.batchStride + k.offset + h * hd, b * v.batchStride + v.offset + h * hd)

@@ -37,7 +37,7 @@ extension Ops {
             precondition(scale.count == batch * channels && shift.count == batch * channels,
                 "groupNorm: scale/shift must have \(batch)x\(channels) elements, got \(scale.shape), \(shift.shape)")
         }
-        let out = Tensor.pooled(x.shape)
+        let out = Tensor(uninitializedShape: x.shape)
         var mean = [Float](repeating: 0, count: batch * groups)
         var rstd = [Float](repeating: 0, count: batch * groups)
         NormalizationKernel.groupNormForward(
@@ -46,7 +46,7 @@ extension Ops {
         withExtendedLifetime(x) {}
         let input = x.value
         return Variable.make(out, [x]) { dy in
-            let dx = Tensor.pooled(input.shape)
+            let dx = Tensor(uninitializedShape: input.shape)
             NormalizationKernel.groupNormBackward(
                 x: input.readPointer, dy: dy.readPointer, batch: batch, channels: channels, spatial: spatial, groups: groups,
                 gamma: gamma, beta: beta, silu: silu, mean: mean, rstd: rstd, dx: dx.mutablePointer)
@@ -60,7 +60,7 @@ extension Ops {
         let d = x.shape.last ?? 1
         precondition(weight.shape == [d] && bias.shape == [d], "layerNorm: affine shapes \(weight.shape), \(bias.shape) for width \(d)")
         let rows = x.value.count / max(d, 1)
-        let out = Tensor.pooled(x.shape)
+        let out = Tensor(uninitializedShape: x.shape)
         var mean = [Float](repeating: 0, count: rows)
         var rstd = [Float](repeating: 0, count: rows)
         NormalizationKernel.layerNormForward(
@@ -69,7 +69,7 @@ extension Ops {
         withExtendedLifetime((x, weight, bias)) {}
         let input = x.value
         return Variable.make(out, [x]) { dy in
-            let dx = Tensor.pooled(input.shape)
+            let dx = Tensor(uninitializedShape: input.shape)
             NormalizationKernel.layerNormBackward(
                 x: input.readPointer, dy: dy.readPointer, rows: rows, d: d, gamma: weight.readPointer,
                 mean: mean, rstd: rstd, dx: dx.mutablePointer)

@@ -11,7 +11,7 @@ extension Ops {
         withExtendedLifetime(x) {}
         let inShape = x.shape
         return Variable.make(out, [x]) { dy in
-            let dx = Tensor.pooled(inShape)
+            let dx = Tensor(uninitializedShape: inShape)
             let g = UncheckedSendable(dy.readPointer), d = UncheckedSendable(dx.mutablePointer)
             let inverse = 1 / Float(size)
             forEachChannelPlane(inShape) { p, _ in
@@ -30,7 +30,7 @@ extension Ops {
         let (h, w) = (x.shape[2], x.shape[3])
         let (oh, ow) = ((h - 1) / stride + 1, (w - 1) / stride + 1)
         let outShape = [x.shape[0], x.shape[1], oh, ow]
-        let out = Tensor.pooled(outShape)
+        let out = Tensor(uninitializedShape: outShape)
         let src = UncheckedSendable(x.value.readPointer), dst = UncheckedSendable(out.mutablePointer)
         forEachChannelPlane(outShape) { p, _ in
             let s = src.value + p * h * w, d = dst.value + p * oh * ow

@@ -19,7 +19,7 @@ extension Ops {
             "prelu: slope \(slope.shape) does not match the channels of \(x.shape)")
         let size = x.value.count / max(x.shape[0] * x.shape[1], 1)
         let shared = slope.count == 1
-        let out = Tensor.pooled(x.shape)
+        let out = Tensor(uninitializedShape: x.shape)
         let src = UncheckedSendable(x.value.readPointer), dst = UncheckedSendable(out.mutablePointer), a = UncheckedSendable(slope.readPointer)
         let zero = SIMD8<Float>(repeating: 0)
         forEachChannelPlane(x.shape) { p, c in
@@ -29,7 +29,7 @@ extension Ops {
         withExtendedLifetime((x, slope)) {}
         let input = x.value
         return Variable.make(out, [x]) { dy in
-            let dx = Tensor.pooled(dy.shape)
+            let dx = Tensor(uninitializedShape: dy.shape)
             let xs = UncheckedSendable(input.readPointer), g = UncheckedSendable(dy.readPointer), d = UncheckedSendable(dx.mutablePointer)
             let a = UncheckedSendable(slope.readPointer)
             forEachChannelPlane(dy.shape) { p, c in

@@ -33,7 +33,7 @@ extension Ops {
         withExtendedLifetime(x) {}
         let inShape = x.shape
         return Variable.make(out, [x]) { dy in
-            let dx = Tensor.pooled(inShape)
+            let dx = Tensor(uninitializedShape: inShape)
             let g = dy.readPointer, d = dx.mutablePointer
             for o in 0..<outer {
                 for i in 0..<n {

@@ -3,7 +3,7 @@ extension Ops {
     public static func upsampleNearest2x(_ x: Variable) -> Variable {
         precondition(x.rank == 4, "upsampleNearest2x expects [B,C,H,W], got \(x.shape)")
         let (planes, h, w) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
-        let out = Tensor.pooled([x.shape[0], x.shape[1], 2 * h, 2 * w])
+        let out = Tensor(uninitializedShape: [x.shape[0], x.shape[1], 2 * h, 2 * w])
         let src = UncheckedSendable(x.value.readPointer), dst = UncheckedSendable(out.mutablePointer)
         Parallel.forEach(planes, grain: max(1, 4096 / (h * w))) { p in
             let s = src.value + p * h * w, d = dst.value + p * 4 * h * w
@@ -25,7 +25,7 @@ extension Ops {
         let out = sumPool2x2(x.value, outShape: outShape, factor: 0.25)
         let inShape = x.shape
         return Variable.make(out, [x]) { dy in
-            let dx = Tensor.pooled(inShape)
+            let dx = Tensor(uninitializedShape: inShape)
             let (planes, h, w) = (outShape[0] * outShape[1], outShape[2], outShape[3])
             let src = UncheckedSendable(dy.readPointer), dst = UncheckedSendable(dx.mutablePointer)
             Parallel.forEach(planes, grain: max(1, 4096 / max(h * w, 1))) { p in
@@ -43,7 +43,7 @@ extension Ops {
 
     /// `factor` × the sum of each 2x2 block.
     static func sumPool2x2(_ x: Tensor, outShape: [Int], factor: Float) -> Tensor {
-        let out = Tensor.pooled(outShape)
+        let out = Tensor(uninitializedShape: outShape)
         let (planes, h, w) = (outShape[0] * outShape[1], outShape[2], outShape[3])
         let src = UncheckedSendable(x.readPointer), dst = UncheckedSendable(out.mutablePointer)
         Parallel.forEach(planes, grain: max(1, 4096 / max(h * w, 1))) { p in

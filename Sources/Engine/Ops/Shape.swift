@@ -28,7 +28,7 @@ extension Ops {
         if order == Array(0..<rank) { return x }
         let inStrides = contiguousStrides(x.shape)
         let srcStrides = order.map { inStrides[$0] }  // input stride for each output axis
-        let out = Tensor.pooled(outShape)
+        let out = Tensor(uninitializedShape: outShape)
         guard out.count > 0 else { return out }
         let inner = outShape[rank - 1], innerStride = srcStrides[rank - 1]
         let outer = out.count / inner
@@ -83,7 +83,7 @@ extension Ops {
             precondition(s == o, "concat: shapes \(xs.map(\.shape)) differ outside axis \(ax)")
             outShape[ax] += x.shape[ax]
         }
-        let out = Tensor.pooled(outShape)
+        let out = Tensor(uninitializedShape: outShape)
         var offsets: [Int] = []
         var offset = 0
         for x in xs {
@@ -103,7 +103,7 @@ extension Ops {
         outShape[axis] = range.count
         let outer = x.shape[..<axis].reduce(1, *)
         let inner = x.shape[(axis + 1)...].reduce(1, *)
-        let out = Tensor.pooled(outShape)
+        let out = Tensor(uninitializedShape: outShape)
         let src = x.readPointer, dst = out.mutablePointer
         let block = range.count * inner
         for o in 0..<outer {

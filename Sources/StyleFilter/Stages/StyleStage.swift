@@ -80,6 +80,8 @@ public struct StyleStage: Stage {
         let translated: VImage
         var context = context
         if let seed { context.seed = seed }
+        // The engine keeps a run's freed activations for its next pass; the stages after this one need none.
+        defer { EngineMemory.releaseCachedBuffers() }
         do {
             translated = try precision.withEngine {
                 if precision != .fp32 { context.logger.info("style: matrix products in \(precision)") }
