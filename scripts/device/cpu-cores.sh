@@ -10,7 +10,9 @@
 # Prints, for 16 and 2 threads, each case's seconds and its ratio to the same run's sgemm, with the kernels
 # the bench chose by itself (BLASCore) and, for sgemm, OpenBLAS's own choice; then PyTorch's fp32 and
 # bf16 matmul rates on the same cores; on 16 threads also the bf16 engine (precision=bf16) beside fp32.
-# Case logs go to $OUT (or /tmp/cpu-cores). About 9 minutes.
+# Case logs go to $OUT (or /tmp/cpu-cores). About 9 minutes. The guided step cases need StyleFilter, hence
+# libvips, which the engine-only bench leaves out: a step there is one U-Net and one DINO fwd+grad (above)
+# plus the losses and the sampler, which ran at a serial share of 0.2% on 2 cores (BENCHMARKS.md).
 set -uo pipefail
 out=${OUT:-/tmp/cpu-cores}
 mkdir -p "$out"
@@ -73,12 +75,13 @@ for threads in (16, 2):
 PY
 
 echo
-echo "| threads | case | kernels | seconds | ratio to the run's sgemm | fp32 seconds (same run) | serial share | loop busy | GEMM share | im2col share | peak RSS MB |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| threads | case | kernels | seconds | ratio to the run's sgemm | fp32 seconds (same run) | serial share | loop busy | loops | GEMM share | im2col share | page faults | peak RSS MB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
     IFS='|' read -r threads name kernels line <<<"$row"
     seconds=$(field seconds "$line")
     ratio=$(field ratio_to_sgemm "$line")
+    [ -n "$ratio" ] || ratio=$(field profile_ratio_to_sgemm "$line")
     [ -n "$ratio" ] || ratio=$(field gflops "$line")" GFLOP/s"
-    echo "| $threads | $name | $kernels | ${seconds:-?} | ${ratio:-?} | $(field fp32_seconds "$line") | $(field serial_share "$line") | $(field parallel_busy "$line") | $(field gemm_share "$line") | $(field im2col_share "$line") | $(field peak_rss_mb "$line") |"
+    echo "| $threads | $name | $kernels | ${seconds:-?} | ${ratio:-?} | $(field fp32_seconds "$line") | $(field serial_share "$line") | $(field parallel_busy "$line") | $(field parallel_loops "$line") | $(field gemm_share "$line") | $(field im2col_share "$line") | $(field page_faults "$line") | $(field peak_rss_mb "$line") |"
 done
