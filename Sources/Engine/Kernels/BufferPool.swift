@@ -115,6 +115,15 @@ final class PooledBuffer: @unchecked Sendable {
     deinit { BufferPool.shared.give(pointer, size: size) }
 }
 
+extension TensorStorage {
+    /// Runs `body` with `count` uninitialised floats of kernel scratch memory (from the pool when large,
+    /// like any tensor's: a fresh block per call would be page-faulted anew every time).
+    static func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        let storage = TensorStorage(uninitializedCount: count)
+        return try withExtendedLifetime(storage) { try body(storage.pointer) }
+    }
+}
+
 /// The engine's memory that outlives a computation.
 public enum EngineMemory {
     /// Gives the tensor memory kept for reuse back to the system. The engine keeps freed activations

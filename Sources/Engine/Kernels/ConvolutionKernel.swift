@@ -68,18 +68,17 @@ enum ConvolutionKernel {
                 let y0 = oh * band / bands, y1 = oh * (band + 1) / bands
                 let rows = min(maxRows, y1 - y0)
                 // From the pool: a fresh 16 MiB block per call was page-faulted anew every time.
-                let scratch = TensorStorage(uninitializedCount: g.patchSize * rows * ow)
-                defer { withExtendedLifetime(scratch) {} }
-                let col = scratch.pointer
-                var y = y0
-                while y < y1 {
-                    let count = min(rows, y1 - y)
-                    let n = count * ow
-                    EngineProfile.timed(.im2col) { unfold(g, input: ps.value, rowStart: y, rowCount: count, into: col, parallel: bands == 1) }
-                    GEMM.multiply(
-                        m: g.outChannels, n: n, k: g.patchSize, a: pw.value, lda: g.patchSize,
-                        b: col, ldb: n, beta: beta, c: pd.value + y * ow, ldc: outPlane, threads: bands == 1 ? EngineThreads.current : 1)
-                    y += count
+                TensorStorage.withScratch(g.patchSize * rows * ow) { col in
+                    var y = y0
+                    while y < y1 {
+                        let count = min(rows, y1 - y)
+                        let n = count * ow
+                        EngineProfile.timed(.im2col) { unfold(g, input: ps.value, rowStart: y, rowCount: count, into: col, parallel: bands == 1) }
+                        GEMM.multiply(
+                            m: g.outChannels, n: n, k: g.patchSize, a: pw.value, lda: g.patchSize,
+                            b: col, ldb: n, beta: beta, c: pd.value + y * ow, ldc: outPlane, threads: bands == 1 ? EngineThreads.current : 1)
+                        y += count
+                    }
                 }
             }
         }
@@ -117,18 +116,17 @@ enum ConvolutionKernel {
                     let band = bands == 1 ? 0 : 2 * t + phase
                     let y0 = oh * band / bands, y1 = oh * (band + 1) / bands
                     let rows = min(maxRows, max(1, y1 - y0))
-                    let scratch = TensorStorage(uninitializedCount: g.patchSize * rows * ow)
-                    defer { withExtendedLifetime(scratch) {} }
-                    let col = scratch.pointer
-                    var y = y0
-                    while y < y1 {
-                        let count = min(rows, y1 - y)
-                        let n = count * ow
-                        GEMM.multiply(
-                            transposeA: true, m: g.patchSize, n: n, k: g.outChannels, a: pw.value, lda: g.patchSize,
-                            b: pdy.value + y * ow, ldb: outPlane, c: col, ldc: n, threads: bands == 1 ? EngineThreads.current : 1)
-                        EngineProfile.timed(.im2col) { fold(g, columns: col, rowStart: y, rowCount: count, into: pdx.value, parallel: bands == 1) }
-                        y += count
+                    TensorStorage.withScratch(g.patchSize * rows * ow) { col in
+                        var y = y0
+                        while y < y1 {
+                            let count = min(rows, y1 - y)
+                            let n = count * ow
+                            GEMM.multiply(
+                                transposeA: true, m: g.patchSize, n: n, k: g.outChannels, a: pw.value, lda: g.patchSize,
+                                b: pdy.value + y * ow, ldb: outPlane, c: col, ldc: n, threads: bands == 1 ? EngineThreads.current : 1)
+                            EngineProfile.timed(.im2col) { fold(g, columns: col, rowStart: y, rowCount: count, into: pdx.value, parallel: bands == 1) }
+                            y += count
+                        }
                     }
                 }
             }

@@ -44,42 +44,41 @@ struct AttentionLayout {
 
     func forward(_ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
         let t = tokens
-        let scratch = TensorStorage(uninitializedCount: t * t)
-        defer { withExtendedLifetime(scratch) {} }
-        let w = scratch.pointer
-        for b in 0..<batch {
-            let base = qkv + b * 3 * heads * ch * t
-            for n in 0..<heads {
-                let r = rows(n)
-                weights(base + r.q * t, base + r.k * t, into: w)
-                // a[c, t] = Σ_s v[c, s] w[t, s]
-                GEMM.multiply(
-                    transposeB: true, m: ch, n: t, k: t, a: base + r.v * t, lda: t, b: w, ldb: t,
-                    c: out + (b * heads + n) * ch * t, ldc: t)
+        TensorStorage.withScratch(t * t) { w in
+            for b in 0..<batch {
+                let base = qkv + b * 3 * heads * ch * t
+                for n in 0..<heads {
+                    let r = rows(n)
+                    weights(base + r.q * t, base + r.k * t, into: w)
+                    // a[c, t] = Σ_s v[c, s] w[t, s]
+                    GEMM.multiply(
+                        transposeB: true, m: ch, n: t, k: t, a: base + r.v * t, lda: t, b: w, ldb: t,
+                        c: out + (b * heads + n) * ch * t, ldc: t)
+                }
             }
         }
     }
 
     func backward(_ qkv: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dqkv: UnsafeMutablePointer<Float>) {
         let t = tokens
-        let scratch = TensorStorage(uninitializedCount: 2 * t * t)
-        defer { withExtendedLifetime(scratch) {} }
-        let w = scratch.pointer, dw = scratch.pointer + t * t
-        for b in 0..<batch {
-            let base = qkv + b * 3 * heads * ch * t
-            let dbase = dqkv + b * 3 * heads * ch * t
-            for n in 0..<heads {
-                let r = rows(n)
-                let (q, k, v) = (base + r.q * t, base + r.k * t, base + r.v * t)
-                let da = dy + (b * heads + n) * ch * t
-                weights(q, k, into: w)
-                // dV = dA · W ; dW = dAᵀ · V
-                GEMM.multiply(m: ch, n: t, k: t, a: da, lda: t, b: w, ldb: t, c: dbase + r.v * t, ldc: t)
-                GEMM.multiply(transposeA: true, m: t, n: t, k: ch, a: da, lda: t, b: v, ldb: t, c: dw, ldc: t)
-                SoftmaxKernel.backward(y: w, dy: dw, dx: dw, rows: t, d: t)
-                // dQ = scale² K · dSᵀ ; dK = scale² Q · dS
-                GEMM.multiply(transposeB: true, m: ch, n: t, k: t, alpha: scale2, a: k, lda: t, b: dw, ldb: t, c: dbase + r.q * t, ldc: t)
-                GEMM.multiply(m: ch, n: t, k: t, alpha: scale2, a: q, lda: t, b: dw, ldb: t, c: dbase + r.k * t, ldc: t)
+        TensorStorage.withScratch(2 * t * t) { w in
+            let dw = w + t * t
+            for b in 0..<batch {
+                let base = qkv + b * 3 * heads * ch * t
+                let dbase = dqkv + b * 3 * heads * ch * t
+                for n in 0..<heads {
+                    let r = rows(n)
+                    let (q, k, v) = (base + r.q * t, base + r.k * t, base + r.v * t)
+                    let da = dy + (b * heads + n) * ch * t
+                    weights(q, k, into: w)
+                    // dV = dA · W ; dW = dAᵀ · V
+                    GEMM.multiply(m: ch, n: t, k: t, a: da, lda: t, b: w, ldb: t, c: dbase + r.v * t, ldc: t)
+                    GEMM.multiply(transposeA: true, m: t, n: t, k: ch, a: da, lda: t, b: v, ldb: t, c: dw, ldc: t)
+                    SoftmaxKernel.backward(y: w, dy: dw, dx: dw, rows: t, d: t)
+                    // dQ = scale² K · dSᵀ ; dK = scale² Q · dS
+                    GEMM.multiply(transposeB: true, m: ch, n: t, k: t, alpha: scale2, a: k, lda: t, b: dw, ldb: t, c: dbase + r.q * t, ldc: t)
+                    GEMM.multiply(m: ch, n: t, k: t, alpha: scale2, a: q, lda: t, b: dw, ldb: t, c: dbase + r.k * t, ldc: t)
+                }
             }
         }
     }

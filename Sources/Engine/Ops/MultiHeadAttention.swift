@@ -123,22 +123,21 @@ struct TokenAttention {
         dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>
     ) {
         let (nq, nk, hd, d) = (queries, keys, headDim, width)
-        let scratch = TensorStorage(uninitializedCount: nq * nk)
-        defer { withExtendedLifetime(scratch) {} }
-        let ds = scratch.pointer
-        for b in 0..<batch {
-            for h in 0..<heads {
-                let (qo, ko, vo) = (b * q.batchStride + q.offset + h * hd, b * k.batchStride + k.offset + h * hd, b * v.batchStride + v.offset + h * hd)
-                let p = probs + (b * heads + h) * nq * nk
-                let g = dOut + b * nq * d + h * hd
-                // dV = Pᵀ·dO ; dP = dO·Vᵀ
-                GEMM.multiply(transposeA: true, m: nk, n: hd, k: nq, a: p, lda: nk, b: g, ldb: d, c: dv + vo, ldc: v.rowStride)
-                GEMM.multiply(transposeB: true, m: nq, n: nk, k: hd, a: g, lda: d, b: vp + vo, ldb: v.rowStride, c: ds, ldc: nk)
-                // dS = P ⊙ (dP − Σ_j dP·P): masked entries have P = 0 and get no gradient.
-                SoftmaxKernel.backward(y: p, dy: ds, dx: ds, rows: nq, d: nk)
-                // dQ = scale·dS·K ; dK = scale·dSᵀ·Q
-                GEMM.multiply(m: nq, n: hd, k: nk, alpha: scale, a: ds, lda: nk, b: kp + ko, ldb: k.rowStride, c: dq + qo, ldc: q.rowStride)
-                GEMM.multiply(transposeA: true, m: nk, n: hd, k: nq, alpha: scale, a: ds, lda: nk, b: qp + qo, ldb: q.rowStride, c: dk + ko, ldc: k.rowStride)
+        TensorStorage.withScratch(nq * nk) { ds in
+            for b in 0..<batch {
+                for h in 0..<heads {
+                    let (qo, ko, vo) = (b * q.batchStride + q.offset + h * hd, b * k.batchStride + k.offset + h * hd, b * v.batchStride + v.offset + h * hd)
+                    let p = probs + (b * heads + h) * nq * nk
+                    let g = dOut + b * nq * d + h * hd
+                    // dV = Pᵀ·dO ; dP = dO·Vᵀ
+                    GEMM.multiply(transposeA: true, m: nk, n: hd, k: nq, a: p, lda: nk, b: g, ldb: d, c: dv + vo, ldc: v.rowStride)
+                    GEMM.multiply(transposeB: true, m: nq, n: nk, k: hd, a: g, lda: d, b: vp + vo, ldb: v.rowStride, c: ds, ldc: nk)
+                    // dS = P ⊙ (dP − Σ_j dP·P): masked entries have P = 0 and get no gradient.
+                    SoftmaxKernel.backward(y: p, dy: ds, dx: ds, rows: nq, d: nk)
+                    // dQ = scale·dS·K ; dK = scale·dSᵀ·Q
+                    GEMM.multiply(m: nq, n: hd, k: nk, alpha: scale, a: ds, lda: nk, b: kp + ko, ldb: k.rowStride, c: dq + qo, ldc: q.rowStride)
+                    GEMM.multiply(transposeA: true, m: nk, n: hd, k: nq, alpha: scale, a: ds, lda: nk, b: qp + qo, ldb: q.rowStride, c: dk + ko, ldc: k.rowStride)
+                }
             }
         }
     }
