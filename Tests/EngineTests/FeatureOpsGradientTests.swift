@@ -35,23 +35,26 @@ import Testing
         return out
     }
 
-    @Test(arguments: [false, true])
-    mutating func selfAttentionMatchesNaive(causal: Bool) {
-        let qkv = rng.tensor([2, 5, 3 * 8])
+    /// 5 tokens: one block of rows; 130: three blocks of `TokenAttention.rowBlock` (64), the last of 2 rows.
+    @Test(arguments: [false, true], [5, 130])
+    mutating func selfAttentionMatchesNaive(causal: Bool, tokens: Int) {
+        let qkv = rng.tensor([2, tokens, 3 * 8])
         let y = Ops.selfAttention(Variable(qkv), heads: 2, causal: causal)
         let parts = (0..<3).map { Ops.sliceTensor(qkv, axis: 2, ($0 * 8)..<(($0 + 1) * 8)) }
         let ref = Self.naiveAttention(q: parts[0], k: parts[1], v: parts[2], heads: 2, causal: causal)
         #expect(relativeL2(y.value.scalars, ref) < 1e-5)
     }
 
-    @Test(arguments: [false, true])
-    mutating func selfAttentionGradient(causal: Bool) {
-        let qkv = rng.tensor([2, 5, 3 * 8])
+    @Test(arguments: [false, true], [5, 130])
+    mutating func selfAttentionGradient(causal: Bool, tokens: Int) {
+        let qkv = rng.tensor([2, tokens, 3 * 8])
         checkGradients([qkv]) { v in Ops.selfAttention(v[0], heads: 2, causal: causal) }
     }
 
-    @Test mutating func separateAttention() {
-        let q = rng.tensor([2, 1, 8]), k = rng.tensor([2, 5, 8]), v = rng.tensor([2, 5, 8])
+    /// One query (CLIP's attention pooling) and a query block over several key blocks.
+    @Test(arguments: [1, 70])
+    mutating func separateAttention(queries: Int) {
+        let q = rng.tensor([2, queries, 8]), k = rng.tensor([2, 133, 8]), v = rng.tensor([2, 133, 8])
         let y = Ops.attention(query: Variable(q), key: Variable(k), value: Variable(v), heads: 4)
         #expect(relativeL2(y.value.scalars, Self.naiveAttention(q: q, k: k, v: v, heads: 4, causal: false)) < 1e-5)
         checkGradients([q, k, v]) { x in Ops.attention(query: x[0], key: x[1], value: x[2], heads: 4) }

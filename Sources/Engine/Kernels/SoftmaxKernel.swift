@@ -13,13 +13,14 @@ enum SoftmaxKernel {
         }
     }
 
-    /// `dx = y * (dy - Σ dy·y)` per row.
-    static func backward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int, d: Int) {
+    /// `dx = y * (dy - Σ dy·y)` per row; `parallel: false` from inside a parallel loop.
+    static func backward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int, d: Int, parallel: Bool = true) {
         let py = UncheckedSendable(y), pdy = UncheckedSendable(dy), pdx = UncheckedSendable(dx)
-        Parallel.forEach(rows, grain: max(1, 8192 / max(d, 1))) { r in
+        let row = { (r: Int) in
             let yr = py.value + r * d, gr = pdy.value + r * d
             let s = SIMD8<Float>(repeating: Float(VectorMath.dot(yr, gr, d)))
             VectorMath.map2(yr, gr, pdx.value + r * d, d) { yv, gv in yv * (gv - s) }
         }
+        if parallel { Parallel.forEach(rows, grain: max(1, 8192 / max(d, 1)), row) } else { for r in 0..<rows { row(r) } }
     }
 }

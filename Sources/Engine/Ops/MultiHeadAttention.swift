@@ -80,31 +80,46 @@ struct TokenAttention {
     /// Keys visible to query row `i`.
     func visible(_ i: Int) -> Int { causal ? min(i + 1, keys) : keys }
 
+    /// Query (or key) rows per work item. Every head's rows are cut into such blocks and all the blocks of
+    /// all heads share the threads, each running single-threaded GEMMs: per-head products split over 16
+    /// threads were slivers of 48-64 rows with a hand-off each, three per head and layer.
+    static let rowBlock = 64
+
+    private func blocks(_ rows: Int) -> Int { (rows + Self.rowBlock - 1) / Self.rowBlock }
+
+    /// Calls `body(b, h, first, count)` for every block of `rows` rows of every batch item and head, in parallel.
+    private func forEachBlock(of rows: Int, _ body: (_ b: Int, _ h: Int, _ first: Int, _ count: Int) -> Void) {
+        let perHead = blocks(rows)
+        Parallel.forEach(batch * heads * perHead) { item in
+            let (bh, block) = item.quotientAndRemainder(dividingBy: perHead)
+            let first = block * Self.rowBlock
+            body(bh / heads, bh % heads, first, min(Self.rowBlock, rows - first))
+        }
+    }
+
     func forward(
         q qp: UnsafePointer<Float>, k kp: UnsafePointer<Float>, v vp: UnsafePointer<Float>,
         probs: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
         let (nq, nk, hd, d) = (queries, keys, headDim, width)
-        for b in 0..<batch {
-            for h in 0..<heads {
-                let qh = qp + b * q.batchStride + q.offset + h * hd
-                let kh = kp + b * k.batchStride + k.offset + h * hd
-                let vh = vp + b * v.batchStride + v.offset + h * hd
-                let p = probs + (b * heads + h) * nq * nk
-                GEMM.multiply(transposeB: true, m: nq, n: nk, k: hd, alpha: scale, a: qh, lda: q.rowStride, b: kh, ldb: k.rowStride, c: p, ldc: nk)
-                softmaxRows(p)
-                GEMM.multiply(m: nq, n: hd, k: nk, a: p, lda: nk, b: vh, ldb: v.rowStride, c: out + b * nq * d + h * hd, ldc: d)
-            }
+        let (pq, pk, pv, pp, po) = (UncheckedSendable(qp), UncheckedSendable(kp), UncheckedSendable(vp), UncheckedSendable(probs), UncheckedSendable(out))
+        forEachBlock(of: nq) { b, h, i0, rows in
+            let qh = pq.value + b * q.batchStride + q.offset + h * hd + i0 * q.rowStride
+            let kh = pk.value + b * k.batchStride + k.offset + h * hd
+            let vh = pv.value + b * v.batchStride + v.offset + h * hd
+            let p = pp.value + (b * heads + h) * nq * nk + i0 * nk
+            GEMM.multiply(transposeB: true, m: rows, n: nk, k: hd, alpha: scale, a: qh, lda: q.rowStride, b: kh, ldb: k.rowStride, c: p, ldc: nk, threads: 1)
+            softmaxRows(p, first: i0, count: rows)
+            GEMM.multiply(m: rows, n: hd, k: nk, a: p, lda: nk, b: vh, ldb: v.rowStride, c: po.value + b * nq * d + i0 * d + h * hd, ldc: d, threads: 1)
         }
     }
 
-    /// Row softmax of one head's logits, masked entries set to 0.
-    func softmaxRows(_ p: UnsafeMutablePointer<Float>) {
+    /// Row softmax of query rows `first..<first + count` of one head's logits, masked entries set to 0.
+    func softmaxRows(_ p: UnsafeMutablePointer<Float>, first: Int, count: Int) {
         let nk = keys
-        let ptr = UncheckedSendable(p)
-        Parallel.forEach(queries, grain: max(1, 8192 / max(nk, 1))) { i in
-            let row = ptr.value + i * nk
-            let n = visible(i)
+        for r in 0..<count {
+            let row = p + r * nk
+            let n = visible(first + r)
             var m = -Float.infinity
             for j in 0..<n { m = max(m, row[j]) }
             let mv = SIMD8<Float>(repeating: m)
@@ -116,28 +131,39 @@ struct TokenAttention {
     }
 
     /// Gradients of q, k, v (written through their operand layouts; `dq`, `dk`, `dv` may be one buffer
-    /// when the operands interleave, as in fused qkv) given the output gradient `[B, Nq, D]`.
+    /// when the operands interleave, as in fused qkv) given the output gradient `[B, Nq, D]`. Two passes over
+    /// blocks: by query rows (dP, dS, dQ; dS of every head kept), then by key rows (dV and dK sum over all
+    /// query rows).
     func backward(
         q qp: UnsafePointer<Float>, k kp: UnsafePointer<Float>, v vp: UnsafePointer<Float>, probs: UnsafePointer<Float>,
         dOut: UnsafePointer<Float>,
         dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>
     ) {
         let (nq, nk, hd, d) = (queries, keys, headDim, width)
-        TensorStorage.withScratch(nq * nk) { ds in
-            for b in 0..<batch {
-                for h in 0..<heads {
-                    let (qo, ko, vo) = (b * q.batchStride + q.offset + h * hd, b * k.batchStride + k.offset + h * hd, b * v.batchStride + v.offset + h * hd)
-                    let p = probs + (b * heads + h) * nq * nk
-                    let g = dOut + b * nq * d + h * hd
-                    // dV = Pᵀ·dO ; dP = dO·Vᵀ
-                    GEMM.multiply(transposeA: true, m: nk, n: hd, k: nq, a: p, lda: nk, b: g, ldb: d, c: dv + vo, ldc: v.rowStride)
-                    GEMM.multiply(transposeB: true, m: nq, n: nk, k: hd, a: g, lda: d, b: vp + vo, ldb: v.rowStride, c: ds, ldc: nk)
-                    // dS = P ⊙ (dP − Σ_j dP·P): masked entries have P = 0 and get no gradient.
-                    SoftmaxKernel.backward(y: p, dy: ds, dx: ds, rows: nq, d: nk)
-                    // dQ = scale·dS·K ; dK = scale·dSᵀ·Q
-                    GEMM.multiply(m: nq, n: hd, k: nk, alpha: scale, a: ds, lda: nk, b: kp + ko, ldb: k.rowStride, c: dq + qo, ldc: q.rowStride)
-                    GEMM.multiply(transposeA: true, m: nk, n: hd, k: nq, alpha: scale, a: ds, lda: nk, b: qp + qo, ldb: q.rowStride, c: dk + ko, ldc: k.rowStride)
-                }
+        let (pq, pk, pv, pp, pg) = (UncheckedSendable(qp), UncheckedSendable(kp), UncheckedSendable(vp), UncheckedSendable(probs), UncheckedSendable(dOut))
+        let (pdq, pdk, pdv) = (UncheckedSendable(dq), UncheckedSendable(dk), UncheckedSendable(dv))
+        TensorStorage.withScratch(batch * heads * nq * nk) { scratch in
+            let ds = UncheckedSendable(scratch)
+            forEachBlock(of: nq) { b, h, i0, rows in
+                let (qo, ko, vo) = (b * q.batchStride + q.offset + h * hd, b * k.batchStride + k.offset + h * hd, b * v.batchStride + v.offset + h * hd)
+                let head = (b * heads + h) * nq * nk + i0 * nk
+                let g = pg.value + b * nq * d + i0 * d + h * hd
+                // dP = dO·Vᵀ ; dS = P ⊙ (dP − Σ_j dP·P): masked entries have P = 0 and get no gradient.
+                GEMM.multiply(transposeB: true, m: rows, n: nk, k: hd, a: g, lda: d, b: pv.value + vo, ldb: v.rowStride, c: ds.value + head, ldc: nk, threads: 1)
+                SoftmaxKernel.backward(y: pp.value + head, dy: ds.value + head, dx: ds.value + head, rows: rows, d: nk, parallel: false)
+                // dQ = scale·dS·K
+                GEMM.multiply(m: rows, n: hd, k: nk, alpha: scale, a: ds.value + head, lda: nk, b: pk.value + ko, ldb: k.rowStride,
+                    c: pdq.value + qo + i0 * q.rowStride, ldc: q.rowStride, threads: 1)
+            }
+            forEachBlock(of: nk) { b, h, j0, cols in
+                let (qo, ko, vo) = (b * q.batchStride + q.offset + h * hd, b * k.batchStride + k.offset + h * hd, b * v.batchStride + v.offset + h * hd)
+                let head = (b * heads + h) * nq * nk + j0
+                let g = pg.value + b * nq * d + h * hd
+                // dV = Pᵀ·dO ; dK = scale·dSᵀ·Q, over these key rows
+                GEMM.multiply(transposeA: true, m: cols, n: hd, k: nq, a: pp.value + head, lda: nk, b: g, ldb: d,
+                    c: pdv.value + vo + j0 * v.rowStride, ldc: v.rowStride, threads: 1)
+                GEMM.multiply(transposeA: true, m: cols, n: hd, k: nq, alpha: scale, a: ds.value + head, lda: nk, b: pq.value + qo, ldb: q.rowStride,
+                    c: pdk.value + ko + j0 * k.rowStride, ldc: k.rowStride, threads: 1)
             }
         }
     }
