@@ -30,7 +30,7 @@ final class BufferPool: Sendable {
     }
 
     /// Addresses are kept as integers so the state is Sendable.
-    struct State {
+    private struct State {
         var free: [Int: [UInt]] = [:]
         var idleBytes = 0
         var liveBytes = 0
