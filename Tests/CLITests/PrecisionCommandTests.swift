@@ -31,17 +31,21 @@ import Testing
         }
         #expect(bf16.status == 0, "\(bf16.stderr)")
         #expect(bf16.stderr.contains("style: matrix products in bf16"), "\(bf16.stderr)")
-        // The dry run's estimate uses the bf16 step times.
-        func estimate(_ extra: [String]) throws -> (minutes: Int, line: String) {
+        // The dry run's estimates use the bf16 step times: whole mode's and the tiled modes'.
+        func estimate(_ extra: [String], line marker: String = "estimated time") throws -> (minutes: Double, line: String) {
             let plan = try CLIRunner.run(["style", "--style-image", CLIRunner.sample("rocket.jpg"), "--dry-run"] + extra + m.modelArguments,
                 stdin: try CLIRunner.sampleData("chelsea.png"))
-            let line = try #require(String(decoding: plan.stdout, as: UTF8.self).split(separator: "\n").first { $0.contains("estimated time") })
-            let minutes = try #require(Int(line.split(separator: " ").drop { $0 != "about" }.dropFirst().first ?? ""))
-            return (minutes, String(line))
+            let line = try #require(String(decoding: plan.stdout, as: UTF8.self).split(separator: "\n").first { $0.contains(marker) })
+            let words = line.split(separator: " ").drop { $0 != "about" }.dropFirst()
+            let value = try #require(Double(words.first ?? ""), "\(line)")
+            return (words.dropFirst().first?.hasPrefix("h") == true ? 60 * value : value, String(line))
         }
         let (fp32Minutes, _) = try estimate([])
         let (bf16Minutes, bf16Line) = try estimate(["--precision", "bf16"])
         #expect(bf16Line.contains("s per step in bf16") && bf16Minutes < fp32Minutes, "\(bf16Line) against \(fp32Minutes) min")
+        let (fp32Tiled, fp32TiledLine) = try estimate(["--size", "1000x1000"], line: "tiled:")
+        let (bf16Tiled, bf16TiledLine) = try estimate(["--size", "1000x1000", "--precision", "bf16"], line: "tiled:")
+        #expect(bf16Tiled < 0.8 * fp32Tiled, "\(bf16TiledLine) against \(fp32TiledLine)")
         // Same seed, same bytes, in bf16 too; and the record says bf16.
         let again = dir.appendingPathComponent("again.png").path
         let repeated = try CLIRunner.run(["--seed", "5", "-o", again] + args.dropFirst(5), stdin: try CLIRunner.sampleData("chelsea.png"))

@@ -42,11 +42,17 @@ package struct StylePlan: Sendable {
 
     var faces: Bool { parameters.useFFHQ }
 
-    var estimatedSecondsPerStep: Double {
+    /// One guided step's U-Net and DINO (and, in faces mode, ArcFace) passes in the run's precision.
+    var secondsPerNetworkStep: Double {
         let bf16 = precision == .bf16
-        var s = faces ? (bf16 ? Self.bf16SecondsPerFacesStep : Self.secondsPerFacesStep) : (bf16 ? Self.bf16SecondsPerImageStep : Self.secondsPerImageStep)
-        if !imageMode { s += (bf16 ? Self.bf16SecondsPerCLIPView : Self.secondsPerCLIPView) * Double(models.clip.count * parameters.augNum) }
-        return s
+        return faces ? (bf16 ? Self.bf16SecondsPerFacesStep : Self.secondsPerFacesStep) : (bf16 ? Self.bf16SecondsPerImageStep : Self.secondsPerImageStep)
+    }
+
+    /// One CLIP view (text mode) in the run's precision.
+    var secondsPerCLIPViewPass: Double { precision == .bf16 ? Self.bf16SecondsPerCLIPView : Self.secondsPerCLIPView }
+
+    var estimatedSecondsPerStep: Double {
+        secondsPerNetworkStep + (imageMode ? 0 : secondsPerCLIPViewPass * Double(models.clip.count * parameters.augNum))
     }
 
     /// A multi-line human-readable plan.

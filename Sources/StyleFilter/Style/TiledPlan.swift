@@ -51,9 +51,9 @@ package struct TiledPlan: Sendable {
         // pass per step (DINO in image mode, the CLIP views in text mode).
         let globalDINO = tiles > 1 && plan.imageMode ? steps : 0
         // A tile step is a whole-mode step (its ArcFace pass, in faces mode, is on the view: a slight overestimate).
-        let tileSeconds = Double(steps * tiles) * (plan.faces ? StylePlan.secondsPerFacesStep : StylePlan.secondsPerImageStep)
+        let tileSeconds = Double(steps * tiles) * plan.secondsPerNetworkStep
         let globalSeconds = Double(globalDINO) * TiledPlan.secondsPerGlobalDINOPass
-            + Double(steps * views) * StylePlan.secondsPerCLIPView
+            + Double(steps * views) * plan.secondsPerCLIPViewPass
         // Source references: once per tile while the cache lasts, every step for the rest.
         let cached = min(tiles, tiling.referenceCacheBytes / TiledPlan.referenceBytesPerTile)
         let references = tiles + (tiles - cached) * (steps - 1)
