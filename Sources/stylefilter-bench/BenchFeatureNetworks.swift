@@ -22,21 +22,15 @@ enum BenchFeatureNetworks {
         let n = (side / patch) * (side / patch) + 1
         let macs = 2 * Double(model.forwardMACs(height: side, width: side)) + Double(depth * 2 * n * n * d)
         var checksum: Float = 0
-        let (seconds, fp32) = try Bench.medianSeconds(precision, runs: runs, warmup: 1) {
-            try timed {
-                let tape = Tape()
-                let x = tape.watch(image)
-                let f = try model.features(x)
-                let loss = Ops.sum(f.keys) + Ops.sum(f.lastBlockCLS)
-                checksum = tape.gradients(of: loss, cotangent: Tensor(shape: [], scalars: [1]), wrt: [x])[0].scalars[0]
-            }
-        }
-        let profile = try Bench.profile(args, precision, sgemm: sgemm) {
+        func pass() throws {
             let tape = Tape()
             let x = tape.watch(image)
             let f = try model.features(x)
-            _ = tape.gradients(of: Ops.sum(f.keys) + Ops.sum(f.lastBlockCLS), cotangent: Tensor(shape: [], scalars: [1]), wrt: [x])
+            let loss = Ops.sum(f.keys) + Ops.sum(f.lastBlockCLS)
+            checksum = tape.gradients(of: loss, cotangent: Tensor(shape: [], scalars: [1]), wrt: [x])[0].scalars[0]
         }
+        let (seconds, fp32) = try Bench.medianSeconds(precision, runs: runs, warmup: 1) { try timed(pass) }
+        let profile = try Bench.profile(args, precision, sgemm: sgemm, pass)
         report("dino-b8-grad", seconds: seconds, flop: 2 * macs * Double(batch), sgemm: sgemm, checksum: checksum,
             Bench.precisionFields(precision, seconds: seconds, fp32: fp32) + profile)
     }

@@ -51,8 +51,8 @@ public enum EngineProfile {
     enum Counter { case gemm, im2col, parallelWall, parallelBusy }
 
     private static let on = Atomic<Bool>(false)
-    // Nanoseconds per counter (Atomic cannot live in an array).
     private static let gemmFLOP = Atomic<Int>(0), parallelLoops = Atomic<Int>(0)
+    // Nanoseconds per counter (Atomic cannot live in an array).
     private static let gemmNS = Atomic<Int>(0), im2colNS = Atomic<Int>(0), parallelWallNS = Atomic<Int>(0), parallelBusyNS = Atomic<Int>(0)
 
     private static func nanoseconds(_ counter: Counter) -> Int {
