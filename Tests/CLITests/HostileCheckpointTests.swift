@@ -42,6 +42,20 @@ import Testing
         HostileInputTests.expectRefused(result, status: 65, "is corrupt: tensor 'w' byte range [0, 16) does not match shape [4611686018427387904, 4]")
     }
 
+    /// A tensor name with line breaks and a terminal escape sequence is quoted in one printable line.
+    @Test func controlCharactersInNamesStayOnOneLine() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("names.safetensors")
+        let header = Data(#"{"a\r\nb\u001b[31mc\u2028d\u0000e":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,16]}}"#.utf8)
+        var data = Data(withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) })
+        data.append(header)
+        data.append(Data(count: 16))
+        try data.write(to: file)
+        let result = try CLIRunner.run(["models", "inspect", file.path])
+        HostileInputTests.expectRefused(result, status: 65, "tensor 'a b\\x1B[31mc d\\x00e' byte range")
+    }
+
     /// A FIFO is refused from its type, never opened (opening it would wait for a writer forever).
     @Test func aFIFOIsRefusedWithoutWaiting() throws {
         let dir = try Self.scratch()

@@ -16,9 +16,32 @@ struct Console: Sendable {
 
     /// Writes one diagnostic line to stderr, prefixed with the program name.
     static func error(_ message: String) {
-        let line = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        writeError("stylefilter: \(oneLine(message))\n")
+    }
+
+    /// `message` as one printable line: line breaks of any kind become spaces (each line trimmed, empty
+    /// ones dropped) and other control characters a visible `\xHH`. Messages quote names from files
+    /// (tensor names, pickle globals, libvips' text), and a hostile file must not add lines or send
+    /// terminal escape sequences.
+    static func oneLine(_ message: String) -> String {
+        var text = String.UnicodeScalarView()
+        for scalar in message.unicodeScalars {
+            switch scalar.properties.generalCategory {
+            case .lineSeparator, .paragraphSeparator:
+                text.append("\n")
+            case .control where ["\n", "\r", "\u{0B}", "\u{0C}", "\u{85}"].contains(scalar):
+                text.append("\n")
+            case .control where scalar == "\t":
+                text.append(" ")
+            case .control:
+                text.append(contentsOf: String(format: "\\x%02X", scalar.value).unicodeScalars)
+            default:
+                text.append(scalar)
+            }
+        }
+        // Split on scalars, not Characters: "\r\n" is one Character and would never equal "\n".
+        return text.split(separator: "\n").map { String($0).trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }.joined(separator: " ")
-        writeError("stylefilter: \(line)\n")
     }
 
     static func writeError(_ text: String) {
