@@ -70,7 +70,8 @@ let package = Package(
         // Runs the built command (and parses chains through its module); the models tests share the
         // loopback server and checkpoint builders with StyleFilterTests.
         .testTarget(
-            name: "CLITests", dependencies: ["StyleFilterCLI", "StyleFilterCommands", "StyleFilter", "Engine", "FixtureSupport", "ModelsTestSupport"]),
+            name: "CLITests", dependencies: ["StyleFilterCLI", "StyleFilterCommands", "StyleFilter", "Engine", "FixtureSupport", "ModelsTestSupport"],
+            exclude: ["Inputs"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -85,7 +85,7 @@ public enum Foreign {
         // same input gives the same bytes.
         let netpbm = g_type_is_a(g_type_from_name(saver), g_type_from_name("VipsForeignSavePpm")) != 0
         if strip || netpbm { arguments.append(("strip", .bool(true))) }
-        try OperationCall.call(saver, options: options, arguments)
+        try VipsLog.failingOnFailedTiles { () throws(VipsError) in try OperationCall.call(saver, options: options, arguments) }
     }
 
     /// Loaders (`"VipsForeignLoad"`) or savers (`"VipsForeignSave"`) with a `source`/`target` variant.

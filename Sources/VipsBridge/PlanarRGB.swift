@@ -45,20 +45,14 @@ extension VImage {
         }
         let plane = width * height
         var samples = [Float](repeating: 0, count: 3 * plane)
-        do {
-            if format == .uchar {
-                try withPixels(of: UInt8.self) { pixels in
-                    Self.deinterleave(pixels, into: &samples, plane: plane, maximum: 255)
-                }
-            } else {
-                try withPixels(of: UInt16.self) { pixels in
-                    Self.deinterleave(pixels, into: &samples, plane: plane, maximum: 65535)
-                }
+        if format == .uchar {
+            try withPixels(of: UInt8.self) { pixels in
+                Self.deinterleave(pixels, into: &samples, plane: plane, maximum: 255)
             }
-        } catch let error as VipsError {
-            throw error
-        } catch {
-            throw VipsError("\(error)")
+        } else {
+            try withPixels(of: UInt16.self) { pixels in
+                Self.deinterleave(pixels, into: &samples, plane: plane, maximum: 65535)
+            }
         }
         return PlanarRGB(width: width, height: height, samples: samples)
     }

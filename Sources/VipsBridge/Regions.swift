@@ -17,12 +17,14 @@ extension VImage {
         }
         let count = width * height * bands
         var status: Int32 = 0
-        let samples = [T](unsafeUninitializedCapacity: count) { buffer, initialised in
-            status = cvips_region_read(pointer, Int32(left), Int32(top), Int32(width), Int32(height), buffer.baseAddress, count * MemoryLayout<T>.size)
-            initialised = status == 0 ? count : 0
+        return try VipsLog.failingOnFailedTiles { () throws(VipsError) in
+            let samples = [T](unsafeUninitializedCapacity: count) { buffer, initialised in
+                status = cvips_region_read(pointer, Int32(left), Int32(top), Int32(width), Int32(height), buffer.baseAddress, count * MemoryLayout<T>.size)
+                initialised = status == 0 ? count : 0
+            }
+            guard status == 0 else { throw VipsError.fromBuffer("region") }
+            return samples
         }
-        guard status == 0 else { throw VipsError.fromBuffer("region") }
-        return samples
     }
 }
 

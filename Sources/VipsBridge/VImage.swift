@@ -119,25 +119,23 @@ public final class VImage: @unchecked Sendable {
 
     /// Evaluates the pipeline into memory; the result allows random access (cheap repeated reads).
     public func copyMemory() throws(VipsError) -> VImage {
-        guard let copied = vips_image_copy_memory(pointer) else { throw VipsError.fromBuffer("copy_memory") }
-        return VImage(owning: copied)
+        try VipsLog.failingOnFailedTiles { () throws(VipsError) in
+            guard let copied = vips_image_copy_memory(pointer) else { throw VipsError.fromBuffer("copy_memory") }
+            return VImage(owning: copied)
+        }
     }
 
     /// Evaluates the pipeline and returns the band-interleaved, row-major pixel bytes.
     public func pixelBytes() throws(VipsError) -> [UInt8] {
-        var size = 0
-        guard let memory = vips_image_write_to_memory(pointer, &size) else {
-            throw VipsError.fromBuffer("write_to_memory")
-        }
-        defer { g_free(memory) }
-        return Array(UnsafeRawBufferPointer(start: memory, count: size))
+        try withPixels(of: UInt8.self) { Array($0) }
     }
 
     /// Reads the pixels as interleaved values of type `T` (whose size must match ``format``).
-    func withPixels<T, R>(of type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R) throws -> R {
+    func withPixels<T, R>(of type: T.Type, _ body: (UnsafeBufferPointer<T>) throws(VipsError) -> R) throws(VipsError) -> R {
         var size = 0
-        guard let memory = vips_image_write_to_memory(pointer, &size) else {
-            throw VipsError.fromBuffer("write_to_memory")
+        let memory = try VipsLog.failingOnFailedTiles { () throws(VipsError) in
+            guard let memory = vips_image_write_to_memory(pointer, &size) else { throw VipsError.fromBuffer("write_to_memory") }
+            return memory
         }
         defer { g_free(memory) }
         let typed = memory.bindMemory(to: T.self, capacity: size / MemoryLayout<T>.stride)
