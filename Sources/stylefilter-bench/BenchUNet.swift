@@ -1,5 +1,5 @@
 import COpenBLAS
-import Engine
+@_spi(Benchmarks) import Engine
 import Foundation
 
 /// `sgemm`, `unet256-fwd`, `unet256-grad`: OpenBLAS peak and the ADM U-Net (256x256 uncond config,
@@ -84,6 +84,8 @@ enum BenchUNet {
     /// `precision=bf16` runs the model in bf16 and times the fp32 pass before each run as its reference
     /// (`fp32_seconds`, `speedup_vs_fp32`; `ratio_to_sgemm` is then bf16's effective rate against fp32 sgemm).
     /// `runs=N` (default 3, after one warm-up run) sets how many timed runs the median takes;
+    /// `reference=unfolded` also times, before each run, the pass with every convolution unfolded (im2col,
+    /// the algorithm before shifted-tap convolutions) and reports `unfolded_seconds` and `speedup_vs_unfolded`.
     /// `recompute=full|all` recomputes full-resolution (or all) blocks in the backward pass instead
     /// of keeping their activations.
     ///
@@ -111,10 +113,16 @@ enum BenchUNet {
             }
         }
         if runs >= 3 { try precision.withEngine(pass) }  // warm-up: first-touch page faults, buffer pool
+        let againstUnfolded = args.contains("reference=unfolded")
+        if againstUnfolded { try precision.withEngine { ConvolutionBenchmark.withUnfoldedConvolutions(pass) } }
         var walls: [Double] = [], cpus: [Double] = [], sgemms: [Double] = [], ratios: [Double] = [], cpuRatios: [Double] = []
         var fp32Walls: [Double] = [], speedups: [Double] = []
+        var unfoldedWalls: [Double] = [], unfoldedSpeedups: [Double] = []
         for _ in 0..<runs {
             let (_, sgemm, sgemmPerCPU) = sgemmGFLOPS(runs: 3)
+            if againstUnfolded {
+                unfoldedWalls.append(try Bench.seconds(of: { try precision.withEngine { ConvolutionBenchmark.withUnfoldedConvolutions(pass) } }))
+            }
             if precision != .fp32 {
                 // The fp32 engine is the reduced precision's reference, timed in the same round.
                 fp32Walls.append(Bench.seconds(of: pass))
@@ -128,6 +136,10 @@ enum BenchUNet {
             ratios.append(flop / wall / 1e9 / sgemm)
             cpuRatios.append(flop / cpus.last! / 1e9 / sgemmPerCPU)
             Bench.log(String(format: "  run %.3f s wall, %.3f s cpu; sgemm just before %.1f GFLOP/s; ratio %.3f", wall, cpus.last!, sgemm, ratios.last!))
+            if againstUnfolded, let unfolded = unfoldedWalls.last {
+                unfoldedSpeedups.append(unfolded / wall)
+                Bench.log(String(format: "  unfolded convolutions %.3f s just before: %.3fx", unfolded, unfoldedSpeedups.last!))
+            }
             if let fp32 = fp32Walls.last {
                 speedups.append(fp32 / wall)
                 Bench.log(String(format: "  fp32 %.3f s just before: %@ %.2fx faster", fp32, precision.rawValue, speedups.last!))
@@ -146,34 +158,59 @@ enum BenchUNet {
         ], (precision == .fp32 ? [] : [
             ("precision", precision.rawValue), ("fp32_seconds", String(format: "%.3f", median(fp32Walls))),
             ("speedup_vs_fp32", String(format: "%.2f", median(speedups))),
-        ]) + profile)
+        ]) + (againstUnfolded ? [
+            ("unfolded_seconds", String(format: "%.3f", median(unfoldedWalls))),
+            ("speedup_vs_unfolded", String(format: "%.3f", median(unfoldedSpeedups))),
+        ] : []) + profile)
     }
 }
 
-/// `conv3x3 [channels=256] [size=256] [tile=FLOATS]`: one 3x3 convolution (forward and input
-/// gradient) at the U-Net's largest level, against sgemm in the same run; for choosing the tile.
+/// `conv3x3 [channels=256] [out=C] [size=256] [runs=5]`: one 3x3 convolution (padding 1; forward and input
+/// gradient) as the engine runs it, against the unfolded (im2col) algorithm and sgemm in the same run.
+/// `out` defaults to `channels`; the U-Net's shapes are listed in BENCHMARKS.md.
 enum BenchConv {
     static func run(_ args: ArraySlice<String>) throws {
         func arg(_ key: String, _ fallback: Int) -> Int {
             args.compactMap { $0.hasPrefix(key + "=") ? Int($0.dropFirst(key.count + 1)) : nil }.last ?? fallback
         }
-        let c = arg("channels", 256), s = arg("size", 256)
+        let c = arg("channels", 256), s = arg("size", 256), runs = arg("runs", 5)
+        let out = arg("out", c)
         let (_, sgemm, _) = BenchUNet.sgemmGFLOPS()
         var rng = RandomWeightArchive.Generator(seed: 7)
         let x = Tensor(shape: [1, c, s, s], scalars: (0..<(c * s * s)).map { _ in rng.uniform(scale: 1) })
-        let w = Tensor(shape: [c, c, 3, 3], scalars: (0..<(c * c * 9)).map { _ in rng.uniform(scale: 0.02) })
-        let b = Tensor(shape: [c], repeating: 0.1)
-        let flop = 2.0 * Double(c * c * 9 * s * s)
-        let fwd = Bench.medianSeconds(runs: 3, warmup: 1) { _ = Ops.conv2d(Variable(x), weight: w, bias: b, padding: 1) }
-        let bwd = Bench.medianSeconds(runs: 3, warmup: 1) {
+        let w = Tensor(shape: [out, c, 3, 3], scalars: (0..<(out * c * 9)).map { _ in rng.uniform(scale: 0.02) })
+        let b = Tensor(shape: [out], repeating: 0.1)
+        let dy = Tensor(shape: [1, out, s, s], scalars: (0..<(out * s * s)).map { _ in rng.uniform(scale: 1) })
+        let flop = 2.0 * Double(out * c * 9 * s * s)
+        func forward() { _ = Ops.conv2d(Variable(x), weight: w, bias: b, padding: 1) }
+        func gradient() {
             let tape = Tape()
             let v = tape.watch(x)
-            let y = Ops.conv2d(v, weight: w, bias: b, padding: 1)
-            _ = tape.gradients(of: y, cotangent: y.value, wrt: [v])
-        } - fwd
+            _ = tape.gradients(of: Ops.conv2d(v, weight: w, bias: b, padding: 1), cotangent: dy, wrt: [v])
+        }
+        // The engine's choice and the unfolded algorithm alternate (after one untimed round), each the median
+        // of its own runs, so drift on a shared machine hits both alike.
+        let cases: [(String, () -> Void)] = [
+            ("forward", forward), ("unfolded_forward", { ConvolutionBenchmark.withUnfoldedConvolutions(forward) }),
+            ("gradient", gradient), ("unfolded_gradient", { ConvolutionBenchmark.withUnfoldedConvolutions(gradient) }),
+        ]
+        var times: [String: [Double]] = [:]
+        for round in 0...runs {
+            for (name, body) in cases {
+                let seconds = Bench.seconds(of: body)
+                if round > 0 { times[name, default: []].append(seconds) }
+            }
+        }
+        func median(_ key: String) -> Double { times[key]!.sorted()[runs / 2] }
+        let (fwd, bwd) = (median("forward"), median("gradient") - median("forward"))
+        let (unfoldedFwd, unfoldedBwd) = (median("unfolded_forward"), median("unfolded_gradient") - median("unfolded_forward"))
         Bench.report("conv3x3", [
+            "channels": "\(c)", "out": "\(out)", "size": "\(s)",
+            "fwd_seconds": String(format: "%.4f", fwd), "bwd_seconds": String(format: "%.4f", bwd),
             "fwd_gflops": String(format: "%.1f", flop / fwd / 1e9), "bwd_gflops": String(format: "%.1f", flop / bwd / 1e9),
-            "sgemm_gflops": String(format: "%.1f", sgemm), "fwd_ratio": String(format: "%.3f", flop / fwd / 1e9 / sgemm),
+            "sgemm_gflops": String(format: "%.1f", sgemm), "fwd_ratio_to_sgemm": String(format: "%.3f", flop / fwd / 1e9 / sgemm),
+            "fwd_speedup_vs_unfolded": String(format: "%.3f", unfoldedFwd / fwd),
+            "bwd_speedup_vs_unfolded": String(format: "%.3f", unfoldedBwd / bwd),
             "peak_rss_mb": "\(Bench.peakRSSMiB())",
         ])
     }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Engine
+@_spi(Benchmarks) @testable import Engine
 
 /// Forward kernels against naive float64 references (the gradient tests only prove consistency
 /// between forward and backward).
@@ -70,6 +70,46 @@ import Testing
         let lhs = zip(y0, dy.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         let rhs = zip(x.scalars, dx.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         #expect(abs(lhs - rhs) <= 1e-5 * max(1, abs(lhs)))
+    }
+
+    /// Shifted-tap convolutions (the forward pass over wide stride-1 rows) equal the direct definition for
+    /// several kernel sizes and paddings, over several tiles or one, with bands of rows per thread (tall) or
+    /// one band (short); the input gradient at these shapes is the forward map's adjoint.
+    @Test(arguments: [(3, 1), (3, 0), (5, 2), (5, 1)], [(400, 3), (1 << 20, 3), (3000, 24), (1 << 20, 24)])
+    mutating func shiftedTapConvolutionMatchesNaive(kernel: (Int, Int), tiling: (Int, Int)) {
+        let (size, padding) = kernel
+        let (tileFloats, h) = tiling
+        let wd = 64 * (size - 1) + 3
+        let x = rng.tensor([2, 5, h + size - 1, wd]), w = rng.tensor([6, 5, size, size]), b = rng.tensor([6])
+        let g = ConvGeometry(
+            batch: 2, inChannels: 5, height: h + size - 1, width: wd, outChannels: 6, kernelH: size, kernelW: size,
+            stride: 1, padding: padding)
+        #expect(ConvolutionKernel.usesShiftedTaps(g))
+        let out = Tensor(uninitializedShape: [2, 6, g.outHeight, g.outWidth])
+        ConvolutionKernel.forward(g, input: x.readPointer, weight: w.readPointer, bias: b.readPointer, output: out.mutablePointer, tileFloats: tileFloats)
+        #expect(relativeL2(out.scalars, naiveConv(x, w, b, stride: 1, padding: padding)) < 1e-6)
+
+        let dy = rng.tensor(out.shape)
+        let dx = Tensor(uninitializedShape: x.shape)
+        ConvolutionKernel.backwardInput(g, gradOutput: dy.readPointer, weight: w.readPointer, gradInput: dx.mutablePointer, tileFloats: tileFloats)
+        let y0 = naiveConv(x, w, Tensor.zeros([6]), stride: 1, padding: padding)
+        let lhs = zip(y0, dy.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        let rhs = zip(x.scalars, dx.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        #expect(abs(lhs - rhs) <= 1e-5 * max(1, abs(lhs)))
+    }
+
+    /// Narrow rows, strides above 1 and 1x1 kernels stay unfolded (or a plain product).
+    @Test func shiftedTapsOnlyForWideStrideOneRows() {
+        func geometry(width: Int, kernel: Int = 3, stride: Int = 1, padding: Int = 1) -> ConvGeometry {
+            ConvGeometry(batch: 1, inChannels: 4, height: 8, width: width, outChannels: 4, kernelH: kernel, kernelW: kernel, stride: stride, padding: padding)
+        }
+        #expect(ConvolutionKernel.usesShiftedTaps(geometry(width: 256)))
+        #expect(ConvolutionKernel.usesShiftedTaps(geometry(width: 128)))
+        #expect(!ConvolutionKernel.usesShiftedTaps(geometry(width: 129, padding: 0)))
+        #expect(!ConvolutionKernel.usesShiftedTaps(geometry(width: 64)))
+        #expect(!ConvolutionKernel.usesShiftedTaps(geometry(width: 256, stride: 2)))
+        #expect(!ConvolutionKernel.usesShiftedTaps(geometry(width: 256, kernel: 1, padding: 0)))
+        #expect(ConvolutionBenchmark.withUnfoldedConvolutions { !ConvolutionKernel.usesShiftedTaps(geometry(width: 256)) })
     }
 
     @Test mutating func groupNormMatchesDefinition() {

@@ -10,7 +10,7 @@
 # Prints, for 16 and 2 threads, each case's seconds and its ratio to the same run's sgemm, with the kernels
 # the bench chose by itself (BLASCore) and, for sgemm, OpenBLAS's own choice; then PyTorch's fp32 and
 # bf16 matmul rates on the same cores; on 16 threads also the bf16 engine (precision=bf16) beside fp32.
-# Case logs go to $OUT (or /tmp/cpu-cores). About 9 minutes. The guided step cases need StyleFilter, hence
+# Case logs go to $OUT (or /tmp/cpu-cores). About 9-10 minutes. The guided step cases need StyleFilter, hence
 # libvips, which the engine-only bench leaves out: a step there is one U-Net and one DINO fwd+grad (above)
 # plus the losses and the sampler, which ran at a serial share of 0.2% on 2 cores (BENCHMARKS.md).
 set -uo pipefail
@@ -43,12 +43,17 @@ for threads in 16 2; do
     # in the sections above).
     # On 16 threads one profiled pass more (EngineProfile: serial share, busy share of the threads in
     # multi-threaded loops, GEMM and im2col shares): where the time beyond sgemm's rate goes.
+    # On 16 threads the U-Net cases also time each round with every convolution unfolded (im2col), the
+    # algorithm before shifted-tap convolutions (speedup_vs_unfolded): their gain was measured on 2 cores only.
     case_args=(runs=3 profile)
     [ "$threads" = 16 ] || case_args=(runs=1)
     # OpenBLAS's own choice (the bench's choice suppressed), for sgemm only: the slow default users got.
     measure sgemm "$threads" STYLEFILTER_OPENBLAS_CHOSE=unchanged
     measure sgemm "$threads"
-    for name in unet256-fwd unet256-grad dino-b8-grad; do measure "$name" "$threads"; done
+    [ "$threads" = 16 ] && case_args+=(reference=unfolded)
+    for name in unet256-fwd unet256-grad; do measure "$name" "$threads"; done
+    [ "$threads" = 16 ] && case_args=(runs=3 profile)
+    measure dino-b8-grad "$threads"
     case_args=(runs=3)
     # bf16 (AVX512-BF16 kernel), each round also timing fp32 (speedup_vs_fp32).
     if [ "$threads" = 16 ]; then
@@ -75,13 +80,13 @@ for threads in (16, 2):
 PY
 
 echo
-echo "| threads | case | kernels | seconds | ratio to the run's sgemm | fp32 seconds (same run) | serial share | loop busy | loops | GEMM share | im2col share | page faults | peak RSS MB |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| threads | case | kernels | seconds | ratio to the run's sgemm | fp32 seconds (same run) | speed-up vs unfolded convolutions (same run) | serial share | loop busy | loops | GEMM share | im2col share | page faults | peak RSS MB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
     IFS='|' read -r threads name kernels line <<<"$row"
     seconds=$(field seconds "$line")
     ratio=$(field ratio_to_sgemm "$line")
     [ -n "$ratio" ] || ratio=$(field profile_ratio_to_sgemm "$line")
     [ -n "$ratio" ] || ratio=$(field gflops "$line")" GFLOP/s"
-    echo "| $threads | $name | $kernels | ${seconds:-?} | ${ratio:-?} | $(field fp32_seconds "$line") | $(field serial_share "$line") | $(field parallel_busy "$line") | $(field parallel_loops "$line") | $(field gemm_share "$line") | $(field im2col_share "$line") | $(field page_faults "$line") | $(field peak_rss_mb "$line") |"
+    echo "| $threads | $name | $kernels | ${seconds:-?} | ${ratio:-?} | $(field fp32_seconds "$line") | $(field speedup_vs_unfolded "$line") | $(field serial_share "$line") | $(field parallel_busy "$line") | $(field parallel_loops "$line") | $(field gemm_share "$line") | $(field im2col_share "$line") | $(field page_faults "$line") | $(field peak_rss_mb "$line") |"
 done

@@ -13,7 +13,9 @@ struct ConvGeometry: Equatable {
 
 /// Convolution kernels: the weight `[Cout, Cin, kh, kw]` is used as a row-major `[Cout, Cin*kh*kw]`
 /// matrix against an unfolded input (im2col), processed in tiles of output rows so the unfolded
-/// buffer stays small whatever the image size.
+/// buffer stays small whatever the image size. The forward pass of stride-1 convolutions over wide rows
+/// skips the unfolding and runs one product per kernel tap instead (ShiftedTapConvolution.swift); 1x1
+/// ones are a single GEMM.
 ///
 /// Threading: on large images each thread takes its own band of output rows and runs unfold and a
 /// single-threaded GEMM per tile (no barrier between them, the tile stays in that core's cache).
@@ -50,6 +52,16 @@ enum ConvolutionKernel {
         let outPlane = oh * ow
         let inPlane = g.height * g.width
         let beta: Float = bias == nil ? 0 : 1
+        if usesShiftedTaps(g) {
+            withTapMajorWeight(g, weight) { taps in
+                for b in 0..<g.batch {
+                    shiftedTaps(
+                        g, input: input + b * g.inChannels * inPlane, tapWeights: taps, bias: bias,
+                        output: output + b * g.outChannels * outPlane, tileFloats: tileFloats)
+                }
+            }
+            return
+        }
         for b in 0..<g.batch {
             let src = input + b * g.inChannels * inPlane
             let dst = output + b * g.outChannels * outPlane
