@@ -10,10 +10,10 @@
 /// Why: im2col writes `kh*kw` copies of the input (9 for a 3x3 kernel), which the GEMM then packs again;
 /// at a 256x256 U-Net level that is over half a GB of memory traffic per convolution, the part that
 /// scales worst with cores. This writes one padded copy in and one copy out. Measured on 2 cores
-/// (BENCHMARKS.md, `conv3x3` and `unet256-fwd reference=unfolded`): 8-10% faster on 256-pixel rows, even at
-/// 128, slower below (the dropped columns' share grows and each tap's product is short), hence
-/// ``usesShiftedTaps(_:)``. The input gradient stays unfolded: the same scheme with transposed taps
-/// was 1-9% slower there.
+/// (BENCHMARKS.md, `conv3x3` and `unet256-fwd reference=unfolded`): 6-7% faster per convolution on rows of
+/// 128 and 256 pixels, slower on rows of 32-64 (the dropped columns' share grows and each tap's product is
+/// short), hence ``usesShiftedTaps(_:)``. The input gradient stays unfolded: the same scheme with
+/// transposed taps was 1-9% slower there.
 extension ConvolutionKernel {
     /// Whether this convolution's forward pass runs as shifted-tap products: stride 1, not 1x1, and output
     /// rows at least 64 times as wide as the columns dropped per row (128 pixels for a 3x3 kernel).
