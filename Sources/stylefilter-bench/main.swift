@@ -8,6 +8,7 @@ var cases: [String: (ArraySlice<String>) throws -> Void] = [
     "matmul": BenchUNet.matmul,
     "unet256-fwd": { try BenchUNet.unet("unet256-fwd", gradient: false, $0) },
     "conv3x3": BenchConv.run,
+    "loop-overhead": BenchLoopOverhead.run,
     "unet256-grad": { try BenchUNet.unet("unet256-grad", gradient: true, $0) },
     "dino-b8-grad": BenchFeatureNetworks.dino,
     "clip-b32-grad": BenchFeatureNetworks.clip,

@@ -64,6 +64,12 @@ for threads in 16 2; do
     fi
 done
 
+# What one multi-threaded loop's hand-off costs (back to back, and after the workers idled 100 us and 1 ms);
+# times a profile's parallel_loops it bounds the hand-offs' share of a pass.
+for threads in 16 2; do
+    echo "$threads threads: $(env OPENBLAS_NUM_THREADS="$threads" timeout 60 "$bench" loop-overhead 2>/dev/null | tail -1)"
+done | tee "$out/loop-overhead.txt"
+
 python3 - "$out" <<'PY' 2>&1 | tee "$out/pytorch.txt"
 import sys, time, torch
 for threads in (16, 2):

@@ -85,3 +85,34 @@ struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
 }
+
+/// For benchmarks that measure what handing work to the threads costs.
+@_spi(Benchmarks) public enum ParallelBenchmark {
+    /// Median seconds of one multi-threaded loop whose parts do almost nothing (each adds to its own cache
+    /// line), the loops `idleMicroseconds` apart (the caller spins meanwhile, as it would run a serial
+    /// stretch or another loop's tail): the hand-off every parallel loop pays, waking the workers and waiting
+    /// for the last of them. Workers that have gone to sleep between loops cost more to wake.
+    /// `threads: 1` gives the same work run serially.
+    public static func secondsPerLoop(loops: Int, idleMicroseconds: Int, threads: Int = EngineThreads.current, rounds: Int = 5) -> Double {
+        let slots = UnsafeMutablePointer<Float>.allocate(capacity: threads * 16)
+        slots.initialize(repeating: 0, count: threads * 16)
+        defer { slots.deallocate() }
+        let p = UncheckedSendable(slots)
+        let saved = EngineThreads.current
+        EngineThreads.set(threads)
+        defer { EngineThreads.set(saved) }
+        var times: [Double] = []
+        for _ in 0..<rounds {
+            var inLoops: UInt64 = 0
+            for _ in 0..<loops {
+                let idleUntil = DispatchTime.now().uptimeNanoseconds + UInt64(idleMicroseconds) * 1000
+                while DispatchTime.now().uptimeNanoseconds < idleUntil {}
+                let start = DispatchTime.now().uptimeNanoseconds
+                Parallel.forEach(threads) { part in p.value[part * 16] += 1 }
+                inLoops += DispatchTime.now().uptimeNanoseconds - start
+            }
+            times.append(Double(inLoops) / 1e9 / Double(loops))
+        }
+        return times.sorted()[rounds / 2]
+    }
+}
