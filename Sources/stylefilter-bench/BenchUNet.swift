@@ -114,14 +114,15 @@ enum BenchUNet {
         }
         if runs >= 3 { try precision.withEngine(pass) }  // warm-up: first-touch page faults, buffer pool
         let againstUnfolded = args.contains("reference=unfolded")
-        if againstUnfolded { try precision.withEngine { ConvolutionBenchmark.withUnfoldedConvolutions(pass) } }
+        func unfoldedPass() throws { try precision.withEngine { ConvolutionBenchmark.withUnfoldedConvolutions(pass) } }
+        if againstUnfolded { try unfoldedPass() }
         var walls: [Double] = [], cpus: [Double] = [], sgemms: [Double] = [], ratios: [Double] = [], cpuRatios: [Double] = []
         var fp32Walls: [Double] = [], speedups: [Double] = []
         var unfoldedWalls: [Double] = [], unfoldedSpeedups: [Double] = []
         for _ in 0..<runs {
             let (_, sgemm, sgemmPerCPU) = sgemmGFLOPS(runs: 3)
             if againstUnfolded {
-                unfoldedWalls.append(try Bench.seconds(of: { try precision.withEngine { ConvolutionBenchmark.withUnfoldedConvolutions(pass) } }))
+                unfoldedWalls.append(try Bench.seconds(of: unfoldedPass))
             }
             if precision != .fp32 {
                 // The fp32 engine is the reduced precision's reference, timed in the same round.
