@@ -33,8 +33,18 @@ BLASCore.selectForThisCPU()
 Bench.log(BLASCore.summary)
 let args = CommandLine.arguments
 guard args.count >= 2, let run = cases[args[1]] else {
-    Bench.log("usage: stylefilter-bench CASE [options]\ncases: \(cases.keys.sorted().joined(separator: ", "))")
+    Bench.log("usage: stylefilter-bench CASE [options] [threads=N]\ncases: \(cases.keys.sorted().joined(separator: ", "))")
     exit(64)
+}
+// `threads=N` cuts the engine's work as for N threads. With more than the machine's cores, Dispatch still runs
+// only one worker per core, each taking its share of the parts in turn: the CPU seconds then show what cutting
+// the work that finely costs (re-packed operands, smaller tiles), on a machine with fewer cores.
+if let threads = args.dropFirst(2).compactMap({ $0.hasPrefix("threads=") ? Int($0.dropFirst(8)) : nil }).last {
+    guard threads >= 1 else {
+        Bench.log("stylefilter-bench: threads=N needs N >= 1")
+        exit(64)
+    }
+    EngineThreads.set(threads)
 }
 do {
     try run(args.dropFirst(2))

@@ -34,6 +34,16 @@ enum ConvolutionKernel {
         max(1, min(g.outHeight, tileFloats / max(1, g.patchSize * g.outWidth)))
     }
 
+    /// The tile of a convolution whose GEMMs are split over the threads: one thread's tile per thread, the
+    /// memory bands would take. Every tile's product is cut over all threads and each part packs the whole
+    /// of the operand it shares, so the smaller the tile, the more of that packing per multiply-add: with a
+    /// single thread's tile, a 3x3 convolution over 512 channels at 64x64 cut 16 ways (where bands stop)
+    /// took 1.45-1.7x the thread time of the same convolution in two bands, with this 1.06x
+    /// (BENCHMARKS.md, "Cut for 16 threads").
+    static func sharedTileFloats(_ tileFloats: Int) -> Int {
+        tileFloats.multipliedReportingOverflow(by: EngineThreads.current).overflow ? Int.max : tileFloats * EngineThreads.current
+    }
+
     /// Threads that each take a band of rows, or 1 when the image is too small for that.
     static func bandThreads(_ g: ConvGeometry, minimumBandRows: Int) -> Int {
         let threads = EngineThreads.current
@@ -72,8 +82,8 @@ enum ConvolutionKernel {
                     b: src, ldb: inPlane, beta: beta, c: dst, ldc: outPlane)
                 continue
             }
-            let maxRows = tileRows(g, tileFloats: tileFloats)
             let bands = bandThreads(g, minimumBandRows: 1)
+            let maxRows = tileRows(g, tileFloats: bands == 1 ? sharedTileFloats(tileFloats) : tileFloats)
             let ps = UncheckedSendable(src), pd = UncheckedSendable(dst), pw = UncheckedSendable(weight)
             // One band per thread (or the whole image, with GEMMs split over the weight rows).
             Parallel.forEach(bands) { band in
@@ -117,10 +127,10 @@ enum ConvolutionKernel {
                 continue
             }
             Parallel.zero(dx, count: g.inChannels * inPlane)
-            let maxRows = tileRows(g, tileFloats: tileFloats)
             // Bands separated by one band of at least `gap` rows touch disjoint input rows.
             let gap = max(1, (g.kernelH + g.stride - 1) / g.stride)
             let threads = bandThreads(g, minimumBandRows: 2 * gap)
+            let maxRows = tileRows(g, tileFloats: threads == 1 ? sharedTileFloats(tileFloats) : tileFloats)
             let bands = threads == 1 ? 1 : 2 * threads
             let pdy = UncheckedSendable(dy), pdx = UncheckedSendable(dx), pw = UncheckedSendable(weight)
             for phase in 0..<(bands == 1 ? 1 : 2) {
