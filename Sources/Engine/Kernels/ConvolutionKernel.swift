@@ -107,9 +107,14 @@ enum ConvolutionKernel {
     }
 
     /// `gradInput = conv^T(gradOutput, weight)`: the vector-Jacobian product w.r.t. the input.
-    /// Computed tile by tile as `W^T * dY` followed by a scatter-add (col2im). Bands of neighbouring
-    /// rows overlap in the input, so bands run in two phases (even, then odd) that never touch the
-    /// same input rows.
+    /// Computed tile by tile as `W^T * dY` followed by a scatter-add (col2im).
+    ///
+    /// The result has the same bits whatever the tiles and the thread count: every input pixel adds its
+    /// taps in kernel order, as one tile over the whole image would. A lower output row reaches a pixel
+    /// through a smaller kernel row, so tiles are folded from the bottom of the image up. Bands of rows
+    /// run in parallel: neighbouring bands overlap in the input, so even bands run first, then odd ones,
+    /// and the input rows an even band shares with the odd band below it are added last (its contributions
+    /// there come after that band's in kernel order).
     static func backwardInput(
         _ g: ConvGeometry, gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         gradInput: UnsafeMutablePointer<Float>, tileFloats: Int = defaultTileFloats
@@ -127,28 +132,67 @@ enum ConvolutionKernel {
                 continue
             }
             Parallel.zero(dx, count: g.inChannels * inPlane)
+            let pdy = UncheckedSendable(dy), pdx = UncheckedSendable(dx), pw = UncheckedSendable(weight)
+            // `W^T * dY` for output rows `y..<y + count` into `col`, GEMM split over `threads`.
+            func columns(_ col: UnsafeMutablePointer<Float>, rows y: Int, count: Int, threads: Int) {
+                GEMM.multiply(
+                    transposeA: true, m: g.patchSize, n: count * ow, k: g.outChannels, a: pw.value, lda: g.patchSize,
+                    b: pdy.value + y * ow, ldb: outPlane, c: col, ldc: count * ow, threads: threads)
+            }
+            // An even band's last `shared` output rows reach input rows from `y1 * stride - padding` on, which
+            // the odd band below reaches too (see the doc comment).
+            let shared = (g.kernelH - 1) / g.stride
+            // Output rows `y0..<y1` in tiles from the bottom up, each folded onto the input. With `keep`, the
+            // bottom tile's contributions to input rows from `heldFrom` on are held back: the columns of its
+            // last `shared` rows (the only ones reaching there) are copied to `keep`, to be folded later.
+            func foldRows(_ y0: Int, _ y1: Int, maxRows: Int, threads: Int, keep: UnsafeMutablePointer<Float>? = nil, heldFrom: Int = 0) {
+                let bottomRows = keep == nil ? maxRows : max(maxRows, shared)
+                TensorStorage.withScratch(g.patchSize * min(bottomRows, max(1, y1 - y0)) * ow) { col in
+                    var y = y1
+                    while y > y0 {
+                        let count = min(y == y1 ? bottomRows : maxRows, y - y0)
+                        y -= count
+                        columns(col, rows: y, count: count, threads: threads)
+                        let held = keep != nil && y + count == y1
+                        EngineProfile.timed(.im2col) {
+                            fold(g, columns: col, rowStart: y, rowCount: count, into: pdx.value,
+                                inputRows: held ? 0..<max(0, heldFrom) : nil, parallel: threads > 1)
+                        }
+                        if held, let keep {
+                            let n = count * ow, tail = shared * ow
+                            for r in 0..<g.patchSize { (keep + r * tail).update(from: col + r * n + n - tail, count: tail) }
+                        }
+                    }
+                }
+            }
             // Bands separated by one band of at least `gap` rows touch disjoint input rows.
             let gap = max(1, (g.kernelH + g.stride - 1) / g.stride)
             let threads = bandThreads(g, minimumBandRows: 2 * gap)
-            let maxRows = tileRows(g, tileFloats: threads == 1 ? sharedTileFloats(tileFloats) : tileFloats)
-            let bands = threads == 1 ? 1 : 2 * threads
-            let pdy = UncheckedSendable(dy), pdx = UncheckedSendable(dx), pw = UncheckedSendable(weight)
-            for phase in 0..<(bands == 1 ? 1 : 2) {
+            if threads == 1 {
+                foldRows(0, oh, maxRows: tileRows(g, tileFloats: sharedTileFloats(tileFloats)), threads: EngineThreads.current)
+                continue
+            }
+            let maxRows = tileRows(g, tileFloats: tileFloats)
+            let bands = 2 * threads
+            func rows(_ band: Int) -> (y0: Int, y1: Int) { (oh * band / bands, oh * (band + 1) / bands) }
+            let keptFloats = g.patchSize * shared * ow
+            TensorStorage.withScratch(max(1, threads * keptFloats)) { keptColumns in
+                let kept = UncheckedSendable(keptColumns)
                 Parallel.forEach(threads) { t in
-                    let band = bands == 1 ? 0 : 2 * t + phase
-                    let y0 = oh * band / bands, y1 = oh * (band + 1) / bands
-                    let rows = min(maxRows, max(1, y1 - y0))
-                    TensorStorage.withScratch(g.patchSize * rows * ow) { col in
-                        var y = y0
-                        while y < y1 {
-                            let count = min(rows, y1 - y)
-                            let n = count * ow
-                            GEMM.multiply(
-                                transposeA: true, m: g.patchSize, n: n, k: g.outChannels, a: pw.value, lda: g.patchSize,
-                                b: pdy.value + y * ow, ldb: outPlane, c: col, ldc: n, threads: bands == 1 ? EngineThreads.current : 1)
-                            EngineProfile.timed(.im2col) { fold(g, columns: col, rowStart: y, rowCount: count, into: pdx.value, parallel: bands == 1) }
-                            y += count
-                        }
+                    let (y0, y1) = rows(2 * t)
+                    foldRows(y0, y1, maxRows: maxRows, threads: 1, keep: shared > 0 ? kept.value + t * keptFloats : nil,
+                        heldFrom: y1 * g.stride - g.padding)
+                }
+                Parallel.forEach(threads) { t in
+                    let (y0, y1) = rows(2 * t + 1)
+                    foldRows(y0, y1, maxRows: maxRows, threads: 1)
+                }
+                guard shared > 0 else { return }
+                Parallel.forEach(threads) { t in
+                    let y1 = rows(2 * t).y1
+                    EngineProfile.timed(.im2col) {
+                        fold(g, columns: kept.value + t * keptFloats, rowStart: y1 - shared, rowCount: shared,
+                            into: pdx.value, inputRows: max(0, y1 * g.stride - g.padding)..<g.height, parallel: false)
                     }
                 }
             }
@@ -201,11 +245,13 @@ enum ConvolutionKernel {
         }
     }
 
-    /// Adds the patch-gradient matrix back onto the input gradient (the adjoint of `unfold`).
+    /// Adds the patch-gradient matrix back onto the input gradient (the adjoint of `unfold`), only onto
+    /// the input rows in `inputRows`. Each input pixel takes these output rows' contributions in kernel order.
     static func fold(
         _ g: ConvGeometry, columns col: UnsafePointer<Float>, rowStart: Int, rowCount: Int, into dx: UnsafeMutablePointer<Float>,
-        parallel: Bool = true
+        inputRows: Range<Int>? = nil, parallel: Bool = true
     ) {
+        let inputRows = inputRows ?? 0..<g.height
         let ow = g.outWidth
         let n = rowCount * ow
         let taps = g.kernelH * g.kernelW
@@ -219,7 +265,7 @@ enum ConvolutionKernel {
                 var row = src.value + (c * taps + t) * n
                 for oy in rowStart..<(rowStart + rowCount) {
                     let iy = oy * s - p + ky
-                    if iy >= 0 && iy < h {
+                    if iy >= 0 && iy < h && inputRows.contains(iy) {
                         let line = plane + iy * w
                         if s == 1 {
                             let lo = max(0, p - kx), hi = min(ow, w + p - kx)

@@ -29,8 +29,9 @@ enum GEMM {
         let precision = MatmulPrecision.current
         // Big products are split across the engine's threads (OpenBLAS itself is single-threaded,
         // see EngineThreads), along the side of C that divides more evenly (see `split`).
-        if threads > 1, m * n * k >= 1 << 21, max(m, n) >= 32 * threads {
-            let (alongN, parts) = split(m: m, n: n, threads: threads)
+        let cut = min(threads, m * n * k / (2 * minimumPartProduct), max(m, n) / 32)
+        if cut > 1 {
+            let (alongN, parts) = split(m: m, n: n, threads: cut)
             let pa = UncheckedSendable(a), pb = UncheckedSendable(b), pc = UncheckedSendable(c)
             Parallel.forRanges(parts.count) { indices in
                 for part in indices {
@@ -48,6 +49,13 @@ enum GEMM {
         }
         single(precision, transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
+
+    /// Fewest multiply-adds in one part of a split product (the parts average at least twice that). OpenBLAS
+    /// 0.3.21 computes products under 1e6 multiply-adds with its small-matrix kernels and untransposed ones
+    /// under 7.3e6 with its "direct" kernel, which sum a long k in another order than its blocked kernels: a
+    /// part there would change the product's bits from the unsplit one's, and so make results depend on the
+    /// thread count (`ThreadCountTests`, `GEMMSplitTests`). Parts this big stay on the blocked path, as the whole.
+    static let minimumPartProduct = 1 << 23
 
     /// How a product with C of `m x n` is cut for `threads`: along n (columns) or m (rows), in blocks of 16
     /// (the micro-kernels' tiles stay whole), the blocks dealt out evenly. The side is the one whose
@@ -72,6 +80,32 @@ enum GEMM {
         let alongN = n >= m ? 10 * columnCost <= 11 * rowCost : 10 * rowCost > 11 * columnCost
         return (alongN, alongN ? columns : rows)
     }
+
+    /// Whether the fp32 kernels in use give a product's rows the same bits when it is cut into parts (as
+    /// `multiply` cuts it over the threads) as when whole, so that results do not depend on the thread count.
+    /// True of OpenBLAS 0.3.21's AVX-512 kernels (SkylakeX, Cooperlake), false of its AVX2 ones (Haswell, Zen):
+    /// their sums depend on the rows around (BENCHMARKS.md, "Same bits on any thread count"). Probed once.
+    static let cutsKeepBits: Bool = {
+        let (m, n, k) = (785, 768, 64)
+        var state: UInt32 = 12345
+        func next() -> Float {
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return Float(Int32(bitPattern: state) >> 8) / Float(1 << 23)
+        }
+        let a = (0..<(m * k)).map { _ in next() }, b = (0..<(k * n)).map { _ in next() }
+        var whole = [Float](repeating: 0, count: m * n), cut = whole
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                whole.withUnsafeMutableBufferPointer { run(.fp32, false, false, m, n, k, 1, pa.baseAddress!, k, pb.baseAddress!, n, 0, $0.baseAddress!, n) }
+                cut.withUnsafeMutableBufferPointer { pc in
+                    for (lo, hi) in [(0, 400), (400, m)] {
+                        run(.fp32, false, false, hi - lo, n, k, 1, pa.baseAddress! + lo * k, k, pb.baseAddress!, n, 0, pc.baseAddress! + lo * n, n)
+                    }
+                }
+            }
+        }
+        return zip(whole, cut).allSatisfy { $0.bitPattern == $1.bitPattern }
+    }()
 
     @inline(__always)
     private static func single(

@@ -23,7 +23,17 @@ public enum EngineThreads {
     }
 
     /// Threads the engine uses.
-    public static var current: Int { state.withLock { $0 } }
+    public static var current: Int { scoped ?? state.withLock { $0 } }
+
+    /// A count for one task's engine work, over the process-wide one (``Parallel`` hands it to its workers).
+    @TaskLocal static var scoped: Int?
+
+    /// Runs `body` with the engine cut for `count` threads in this task only: two computations side by side
+    /// (tests comparing thread counts) each keep their own.
+    static func with<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+        precondition(count >= 1, "thread count must be at least 1")
+        return try $scoped.withValue(count, operation: body)
+    }
 }
 
 /// Parallel loops for the engine's own (non-BLAS) kernels.
@@ -39,8 +49,8 @@ enum Parallel {
             body(0..<count)
             return
         }
-        // Dispatch's workers are not in the caller's task: hand them its matmul precision.
-        let precision = MatmulPrecision.current
+        // Dispatch's workers are not in the caller's task: hand them its matmul precision and thread count.
+        let precision = MatmulPrecision.current, scopedThreads = EngineThreads.scoped
         let profiling = EngineProfile.isOn, start = profiling ? DispatchTime.now().uptimeNanoseconds : 0
         withoutActuallyEscaping(body) { escaping in
             let box = UncheckedSendable(escaping)
@@ -49,7 +59,7 @@ enum Parallel {
                 let hi = count * (part + 1) / threads
                 guard lo < hi else { return }
                 let partStart = profiling ? DispatchTime.now().uptimeNanoseconds : 0
-                MatmulPrecision.$scoped.withValue(precision) { box.value(lo..<hi) }
+                EngineThreads.$scoped.withValue(scopedThreads) { MatmulPrecision.$scoped.withValue(precision) { box.value(lo..<hi) } }
                 if profiling { EngineProfile.add(.parallelBusy, since: partStart) }
             }
         }
