@@ -64,6 +64,10 @@ for threads in 16 2; do
     fi
 done
 
+# The thread count must not change the bits (AVX-512 kernels; BENCHMARKS.md, "Same bits on any thread count"):
+# the U-Net gradient's checksum on 16 and on 2 threads.
+echo "unet256-grad checksum on 16 threads: $(grep -m1 -o 'checksum [^ ]*' "$out/unet256-grad-t16-profile.log"), on 2: $(grep -m1 -o 'checksum [^ ]*' "$out/unet256-grad-t2.log")" | tee "$out/same-bits.txt"
+
 # What one multi-threaded loop's hand-off costs (back to back, and after the workers idled 100 us and 1 ms);
 # times a profile's parallel_loops it bounds the hand-offs' share of a pass.
 for threads in 16 2; do
