@@ -139,9 +139,10 @@ enum ConvolutionKernel {
                     transposeA: true, m: g.patchSize, n: count * ow, k: g.outChannels, a: pw.value, lda: g.patchSize,
                     b: pdy.value + y * ow, ldb: outPlane, c: col, ldc: count * ow, threads: threads)
             }
-            // An even band's last `shared` output rows reach input rows from `y1 * stride - padding` on, which
-            // the odd band below reaches too (see the doc comment).
+            // An even band ending at output row `y1` shares the input rows from `sharedFrom(y1)` on with the odd
+            // band below; only its last `shared` output rows reach them (see the doc comment).
             let shared = (g.kernelH - 1) / g.stride
+            func sharedFrom(_ y1: Int) -> Int { max(0, y1 * g.stride - g.padding) }
             // Output rows `y0..<y1` in tiles from the bottom up, each folded onto the input. With `keep`, the
             // bottom tile's contributions to input rows from `heldFrom` on are held back: the columns of its
             // last `shared` rows (the only ones reaching there) are copied to `keep`, to be folded later.
@@ -156,7 +157,7 @@ enum ConvolutionKernel {
                         let held = keep != nil && y + count == y1
                         EngineProfile.timed(.im2col) {
                             fold(g, columns: col, rowStart: y, rowCount: count, into: pdx.value,
-                                inputRows: held ? 0..<max(0, heldFrom) : nil, parallel: threads > 1)
+                                inputRows: held ? 0..<heldFrom : nil, parallel: threads > 1)
                         }
                         if held, let keep {
                             let n = count * ow, tail = shared * ow
@@ -181,7 +182,7 @@ enum ConvolutionKernel {
                 Parallel.forEach(threads) { t in
                     let (y0, y1) = rows(2 * t)
                     foldRows(y0, y1, maxRows: maxRows, threads: 1, keep: shared > 0 ? kept.value + t * keptFloats : nil,
-                        heldFrom: y1 * g.stride - g.padding)
+                        heldFrom: sharedFrom(y1))
                 }
                 Parallel.forEach(threads) { t in
                     let (y0, y1) = rows(2 * t + 1)
@@ -192,7 +193,7 @@ enum ConvolutionKernel {
                     let y1 = rows(2 * t).y1
                     EngineProfile.timed(.im2col) {
                         fold(g, columns: kept.value + t * keptFloats, rowStart: y1 - shared, rowCount: shared,
-                            into: pdx.value, inputRows: max(0, y1 * g.stride - g.padding)..<g.height, parallel: false)
+                            into: pdx.value, inputRows: sharedFrom(y1)..<g.height, parallel: false)
                     }
                 }
             }

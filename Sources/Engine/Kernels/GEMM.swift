@@ -29,9 +29,14 @@ enum GEMM {
         let precision = MatmulPrecision.current
         // Big products are split across the engine's threads (OpenBLAS itself is single-threaded,
         // see EngineThreads), along the side of C that divides more evenly (see `split`).
-        let cut = min(threads, m * n * k / (2 * minimumPartProduct), max(m, n) / 32)
-        if cut > 1 {
+        // Fewer parts when the smallest would be under `minimumPartProduct`.
+        var cut = min(threads, m * n * k / minimumPartProduct, max(m, n) / 32)
+        while cut > 1 {
             let (alongN, parts) = split(m: m, n: n, threads: cut)
+            guard (parts.map(\.count).min() ?? 0) * (alongN ? m : n) * k >= minimumPartProduct else {
+                cut -= 1
+                continue
+            }
             let pa = UncheckedSendable(a), pb = UncheckedSendable(b), pc = UncheckedSendable(c)
             Parallel.forRanges(parts.count) { indices in
                 for part in indices {
@@ -50,7 +55,7 @@ enum GEMM {
         single(precision, transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
-    /// Fewest multiply-adds in one part of a split product (the parts average at least twice that). OpenBLAS
+    /// Fewest multiply-adds in one part of a split product. OpenBLAS
     /// 0.3.21 computes products under 1e6 multiply-adds with its small-matrix kernels and untransposed ones
     /// under 7.3e6 with its "direct" kernel, which sum a long k in another order than its blocked kernels: a
     /// part there would change the product's bits from the unsplit one's, and so make results depend on the
