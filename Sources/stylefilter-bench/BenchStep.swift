@@ -48,15 +48,17 @@ enum BenchStep {
         let x = try diffusion.qSample(xStart: source, t: [k], noise: philox.normalTensor(source.shape))
         let noise = philox.normalTensor(source.shape)
         let augs: [[CLIPAugmentation]]? = text ? [(0..<views).map { _ in CLIPAugmentation.random(size: 256, using: &philox) }] : nil
-        var checksum: Float = 0
+        // FNV-1a over the bits of the sample (the guided mean plus noise) and the loss terms: equal only when every float is.
+        var checksum: UInt64 = 0
         let (seconds, fp32) = try Bench.medianSeconds(precision, runs: runs, warmup: 1) {
             let start = DispatchTime.now().uptimeNanoseconds
             let step = try guidance.step(x, k: k, noise: noise, views: augs)
-            checksum = step.sample.scalars[0]
+            let floats = step.sample.scalars + step.terms.sorted { $0.key.rawValue < $1.key.rawValue }.map(\.value)
+            checksum = floats.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1.bitPattern)) &* 0x100_0000_01b3 }
             Bench.log(String(format: "  step %.2f s (terms: %@)", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
                 step.terms.keys.map(\.rawValue).sorted().joined(separator: ",")))
         }
-        Bench.log("checksum \(checksum)")
+        Bench.log("checksum " + String(checksum, radix: 16))
         let profile = try Bench.profile(args, precision, sgemm: sgemm) { _ = try guidance.step(x, k: k, noise: noise, views: augs) }
         Bench.report(name, [
             "seconds": String(format: "%.2f", seconds), "sgemm_gflops": String(format: "%.1f", sgemm),
