@@ -88,7 +88,7 @@ enum GEMM {
 
     /// Whether the fp32 kernels in use give a product's rows the same bits when it is cut into parts (as
     /// `multiply` cuts it over the threads) as when whole, so that results do not depend on the thread count.
-    /// True of OpenBLAS 0.3.21's AVX-512 kernels (SkylakeX, Cooperlake), false of its AVX2 ones (Haswell, Zen):
+    /// True of OpenBLAS 0.3.21's AVX-512 kernels (SkylakeX, Cooperlake), false of its AVX2 Haswell ones:
     /// their sums depend on the rows around (BENCHMARKS.md, "Same bits on any thread count"). Probed once.
     static let cutsKeepBits: Bool = {
         let (m, n, k) = (785, 768, 64)
