@@ -39,9 +39,9 @@ guard args.count >= 2, let run = cases[args[1]] else {
 // `threads=N` cuts the engine's work as for N threads. With more than the machine's cores, Dispatch still runs
 // only one worker per core, each taking its share of the parts in turn: the CPU seconds then show what cutting
 // the work that finely costs (re-packed operands, smaller tiles), on a machine with fewer cores.
-if let threads = args.dropFirst(2).compactMap({ $0.hasPrefix("threads=") ? Int($0.dropFirst(8)) : nil }).last {
-    guard threads >= 1 else {
-        Bench.log("stylefilter-bench: threads=N needs N >= 1")
+if let value = args.dropFirst(2).last(where: { $0.hasPrefix("threads=") })?.dropFirst(8) {
+    guard let threads = Int(value), threads >= 1 else {
+        Bench.log("stylefilter-bench: threads=N needs a whole number N >= 1, not '\(value)'")
         exit(64)
     }
     EngineThreads.set(threads)

@@ -10,10 +10,6 @@ import Testing
 @Suite(.enabled(if: GEMM.cutsKeepBits, "OpenBLAS's kernels here change a product's bits when it is cut")) struct ThreadCountTests {
     static let threadCounts = [1, 2, 3, 16]
 
-    static func withThreads<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
-        try EngineThreads.with(count, body)
-    }
-
     static func expectSameBits(_ a: [Float], _ b: [Float], _ what: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) {
         let differing = zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
         #expect(a.count == b.count && differing == 0, "\(what()): \(differing) of \(a.count) floats differ", sourceLocation: sourceLocation)
@@ -21,9 +17,9 @@ import Testing
 
     /// Runs `body` on one thread, then on each thread count, and expects the same floats every time.
     static func expectSameBitsOnAnyThreadCount(_ what: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> [[Float]]) rethrows {
-        let serial = try withThreads(1, body)
+        let serial = try EngineThreads.with(1, body)
         for threads in threadCounts.dropFirst() {
-            let cut = try withThreads(threads, body)
+            let cut = try EngineThreads.with(threads, body)
             for (i, (a, b)) in zip(serial, cut).enumerated() {
                 expectSameBits(a, b, "\(what) [\(i)] on \(threads) threads", sourceLocation: sourceLocation)
             }
@@ -76,10 +72,10 @@ import Testing
                 ConvolutionKernel.backwardInput(g, gradOutput: dy.readPointer, weight: weight.readPointer, gradInput: dx.mutablePointer, tileFloats: tileFloats)
                 return dx.scalars
             }
-            let whole = Self.withThreads(1) { gradient(tileFloats: Int.max / 64) }
+            let whole = EngineThreads.with(1) { gradient(tileFloats: Int.max / 64) }
             for threads in Self.threadCounts {
                 for tileFloats in [1 << 12, 100] {
-                    let cut = Self.withThreads(threads) { gradient(tileFloats: tileFloats) }
+                    let cut = EngineThreads.with(threads) { gradient(tileFloats: tileFloats) }
                     Self.expectSameBits(whole, cut, "\(kernel) at \(h)x\(w), \(threads) threads, tiles of \(tileFloats) floats")
                 }
             }

@@ -24,17 +24,16 @@ import Testing
         var philox = PhiloxGenerator(seed: 1)
         let noise = philox.normalTensor(source.shape), start = philox.normalTensor(source.shape)
 
+        // The references (source and style features) are computed on these threads too.
         func step(threads: Int) throws -> DiffuseITGuidance.Step {
-            // The references (source and style features) are computed on these threads too.
-            try EngineThreads.with(threads) { try stepOnTheseThreads() }
-        }
-        func stepOnTheseThreads() throws -> DiffuseITGuidance.Step {
-            let guidance = try DiffuseITGuidance(
-                parameters: parameters, diffusion: diffusion, unet: unet, dino: DINOLosses(model: dino), clip: nil,
-                source: source, style: style, arcface: nil)
-            let k = guidance.startIndex - 1  // below k0: the semantic divergence term is active too
-            let x = try diffusion.qSample(xStart: source, t: [k], noise: start)
-            return try guidance.step(x, k: k, noise: noise, views: nil)
+            try EngineThreads.with(threads) {
+                let guidance = try DiffuseITGuidance(
+                    parameters: parameters, diffusion: diffusion, unet: unet, dino: DINOLosses(model: dino), clip: nil,
+                    source: source, style: style, arcface: nil)
+                let k = guidance.startIndex - 1  // below k0: the semantic divergence term is active too
+                let x = try diffusion.qSample(xStart: source, t: [k], noise: start)
+                return try guidance.step(x, k: k, noise: noise, views: nil)
+            }
         }
         let serial = try step(threads: 1)
         for threads in [2, 3, 16] {
