@@ -1,3 +1,4 @@
+import COpenBLAS
 import Synchronization
 import Testing
 @testable import Engine
@@ -35,7 +36,7 @@ import Testing
         var rng = TestRandom(seed: 5)
         let x = rng.tensor([1, 3, 128, 128]), cotangent = rng.tensor([1, 6, 128, 128])
         let t = Tensor(shape: [1], scalars: [300])
-        try Self.expectSameBitsOnAnyThreadCount("U-Net output, input gradient") {
+        Self.expectSameBitsOnAnyThreadCount("U-Net output, input gradient") {
             let r = model.inputGradient(x, timesteps: t, cotangent: cotangent)
             return [r.output.scalars, r.gradient.scalars]
         }
@@ -129,5 +130,22 @@ struct EngineThreadsScopeTests {
         }
         #expect(seen.withLock { $0 } == Array(repeating: outside + 4, count: outside + 4))
         #expect(EngineThreads.current == outside)
+    }
+
+    /// OpenBLAS is single-threaded before the first GEMM even when the process-wide count was never read, as
+    /// in a process whose engine work all runs under scoped counts (this suite's). In a fresh process, where
+    /// OpenBLAS starts with threads of its own (4 here, as on a 4-core machine).
+    @Test func openBLASIsSingleThreadedUnderAScopedCount() async {
+        await #expect(processExitsWith: .success) {
+            openblas_set_num_threads(4)
+            let a = [Float](repeating: 1, count: 256 * 256), b = a
+            var c = a
+            EngineThreads.with(1) {
+                c.withUnsafeMutableBufferPointer { pc in
+                    GEMM.multiply(m: 256, n: 256, k: 256, a: a, lda: 256, b: b, ldb: 256, c: pc.baseAddress!, ldc: 256)
+                }
+            }
+            precondition(openblas_get_num_threads() == 1, "OpenBLAS ran the GEMM with \(openblas_get_num_threads()) threads")
+        }
     }
 }

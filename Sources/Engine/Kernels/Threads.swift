@@ -23,7 +23,13 @@ public enum EngineThreads {
     }
 
     /// Threads the engine uses.
-    public static var current: Int { scoped ?? state.withLock { $0 } }
+    public static var current: Int {
+        // `state` first even under a scoped count: its initialiser makes OpenBLAS single-threaded, which must
+        // come before the first GEMM. OpenBLAS's own threads sum a product in another order (a DINO's keys
+        // came out with other bits), and they would run beside the engine's.
+        let processWide = state.withLock { $0 }
+        return scoped ?? processWide
+    }
 
     /// A count for one task's engine work, over the process-wide one (``Parallel`` hands it to its workers).
     @TaskLocal static var scoped: Int?
