@@ -86,30 +86,43 @@ enum GEMM {
         return (alongN, alongN ? columns : rows)
     }
 
-    /// Whether the fp32 kernels in use give a product's rows the same bits when it is cut into parts (as
-    /// `multiply` cuts it over the threads) as when whole, so that results do not depend on the thread count.
-    /// True of OpenBLAS 0.3.21's AVX-512 kernels (SkylakeX, Cooperlake), false of its AVX2 Haswell ones:
-    /// their sums depend on the rows around (BENCHMARKS.md, "Same bits on any thread count"). Probed once.
+    /// Whether the fp32 kernels in use give a product's elements the same bits when it is cut into parts (as
+    /// `multiply` cuts it over the threads, and a convolution into tiles) as when whole, so that results do not
+    /// depend on the thread count. True of OpenBLAS 0.3.21's AVX-512 kernels (SkylakeX, Cooperlake), false of
+    /// its AVX2 Haswell ones, whose sums depend on the rows around, and of its SSE ones (Prescott, Core2, Nehalem),
+    /// whose column tails sum otherwise (BENCHMARKS.md, "Same bits on any thread count"). Probed once: a product
+    /// cut by rows, and convolution tiles' small products cut by columns at odd places.
     static let cutsKeepBits: Bool = {
-        let (m, n, k) = (785, 768, 64)
-        var state: UInt32 = 12345
-        func next() -> Float {
-            state = state &* 1_664_525 &+ 1_013_904_223
-            return Float(Int32(bitPattern: state) >> 8) / Float(1 << 23)
-        }
-        let a = (0..<(m * k)).map { _ in next() }, b = (0..<(k * n)).map { _ in next() }
-        var whole = [Float](repeating: 0, count: m * n), cut = whole
-        a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                whole.withUnsafeMutableBufferPointer { run(.fp32, false, false, m, n, k, 1, pa.baseAddress!, k, pb.baseAddress!, n, 0, $0.baseAddress!, n) }
-                cut.withUnsafeMutableBufferPointer { pc in
-                    for (lo, hi) in [(0, 400), (400, m)] {
-                        run(.fp32, false, false, hi - lo, n, k, 1, pa.baseAddress! + lo * k, k, pb.baseAddress!, n, 0, pc.baseAddress! + lo * n, n)
+        _ = EngineThreads.current  // OpenBLAS single-threaded, as under `multiply`
+        func keepsBits(m: Int, n: Int, k: Int, cutAt: Int, alongN: Bool) -> Bool {
+            // The same operands in every run: some kernels differ on a few elements only.
+            var state: UInt32 = 12345
+            func next() -> Float {
+                state = state &* 1_664_525 &+ 1_013_904_223
+                return Float(Int32(bitPattern: state) >> 8) / Float(1 << 23)
+            }
+            let a = (0..<(m * k)).map { _ in next() }, b = (0..<(k * n)).map { _ in next() }
+            var whole = [Float](repeating: 0, count: m * n), cut = whole
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    let (a, b) = (pa.baseAddress!, pb.baseAddress!)
+                    whole.withUnsafeMutableBufferPointer { run(.fp32, false, false, m, n, k, 1, a, k, b, n, 0, $0.baseAddress!, n) }
+                    cut.withUnsafeMutableBufferPointer { pc in
+                        let c = pc.baseAddress!
+                        for (lo, hi) in [(0, cutAt), (cutAt, alongN ? n : m)] {
+                            if alongN {
+                                run(.fp32, false, false, m, hi - lo, k, 1, a, k, b + lo, n, 0, c + lo, n)
+                            } else {
+                                run(.fp32, false, false, hi - lo, n, k, 1, a + lo * k, k, b, n, 0, c + lo * n, n)
+                            }
+                        }
                     }
                 }
             }
+            return zip(whole, cut).allSatisfy { $0.bitPattern == $1.bitPattern }
         }
-        return zip(whole, cut).allSatisfy { $0.bitPattern == $1.bitPattern }
+        return keepsBits(m: 785, n: 768, k: 64, cutAt: 400, alongN: false) && keepsBits(m: 27, n: 1000, k: 64, cutAt: 333, alongN: true)
+            && keepsBits(m: 27, n: 300, k: 4, cutAt: 93, alongN: true)
     }()
 
     @inline(__always)
