@@ -165,8 +165,10 @@ extension VImage {
     /// Pixel mean over all bands (evaluates the image).
     public func average() throws(VipsError) -> Double {
         var mean = 0.0
-        try OperationCall.call("avg", [("in", .image(self))]) { operation throws(VipsError) in
-            mean = OperationCall.readDouble(operation, "out")
+        try VipsLog.failingOnFailedTiles { () throws(VipsError) in
+            try OperationCall.call("avg", [("in", .image(self))]) { operation throws(VipsError) in
+                mean = OperationCall.readDouble(operation, "out")
+            }
         }
         return mean
     }

@@ -1,4 +1,5 @@
 import CVips
+import Glibc
 import Logging
 import Synchronization
 
@@ -14,19 +15,32 @@ public enum VipsLog {
 
     /// Tiles libvips' caches failed to compute. libvips 8.14 then warns "error in tile", blacks the tile
     /// out and stops, and a threaded computation can still report success: a corrupt AVIF thumbnailed
-    /// to an all-black image with status 0. Counted process-wide, so a failure in one pipeline also
-    /// fails any other computing at that moment (a spurious failure, never a silent black image).
+    /// to an all-black image with status 0. The warning names no image, so it is charged to the
+    /// computation running at the time, and computations in one process run one at a time
+    /// (`computing`): counted while several ran, a truncated JPEG failed the good ones beside it.
     private static let failedTiles = Atomic<Int>(0)
+    private static let computing = Mutex(())
+    /// The thread holding `computing` (0 when none), so that a computation nested in another is counted
+    /// with it instead of waiting for it.
+    private static let holder = Atomic<UInt>(0)
 
     /// Runs a computation of pixels (a save, a copy to memory, a region) and turns a tile that failed
-    /// meanwhile into an error, with the cause libvips recorded.
+    /// meanwhile into an error, with the cause libvips recorded. libvips' own workers still compute
+    /// each one in parallel.
     static func failingOnFailedTiles<R>(_ body: () throws(VipsError) -> R) throws(VipsError) -> R {
-        let before = failedTiles.load(ordering: .acquiring)
-        let result = try body()
-        guard failedTiles.load(ordering: .acquiring) == before else {
-            throw VipsError.fromBuffer("part of the image could not be computed")
+        let thread = UInt(pthread_self())
+        if holder.load(ordering: .acquiring) == thread { return try body() }
+        var outcome: Result<R, VipsError>?
+        computing.withLock { _ in
+            holder.store(thread, ordering: .releasing)
+            defer { holder.store(0, ordering: .releasing) }
+            let before = failedTiles.load(ordering: .acquiring)
+            outcome = Result { () throws(VipsError) in try body() }
+            if case .success = outcome, failedTiles.load(ordering: .acquiring) != before {
+                outcome = .failure(VipsError.fromBuffer("part of the image could not be computed"))
+            }
         }
-        return result
+        return try outcome!.get()
     }
 
     /// Sets the logger that receives libvips warnings (the default one logs at swift-log's defaults).

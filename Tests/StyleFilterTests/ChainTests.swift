@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import StyleFilter
@@ -55,6 +56,24 @@ struct ChainTests {
         }
         #expect(error?.kind == .badInput)
         #expect(error?.message.contains("100000x100000") == true)
+    }
+
+    /// A tile libvips fails to decode fails the computation it belongs to, not one beside it in the same
+    /// process: chains on good input succeed while others decode truncated input at the same time.
+    @Test func aBadInputBesideAGoodOneFailsOnlyItself() {
+        let output = OutputSpec(destination: .standardOutput, suffix: ".png")
+        let good = Mutex(0), bad = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 48) { i in
+            let input = Samples.input(i.isMultiple(of: 2) ? "rocket.jpg" : "truncated.jpg")
+            do {
+                _ = try Chain([CopyStage()]).encode(input: input, output: output)
+                good.withLock { $0 += 1 }
+            } catch {
+                bad.withLock { $0 += 1 }
+            }
+        }
+        let (succeeded, failed) = (good.withLock { $0 }, bad.withLock { $0 })
+        #expect(succeeded == 24 && failed == 24, "\(succeeded) succeeded, \(failed) failed")
     }
 
     @Test func failOnNoneAcceptsTruncatedInput() throws {

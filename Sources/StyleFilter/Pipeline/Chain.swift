@@ -8,6 +8,10 @@ import VipsBridge
 /// its own load; a stage that needs random access (or whole-image pixels) makes the chain decode into
 /// memory once, just before it. Output is complete before anyone sees it (``OutputWriter``), so a decode
 /// error half way never leaves half an image downstream.
+///
+/// Chains may run on several threads at once; their libvips computations (decoding into memory, encoding)
+/// then take turns, each still on all of libvips' workers, so that a tile libvips fails to decode fails
+/// the chain it belongs to and no other.
 public struct Chain: Sendable {
     public let stages: [any Stage]
 
