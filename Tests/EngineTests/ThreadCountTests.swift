@@ -7,7 +7,8 @@ import Testing
 /// and on 16. Each case runs on one thread and again cut for 2, 3 and 16 threads (more parts than this
 /// machine's cores is fine: the cut, not the cores, decides the arithmetic), and must give the same bits.
 /// Only where OpenBLAS's kernels keep a product's bits when it is cut (`GEMM.cutsKeepBits`: its AVX-512
-/// kernels do, its AVX2 ones do not).
+/// kernels do, its AVX2 ones do not; where they do not, `ThreadCountWithBitKeepingKernelsTests` runs this
+/// suite again with kernels that do).
 @Suite(.enabled(if: GEMM.cutsKeepBits, "OpenBLAS's kernels here change a product's bits when it is cut")) struct ThreadCountTests {
     static let threadCounts = [1, 2, 3, 16]
 
