@@ -54,7 +54,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "StyleFilterCLI", dependencies: ["StyleFilter", "StyleFilterCommands"]),
+        // Routes libdav1d's messages (AVIF decoding, inside libheif) to the command's log; the command
+        // exports the one libdav1d function it takes over (CDav1dLog.c says why).
+        .target(name: "CDav1dLog"),
+        .executableTarget(
+            name: "StyleFilterCLI", dependencies: ["StyleFilter", "StyleFilterCommands", "CDav1dLog"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=dav1d_default_settings"])]),
         .executableTarget(
             name: "stylefilter-bench",
             dependencies: ["StyleFilter", "Engine", "VipsBridge", "COpenBLAS", .product(name: "Logging", package: "swift-log")]
