@@ -167,7 +167,8 @@ enum BenchUNet {
 }
 
 /// `conv3x3 [channels=256] [out=C] [size=256] [runs=5]`: one 3x3 convolution (padding 1; forward and input
-/// gradient) as the engine runs it, against the unfolded (im2col) algorithm and sgemm in the same run.
+/// gradient) as the engine runs the U-Net's (F(2x2, 3x3) from 32x32 up), against its direct form (shifted
+/// taps or unfolded: `direct`), the unfolded (im2col) algorithm and sgemm in the same run.
 /// `out` defaults to `channels`; the U-Net's shapes are listed in BENCHMARKS.md.
 enum BenchConv {
     static func run(_ args: ArraySlice<String>) throws {
@@ -183,17 +184,19 @@ enum BenchConv {
         let b = Tensor(shape: [out], repeating: 0.1)
         let dy = Tensor(shape: [1, out, s, s], scalars: (0..<(out * s * s)).map { _ in rng.uniform(scale: 1) })
         let flop = 2.0 * Double(out * c * 9 * s * s)
-        func forward() { _ = Ops.conv2d(Variable(x), weight: w, bias: b, padding: 1) }
+        func forward() { _ = Ops.conv2d(Variable(x), weight: w, bias: b, padding: 1, allowsWinograd: true) }
         func gradient() {
             let tape = Tape()
             let v = tape.watch(x)
-            _ = tape.gradients(of: Ops.conv2d(v, weight: w, bias: b, padding: 1), cotangent: dy, wrt: [v])
+            _ = tape.gradients(of: Ops.conv2d(v, weight: w, bias: b, padding: 1, allowsWinograd: true), cotangent: dy, wrt: [v])
         }
         // The engine's choice and the unfolded algorithm alternate (after one untimed round), each the median
         // of its own runs, so drift on a shared machine hits both alike.
         let cases: [(String, () -> Void)] = [
             ("forward", forward), ("unfolded_forward", { ConvolutionBenchmark.withUnfoldedConvolutions(forward) }),
             ("gradient", gradient), ("unfolded_gradient", { ConvolutionBenchmark.withUnfoldedConvolutions(gradient) }),
+            ("direct_forward", { ConvolutionBenchmark.withoutWinograd(forward) }),
+            ("direct_gradient", { ConvolutionBenchmark.withoutWinograd(gradient) }),
         ]
         var times: [String: [Double]] = [:]
         for round in 0...runs {
@@ -205,6 +208,7 @@ enum BenchConv {
         func median(_ key: String) -> Double { times[key]!.sorted()[runs / 2] }
         let (fwd, bwd) = (median("forward"), median("gradient") - median("forward"))
         let (unfoldedFwd, unfoldedBwd) = (median("unfolded_forward"), median("unfolded_gradient") - median("unfolded_forward"))
+        let (directFwd, directBwd) = (median("direct_forward"), median("direct_gradient") - median("direct_forward"))
         Bench.report("conv3x3", [
             "channels": "\(c)", "out": "\(out)", "size": "\(s)",
             "fwd_seconds": String(format: "%.4f", fwd), "bwd_seconds": String(format: "%.4f", bwd),
@@ -212,6 +216,8 @@ enum BenchConv {
             "sgemm_gflops": String(format: "%.1f", sgemm), "fwd_ratio_to_sgemm": String(format: "%.3f", flop / fwd / 1e9 / sgemm),
             "fwd_speedup_vs_unfolded": String(format: "%.3f", unfoldedFwd / fwd),
             "bwd_speedup_vs_unfolded": String(format: "%.3f", unfoldedBwd / bwd),
+            "fwd_speedup_vs_direct": String(format: "%.3f", directFwd / fwd),
+            "bwd_speedup_vs_direct": String(format: "%.3f", directBwd / bwd),
             "peak_rss_mb": "\(Bench.peakRSSMiB())",
         ])
     }

@@ -98,6 +98,93 @@ import Testing
         #expect(abs(lhs - rhs) <= 1e-5 * max(1, abs(lhs)))
     }
 
+    /// F(2x2, 3x3) equals the direct definition, at even and odd sizes (the last row or column of tiles
+    /// cropped), in one chunk or several (`chunkFloats`), with products cut into several parts (over 256
+    /// tiles); its input gradient equals the direct form's and is the forward map's adjoint.
+    @Test(arguments: [(33, 31), (32, 34), (70, 40)], [Int.max / 64, 20_000])
+    mutating func winogradConvolutionMatchesNaive(size: (Int, Int), chunkFloats: Int) {
+        let (h, wd) = size
+        let x = rng.tensor([2, 5, h, wd]), w = rng.tensor([6, 5, 3, 3]), b = rng.tensor([6])
+        let g = ConvGeometry(batch: 2, inChannels: 5, height: h, width: wd, outChannels: 6, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
+        #expect(ConvolutionKernel.usesWinograd(g))
+        let out = Tensor(uninitializedShape: [2, 6, h, wd])
+        ConvolutionKernel.winogradForward(g, input: x.readPointer, weight: w.readPointer, bias: b.readPointer, output: out.mutablePointer, chunkFloats: chunkFloats)
+        let error = relativeL2(out.scalars, naiveConv(x, w, b, stride: 1, padding: 1))
+        #expect(error < 1e-6, "relative L2 \(error)")
+
+        let dy = rng.tensor(out.shape)
+        let dx = Tensor(uninitializedShape: x.shape), direct = Tensor(uninitializedShape: x.shape)
+        ConvolutionKernel.winogradBackwardInput(g, gradOutput: dy.readPointer, weight: w.readPointer, gradInput: dx.mutablePointer, chunkFloats: chunkFloats)
+        ConvolutionKernel.backwardInput(g, gradOutput: dy.readPointer, weight: w.readPointer, gradInput: direct.mutablePointer)
+        let gradientError = relativeL2(dx.scalars, direct.scalars)
+        #expect(gradientError < 1e-6, "relative L2 \(gradientError)")
+        let y0 = naiveConv(x, w, Tensor.zeros([6]), stride: 1, padding: 1)
+        let lhs = zip(y0, dy.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        let rhs = zip(x.scalars, dx.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        #expect(abs(lhs - rhs) <= 1e-5 * max(1, abs(lhs)))
+    }
+
+    /// F(2x2, 3x3) cuts its work by the geometry alone, so any thread count gives the same bits, whatever
+    /// the GEMM kernels do with a cut product (unlike the direct forms, this holds with AVX2 kernels too).
+    @Test mutating func winogradConvolutionHasTheSameBitsOnAnyThreadCount() {
+        let x = rng.tensor([1, 24, 45, 50]), w = rng.tensor([40, 24, 3, 3]), b = rng.tensor([40]), dy = rng.tensor([1, 40, 45, 50])
+        let g = ConvGeometry(batch: 1, inChannels: 24, height: 45, width: 50, outChannels: 40, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
+        #expect(ConvolutionKernel.usesWinograd(g))
+        func run() -> [Float] {
+            let out = Tensor(uninitializedShape: [1, 40, 45, 50]), dx = Tensor(uninitializedShape: x.shape)
+            ConvolutionKernel.winogradForward(g, input: x.readPointer, weight: w.readPointer, bias: b.readPointer, output: out.mutablePointer, chunkFloats: 150_000)
+            ConvolutionKernel.winogradBackwardInput(g, gradOutput: dy.readPointer, weight: w.readPointer, gradInput: dx.mutablePointer, chunkFloats: 150_000)
+            return out.scalars + dx.scalars
+        }
+        let serial = EngineThreads.with(1, run)
+        for threads in [2, 3, 16] {
+            let cut = EngineThreads.with(threads, run)
+            #expect(cut == serial, "\(threads) threads: \(zip(cut, serial).filter { $0 != $1 }.count) values differ")
+        }
+    }
+
+    /// Which convolutions may take F(2x2, 3x3): 3x3, stride 1, padding 1, fp32, at least 256 output tiles; and
+    /// only those whose network allows it (`Ops.conv2d`'s `allowsWinograd`), forward and backward alike.
+    @Test mutating func winogradOnlyForPaddedStrideOne3x3AtLeast32x32() throws {
+        func geometry(_ size: Int, kernel: Int = 3, stride: Int = 1, padding: Int = 1) -> ConvGeometry {
+            ConvGeometry(batch: 1, inChannels: 4, height: size, width: size, outChannels: 4, kernelH: kernel, kernelW: kernel, stride: stride, padding: padding)
+        }
+        #expect(ConvolutionKernel.usesWinograd(geometry(32)))
+        #expect(ConvolutionKernel.usesWinograd(geometry(31)))
+        #expect(!ConvolutionKernel.usesWinograd(geometry(30)))
+        #expect(!ConvolutionKernel.usesWinograd(geometry(64, padding: 0)))
+        #expect(!ConvolutionKernel.usesWinograd(geometry(64, stride: 2)))
+        #expect(!ConvolutionKernel.usesWinograd(geometry(64, kernel: 5, padding: 2)))
+        #expect(!ConvolutionKernel.usesWinograd(geometry(64, kernel: 1, padding: 0)))
+        #expect(ConvolutionBenchmark.withoutWinograd { !ConvolutionKernel.usesWinograd(geometry(64)) })
+        #expect(ConvolutionBenchmark.withUnfoldedConvolutions { !ConvolutionKernel.usesWinograd(geometry(64)) })
+        if MatmulPrecision.bf16.isSupported {
+            #expect(try MatmulPrecision.bf16.withEngine { !ConvolutionKernel.usesWinograd(geometry(64)) })
+        }
+
+        // Through the op: the allowed convolution has F(2x2, 3x3)'s bits, the other the direct form's.
+        let x = rng.tensor([1, 4, 40, 40]), w = rng.tensor([4, 4, 3, 3]), dy = rng.tensor([1, 4, 40, 40])
+        let g = geometry(40)
+        let winograd = Tensor(uninitializedShape: x.shape), direct = Tensor(uninitializedShape: x.shape)
+        ConvolutionKernel.winogradForward(g, input: x.readPointer, weight: w.readPointer, bias: nil, output: winograd.mutablePointer)
+        ConvolutionKernel.forward(g, input: x.readPointer, weight: w.readPointer, bias: nil, output: direct.mutablePointer)
+        #expect(winograd.scalars != direct.scalars)
+        for allows in [true, false] {
+            let tape = Tape()
+            let v = tape.watch(x)
+            let y = Ops.conv2d(v, weight: w, padding: 1, allowsWinograd: allows)
+            #expect(y.value.scalars == (allows ? winograd : direct).scalars)
+            let dx = tape.gradients(of: y, cotangent: dy, wrt: [v])[0]
+            let expected = Tensor(uninitializedShape: x.shape)
+            if allows {
+                ConvolutionKernel.winogradBackwardInput(g, gradOutput: dy.readPointer, weight: w.readPointer, gradInput: expected.mutablePointer)
+            } else {
+                ConvolutionKernel.backwardInput(g, gradOutput: dy.readPointer, weight: w.readPointer, gradInput: expected.mutablePointer)
+            }
+            #expect(dx.scalars == expected.scalars)
+        }
+    }
+
     /// Narrow rows, strides above 1 and 1x1 kernels stay unfolded (or a plain product).
     @Test func shiftedTapsOnlyForWideStrideOneRows() {
         func geometry(width: Int, kernel: Int = 3, stride: Int = 1, padding: Int = 1) -> ConvGeometry {

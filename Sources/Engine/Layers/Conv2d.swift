@@ -5,13 +5,19 @@ struct Conv2d: Sendable {
     let bias: Tensor?
     let stride: Int
     let padding: Int
+    /// Whether F(2x2, 3x3) may run it (``Ops/conv2d(_:weight:bias:stride:padding:allowsWinograd:)`` says when).
+    let allowsWinograd: Bool
 
     /// Loads the layer's `weight` (and `bias`) from `store`, checking their shapes.
-    init(_ store: WeightStore, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias hasBias: Bool = true) throws {
+    init(
+        _ store: WeightStore, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias hasBias: Bool = true,
+        allowsWinograd: Bool = false
+    ) throws {
         weight = try store.tensor("weight", shape: [outChannels, inChannels, kernel, kernel])
         bias = hasBias ? try store.tensor("bias", shape: [outChannels]) : nil
         self.stride = stride
         self.padding = padding
+        self.allowsWinograd = allowsWinograd
     }
 
     /// The convolution `store.conv` followed by the inference-mode `BatchNorm2d` `store.batchNorm` (sibling
@@ -38,10 +44,11 @@ struct Conv2d: Sendable {
         self.bias = Tensor(shape: [outChannels], scalars: bias)
         self.stride = stride
         self.padding = padding
+        allowsWinograd = false
     }
 
     func callAsFunction(_ x: Variable) -> Variable {
-        Ops.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
+        Ops.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, allowsWinograd: allowsWinograd)
     }
 
     /// Forward multiply-accumulates per image for an `outputSide x outputSide` output, for benchmark figures.

@@ -52,7 +52,7 @@ public final class UNetModel: Sendable {
         func build(_ spec: UNetPlan.Layer) throws -> Layer {
             switch spec {
             case .conv(let p, let cin, let cout):
-                return .conv(try Conv2d(weights.scoped(p), inChannels: cin, outChannels: cout, kernel: 3, padding: 1))
+                return .conv(try Conv2d(weights.scoped(p), inChannels: cin, outChannels: cout, kernel: 3, padding: 1, allowsWinograd: true))
             case .res(let p, let cin, let cout, let resample):
                 return .res(try UNetResBlock(weights.scoped(p), cin: cin, cout: cout, embDim: e, resample: resample, scaleShiftNorm: config.useScaleShiftNorm))
             case .attention(let p, let ch, let heads):
@@ -60,14 +60,14 @@ public final class UNetModel: Sendable {
             case .downsample(let p, let ch, let useConv):
                 return .downsample(useConv ? try Conv2d(weights.scoped("\(p).op"), inChannels: ch, outChannels: ch, kernel: 3, stride: 2, padding: 1) : nil)
             case .upsample(let p, let ch, let useConv):
-                return .upsample(useConv ? try Conv2d(weights.scoped("\(p).conv"), inChannels: ch, outChannels: ch, kernel: 3, padding: 1) : nil)
+                return .upsample(useConv ? try Conv2d(weights.scoped("\(p).conv"), inChannels: ch, outChannels: ch, kernel: 3, padding: 1, allowsWinograd: true) : nil)
             }
         }
         inputBlocks = try plan.inputBlocks.map { try $0.map(build) }
         middleBlock = try plan.middleBlock.map(build)
         outputBlocks = try plan.outputBlocks.map { try $0.map(build) }
         outNorm = try .adm(weights.scoped("out.0"), channels: plan.finalChannels)
-        outConv = try Conv2d(weights.scoped("out.2"), inChannels: plan.finalChannels, outChannels: config.outChannels, kernel: 3, padding: 1)
+        outConv = try Conv2d(weights.scoped("out.2"), inChannels: plan.finalChannels, outChannels: config.outChannels, kernel: 3, padding: 1, allowsWinograd: true)
     }
 
     /// The time-embedding MLP applied to the sinusoidal embedding: `[B, 4·model_channels]`.

@@ -21,10 +21,10 @@ struct UNetResBlock: Sendable {
 
     init(_ store: WeightStore, cin: Int, cout: Int, embDim: Int, resample: UNetPlan.Resample, scaleShiftNorm: Bool) throws {
         inNorm = try .adm(store.scoped("in_layers.0"), channels: cin)
-        inConv = try Conv2d(store.scoped("in_layers.2"), inChannels: cin, outChannels: cout, kernel: 3, padding: 1)
+        inConv = try Conv2d(store.scoped("in_layers.2"), inChannels: cin, outChannels: cout, kernel: 3, padding: 1, allowsWinograd: true)
         emb = try Linear(store.scoped("emb_layers.1"), inFeatures: embDim, outFeatures: scaleShiftNorm ? 2 * cout : cout)
         outNorm = try .adm(store.scoped("out_layers.0"), channels: cout)
-        outConv = try Conv2d(store.scoped("out_layers.3"), inChannels: cout, outChannels: cout, kernel: 3, padding: 1)
+        outConv = try Conv2d(store.scoped("out_layers.3"), inChannels: cout, outChannels: cout, kernel: 3, padding: 1, allowsWinograd: true)
         skip = cin == cout ? nil : try Conv2d(store.scoped("skip_connection"), inChannels: cin, outChannels: cout, kernel: 1)
         self.resample = resample
         self.scaleShiftNorm = scaleShiftNorm

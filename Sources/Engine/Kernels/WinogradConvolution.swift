@@ -1,0 +1,233 @@
+/// 3x3 stride-1 convolutions with padding 1 as Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray, 2016):
+/// each 2x2 block of output is `Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A` for the 4x4 input tile `d` around it, so the
+/// multiply-adds become 16 products `U_e · V_e` (e = the 16 positions of a transformed tile) of depth `Cin` over
+/// a quarter of the pixels: 16/4 = 4 per pixel and channel pair instead of 9 (2.25x fewer). The transforms'
+/// constants are 0, ±1 and ±1/2, exact in binary; the relative L2 error against a float64 sum is that of the
+/// direct form (2-4e-7 at the U-Net's sizes). Networks opt in (``Ops/conv2d(_:weight:bias:stride:padding:allowsWinograd:)``
+/// says why).
+///
+/// The input gradient of such a convolution is the same convolution of the output gradient with the weight
+/// transposed over channels and flipped in both spatial axes, so it runs here too.
+///
+/// Work is cut by the geometry alone, never by the thread count: chunks of whole tile rows (the transformed
+/// input and output of one chunk fit ``defaultChunkFloats``), and in each chunk the 16 products cut into fixed parts of
+/// ``partColumns`` tiles, each part one single-threaded GEMM. So every product has the same shape on any number
+/// of threads, and the result the same bits, whatever the GEMM kernels do with a cut product.
+extension ConvolutionKernel {
+    /// Transformed input plus transformed output of one chunk, in floats (32 MiB).
+    static let defaultChunkFloats = 1 << 23
+    /// Tiles (columns) of one part of a product: a multiple of the micro-kernels' 16.
+    static let partColumns = 256
+    /// Fewest tiles for the Winograd form (a 32x32 output). Below that the 16 products are too short for the
+    /// weights they re-read (each `Cout x Cin`, 16/9 of the direct form's) and the per-call weight transform
+    /// stops paying off.
+    static let minimumTiles = 256
+
+    /// Set by ``ConvolutionBenchmark/withoutWinograd(_:)``.
+    @TaskLocal static var winogradDisabled = false
+
+    /// Whether this convolution runs as F(2x2, 3x3): 3x3, stride 1, padding 1, fp32 products (bf16's
+    /// tolerance was measured on the direct form), and enough output tiles.
+    static func usesWinograd(_ g: ConvGeometry) -> Bool {
+        !unfoldedOnly && !winogradDisabled && MatmulPrecision.current == .fp32
+            && g.kernelH == 3 && g.kernelW == 3 && g.stride == 1 && g.padding == 1
+            && ((g.outHeight + 1) / 2) * ((g.outWidth + 1) / 2) >= minimumTiles
+    }
+
+    /// The forward pass: `output = conv(input, weight) + bias`.
+    static func winogradForward(
+        _ g: ConvGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+        output: UnsafeMutablePointer<Float>, chunkFloats: Int = defaultChunkFloats
+    ) {
+        TensorStorage.withScratch(16 * g.outChannels * g.inChannels) { u in
+            transformWeight(weight, outChannels: g.outChannels, inChannels: g.inChannels, transposedAndFlipped: false, into: u)
+            let inPlane = g.height * g.width, outPlane = g.outHeight * g.outWidth
+            for b in 0..<g.batch {
+                winograd(
+                    inChannels: g.inChannels, outChannels: g.outChannels, height: g.height, width: g.width,
+                    input: input + b * g.inChannels * inPlane, transformedWeight: u, bias: bias,
+                    output: output + b * g.outChannels * outPlane, chunkFloats: chunkFloats)
+            }
+        }
+    }
+
+    /// The input gradient: `gradInput = conv(gradOutput, weight transposed and flipped)`, padding 1 again.
+    static func winogradBackwardInput(
+        _ g: ConvGeometry, gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
+        chunkFloats: Int = defaultChunkFloats
+    ) {
+        TensorStorage.withScratch(16 * g.outChannels * g.inChannels) { u in
+            transformWeight(weight, outChannels: g.outChannels, inChannels: g.inChannels, transposedAndFlipped: true, into: u)
+            let inPlane = g.height * g.width, outPlane = g.outHeight * g.outWidth
+            for b in 0..<g.batch {
+                winograd(
+                    inChannels: g.outChannels, outChannels: g.inChannels, height: g.outHeight, width: g.outWidth,
+                    input: gradOutput + b * g.outChannels * outPlane, transformedWeight: u, bias: nil,
+                    output: gradInput + b * g.inChannels * inPlane, chunkFloats: chunkFloats)
+            }
+        }
+    }
+
+    /// `U_e = (G g Gᵀ)_e` for every channel pair, stored `[16][rows][columns]`: for the forward pass rows are
+    /// the output channels and `g = weight[row][column]`; transposed and flipped, rows are the input channels
+    /// and `g[ky][kx] = weight[column][row][2 - ky][2 - kx]`.
+    static func transformWeight(
+        _ weight: UnsafePointer<Float>, outChannels: Int, inChannels: Int, transposedAndFlipped: Bool, into u: UnsafeMutablePointer<Float>
+    ) {
+        let (rows, columns) = transposedAndFlipped ? (inChannels, outChannels) : (outChannels, inChannels)
+        let matrix = rows * columns
+        let src = UncheckedSendable(weight), dst = UncheckedSendable(u)
+        Parallel.forEach(rows, grain: max(1, 4096 / max(1, columns))) { row in
+            for column in 0..<columns {
+                // The kernel's rows as SIMD3 (k[ky][kx]), flipped in both axes for the gradient.
+                let k0: SIMD3<Float>, k1: SIMD3<Float>, k2: SIMD3<Float>
+                if transposedAndFlipped {
+                    let w = src.value + (column * inChannels + row) * 9
+                    (k0, k1, k2) = (SIMD3(w[8], w[7], w[6]), SIMD3(w[5], w[4], w[3]), SIMD3(w[2], w[1], w[0]))
+                } else {
+                    let w = src.value + (row * inChannels + column) * 9
+                    (k0, k1, k2) = (SIMD3(w[0], w[1], w[2]), SIMD3(w[3], w[4], w[5]), SIMD3(w[6], w[7], w[8]))
+                }
+                // G k (4x3, rows a0...a3), then each row times Gᵀ; G = [[1,0,0],[½,½,½],[½,-½,½],[0,0,1]].
+                let d = dst.value + row * columns + column
+                func store(_ i: Int, _ r: SIMD3<Float>) {
+                    d[(4 * i) * matrix] = r[0]
+                    d[(4 * i + 1) * matrix] = 0.5 * (r[0] + r[1] + r[2])
+                    d[(4 * i + 2) * matrix] = 0.5 * (r[0] - r[1] + r[2])
+                    d[(4 * i + 3) * matrix] = r[2]
+                }
+                store(0, k0)
+                store(1, 0.5 * (k0 + k1 + k2))
+                store(2, 0.5 * (k0 - k1 + k2))
+                store(3, k2)
+            }
+        }
+    }
+
+    /// One image: input `[inChannels, height, width]` to output `[outChannels, height, width]`.
+    private static func winograd(
+        inChannels: Int, outChannels: Int, height: Int, width: Int, input: UnsafePointer<Float>,
+        transformedWeight u: UnsafePointer<Float>, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, chunkFloats: Int
+    ) {
+        let tileRows = (height + 1) / 2, tileColumns = (width + 1) / 2
+        let perTileRow = 16 * (inChannels + outChannels) * tileColumns
+        let chunkRows = max(1, min(tileRows, chunkFloats / max(1, perTileRow)))
+        let ps = UncheckedSendable(input), pd = UncheckedSendable(output), pu = UncheckedSendable(u), pb = UncheckedSendable(bias)
+        TensorStorage.withScratch(16 * (inChannels + outChannels) * chunkRows * tileColumns) { scratch in
+            let v = UncheckedSendable(scratch)
+            var ty0 = 0
+            while ty0 < tileRows {
+                let count = min(chunkRows, tileRows - ty0)
+                let tiles = count * tileColumns
+                let m = UncheckedSendable(v.value + 16 * inChannels * tiles)
+                EngineProfile.timed(.im2col) {
+                    Parallel.forEach(inChannels, grain: max(1, 2048 / max(1, tiles))) { c in
+                        transformInput(
+                            ps.value + c * height * width, height: height, width: width, tileRows: ty0..<(ty0 + count),
+                            into: v.value + c * tiles, stride: inChannels * tiles)
+                    }
+                }
+                // V_e [inChannels x tiles] and M_e [outChannels x tiles], e-major.
+                let parts = (tiles + partColumns - 1) / partColumns
+                Parallel.forEach(16 * parts) { task in
+                    let (e, part) = (task / parts, task % parts)
+                    let lo = part * partColumns, n = min(partColumns, tiles - lo)
+                    GEMM.multiply(
+                        m: outChannels, n: n, k: inChannels, a: pu.value + e * outChannels * inChannels, lda: inChannels,
+                        b: v.value + e * inChannels * tiles + lo, ldb: tiles,
+                        c: m.value + e * outChannels * tiles + lo, ldc: tiles, threads: 1)
+                }
+                EngineProfile.timed(.im2col) {
+                    Parallel.forEach(outChannels, grain: max(1, 2048 / max(1, tiles))) { c in
+                        transformOutput(
+                            m.value + c * tiles, stride: outChannels * tiles, bias: pb.value.map { $0[c] } ?? 0,
+                            tileRows: ty0..<(ty0 + count), tileColumns: tileColumns,
+                            into: pd.value + c * height * width, height: height, width: width)
+                    }
+                }
+                ty0 += count
+            }
+        }
+    }
+
+    /// `Bᵀ d B` of one channel's 4x4 tiles (rows `2ty-1 ..< 2ty+3`, columns `2tx-1 ..< 2tx+3`, zero outside the
+    /// plane) for the tile rows given, written to `v[e * stride + tile]`.
+    /// Bᵀ = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]].
+    private static func transformInput(
+        _ plane: UnsafePointer<Float>, height: Int, width: Int, tileRows: Range<Int>, into v: UnsafeMutablePointer<Float>, stride: Int
+    ) {
+        let tileColumns = (width + 1) / 2
+        // Padded rows: column q holds input column q - 1; q = 0 and q > width are zero.
+        let paddedWidth = 2 * tileColumns + 2
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * paddedWidth) { buffer in
+            let rows = buffer.baseAddress!, c = rows + 4 * paddedWidth
+            for ty in tileRows {
+                for i in 0..<4 {
+                    let row = rows + i * paddedWidth
+                    let y = 2 * ty - 1 + i
+                    row.update(repeating: 0, count: paddedWidth)
+                    if y >= 0 && y < height { (row + 1).update(from: plane + y * width, count: width) }
+                }
+                // Bᵀ over the rows (whole padded lines at once), then over the columns of each tile.
+                let (r0, r1, r2, r3) = (rows, rows + paddedWidth, rows + 2 * paddedWidth, rows + 3 * paddedWidth)
+                let (c0, c1, c2, c3) = (c, c + paddedWidth, c + 2 * paddedWidth, c + 3 * paddedWidth)
+                for q in 0..<paddedWidth {
+                    c0[q] = r0[q] - r2[q]
+                    c1[q] = r1[q] + r2[q]
+                    c2[q] = r2[q] - r1[q]
+                    c3[q] = r1[q] - r3[q]
+                }
+                let out = v + (ty - tileRows.lowerBound) * tileColumns
+                for i in 0..<4 {
+                    let line = c + i * paddedWidth
+                    let (o0, o1, o2, o3) = (out + (4 * i) * stride, out + (4 * i + 1) * stride, out + (4 * i + 2) * stride, out + (4 * i + 3) * stride)
+                    for tx in 0..<tileColumns {
+                        let q = 2 * tx
+                        let (d0, d1, d2, d3) = (line[q], line[q + 1], line[q + 2], line[q + 3])
+                        o0[tx] = d0 - d2
+                        o1[tx] = d1 + d2
+                        o2[tx] = d2 - d1
+                        o3[tx] = d1 - d3
+                    }
+                }
+            }
+        }
+    }
+
+    /// `Aᵀ M A + bias` of one channel's tiles (`m[e * stride + tile]`) into its output plane, cropping the
+    /// second row and column of tiles past an odd edge. Aᵀ = [[1,1,1,0],[0,1,-1,-1]].
+    private static func transformOutput(
+        _ m: UnsafePointer<Float>, stride: Int, bias: Float, tileRows: Range<Int>, tileColumns: Int,
+        into plane: UnsafeMutablePointer<Float>, height: Int, width: Int
+    ) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * tileColumns) { buffer in
+            let top = buffer.baseAddress!, bottom = top + 2 * tileColumns
+            for ty in tileRows {
+                let t = m + (ty - tileRows.lowerBound) * tileColumns
+                for tx in 0..<tileColumns {
+                    var s0 = SIMD4<Float>(), s1 = SIMD4<Float>()
+                    for j in 0..<4 {
+                        let (m0, m1, m2, m3) = (t[j * stride + tx], t[(4 + j) * stride + tx], t[(8 + j) * stride + tx], t[(12 + j) * stride + tx])
+                        s0[j] = m0 + m1 + m2
+                        s1[j] = m1 - m2 - m3
+                    }
+                    top[2 * tx] = s0[0] + s0[1] + s0[2] + bias
+                    top[2 * tx + 1] = s0[1] - s0[2] - s0[3] + bias
+                    bottom[2 * tx] = s1[0] + s1[1] + s1[2] + bias
+                    bottom[2 * tx + 1] = s1[1] - s1[2] - s1[3] + bias
+                }
+                let y = 2 * ty
+                (plane + y * width).update(from: top, count: width)
+                if y + 1 < height { (plane + (y + 1) * width).update(from: bottom, count: width) }
+            }
+        }
+    }
+}
+
+extension ConvolutionBenchmark {
+    /// Runs `body` with 3x3 convolutions in their direct form (shifted taps or unfolded), the algorithm
+    /// before F(2x2, 3x3).
+    public static func withoutWinograd<R>(_ body: () throws -> R) rethrows -> R {
+        try ConvolutionKernel.$winogradDisabled.withValue(true, operation: body)
+    }
+}
