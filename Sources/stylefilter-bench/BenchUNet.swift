@@ -85,7 +85,8 @@ enum BenchUNet {
     /// (`fp32_seconds`, `speedup_vs_fp32`; `ratio_to_sgemm` is then bf16's effective rate against fp32 sgemm).
     /// `runs=N` (default 3, after one warm-up run) sets how many timed runs the median takes;
     /// `reference=unfolded` also times, before each run, the pass with every convolution unfolded (im2col,
-    /// the algorithm before shifted-tap convolutions) and reports `unfolded_seconds` and `speedup_vs_unfolded`.
+    /// the algorithm before shifted-tap convolutions) and reports `unfolded_seconds` and `speedup_vs_unfolded`;
+    /// `reference=direct` likewise the pass without F(2x2, 3x3) (`direct_seconds`, `speedup_vs_direct`).
     /// `recompute=full|all` recomputes full-resolution (or all) blocks in the backward pass instead
     /// of keeping their activations.
     ///
@@ -113,8 +114,12 @@ enum BenchUNet {
             }
         }
         if runs >= 3 { try precision.withEngine(pass) }  // warm-up: first-touch page faults, buffer pool
-        let againstUnfolded = args.contains("reference=unfolded")
-        func unfoldedPass() throws { try precision.withEngine { ConvolutionBenchmark.withUnfoldedConvolutions(pass) } }
+        // The convolution algorithm before, timed just before each run.
+        let reference: (name: String, run: (() -> Void) -> Void)? =
+            args.contains("reference=unfolded") ? ("unfolded", { ConvolutionBenchmark.withUnfoldedConvolutions($0) })
+            : args.contains("reference=direct") ? ("direct", { ConvolutionBenchmark.withoutWinograd($0) }) : nil
+        let againstUnfolded = reference != nil
+        func unfoldedPass() throws { try precision.withEngine { reference!.run(pass) } }
         if againstUnfolded { try unfoldedPass() }
         var walls: [Double] = [], cpus: [Double] = [], sgemms: [Double] = [], ratios: [Double] = [], cpuRatios: [Double] = []
         var fp32Walls: [Double] = [], speedups: [Double] = []
@@ -139,7 +144,7 @@ enum BenchUNet {
             Bench.log(String(format: "  run %.3f s wall, %.3f s cpu; sgemm just before %.1f GFLOP/s; ratio %.3f", wall, cpus.last!, sgemm, ratios.last!))
             if againstUnfolded, let unfolded = unfoldedWalls.last {
                 unfoldedSpeedups.append(unfolded / wall)
-                Bench.log(String(format: "  unfolded convolutions %.3f s just before: %.3fx", unfolded, unfoldedSpeedups.last!))
+                Bench.log(String(format: "  %@ convolutions %.3f s just before: %.3fx", reference!.name, unfolded, unfoldedSpeedups.last!))
             }
             if let fp32 = fp32Walls.last {
                 speedups.append(fp32 / wall)
@@ -160,8 +165,8 @@ enum BenchUNet {
             ("precision", precision.rawValue), ("fp32_seconds", String(format: "%.3f", median(fp32Walls))),
             ("speedup_vs_fp32", String(format: "%.2f", median(speedups))),
         ]) + (againstUnfolded ? [
-            ("unfolded_seconds", String(format: "%.3f", median(unfoldedWalls))),
-            ("speedup_vs_unfolded", String(format: "%.3f", median(unfoldedSpeedups))),
+            ("\(reference!.name)_seconds", String(format: "%.3f", median(unfoldedWalls))),
+            ("speedup_vs_\(reference!.name)", String(format: "%.3f", median(unfoldedSpeedups))),
         ] : []) + profile)
     }
 }
