@@ -43,14 +43,14 @@ for threads in 16 2; do
     # in the sections above).
     # On 16 threads one profiled pass more (EngineProfile: serial share, busy share of the threads in
     # multi-threaded loops, GEMM and im2col shares): where the time beyond sgemm's rate goes.
-    # On 16 threads the U-Net cases also time each round with every convolution unfolded (im2col), the
-    # algorithm before shifted-tap convolutions (speedup_vs_unfolded): their gain was measured on 2 cores only.
+    # On 16 threads the U-Net cases also time each round with the convolutions in their direct form (shifted
+    # taps or unfolded), the algorithm before F(2x2, 3x3) (speedup_vs_direct): its gain was measured on 2 cores only.
     case_args=(runs=3 profile)
     [ "$threads" = 16 ] || case_args=(runs=1)
     # OpenBLAS's own choice (the bench's choice suppressed), for sgemm only: the slow default users got.
     measure sgemm "$threads" STYLEFILTER_OPENBLAS_CHOSE=unchanged
     measure sgemm "$threads"
-    [ "$threads" = 16 ] && case_args+=(reference=unfolded)
+    [ "$threads" = 16 ] && case_args+=(reference=direct)
     for name in unet256-fwd unet256-grad; do measure "$name" "$threads"; done
     [ "$threads" = 16 ] && case_args=(runs=3 profile)
     measure dino-b8-grad "$threads"
@@ -90,7 +90,7 @@ for threads in (16, 2):
 PY
 
 echo
-echo "| threads | case | kernels | seconds | ratio to the run's sgemm | fp32 seconds (same run) | speed-up vs unfolded convolutions (same run) | serial share | loop busy | loops | GEMM share | im2col share | page faults | peak RSS MB |"
+echo "| threads | case | kernels | seconds | ratio to the run's sgemm | fp32 seconds (same run) | speed-up vs direct convolutions (same run) | serial share | loop busy | loops | GEMM share | im2col share | page faults | peak RSS MB |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
     IFS='|' read -r threads name kernels line <<<"$row"
@@ -98,5 +98,5 @@ for row in "${rows[@]}"; do
     ratio=$(field ratio_to_sgemm "$line")
     [ -n "$ratio" ] || ratio=$(field profile_ratio_to_sgemm "$line")
     [ -n "$ratio" ] || ratio=$(field gflops "$line")" GFLOP/s"
-    echo "| $threads | $name | $kernels | ${seconds:-?} | ${ratio:-?} | $(field fp32_seconds "$line") | $(field speedup_vs_unfolded "$line") | $(field serial_share "$line") | $(field parallel_busy "$line") | $(field parallel_loops "$line") | $(field gemm_share "$line") | $(field im2col_share "$line") | $(field page_faults "$line") | $(field peak_rss_mb "$line") |"
+    echo "| $threads | $name | $kernels | ${seconds:-?} | ${ratio:-?} | $(field fp32_seconds "$line") | $(field speedup_vs_direct "$line") | $(field serial_share "$line") | $(field parallel_busy "$line") | $(field parallel_loops "$line") | $(field gemm_share "$line") | $(field im2col_share "$line") | $(field page_faults "$line") | $(field peak_rss_mb "$line") |"
 done
