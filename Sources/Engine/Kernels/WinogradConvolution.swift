@@ -39,16 +39,7 @@ extension ConvolutionKernel {
         _ g: ConvGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         output: UnsafeMutablePointer<Float>, chunkFloats: Int = defaultChunkFloats
     ) {
-        TensorStorage.withScratch(16 * g.outChannels * g.inChannels) { u in
-            transformWeight(weight, outChannels: g.outChannels, inChannels: g.inChannels, transposedAndFlipped: false, into: u)
-            let inPlane = g.height * g.width, outPlane = g.outHeight * g.outWidth
-            for b in 0..<g.batch {
-                winograd(
-                    inChannels: g.inChannels, outChannels: g.outChannels, height: g.height, width: g.width,
-                    input: input + b * g.inChannels * inPlane, transformedWeight: u, bias: bias,
-                    output: output + b * g.outChannels * outPlane, chunkFloats: chunkFloats)
-            }
-        }
+        winogradBatch(g, weight: weight, transposedAndFlipped: false, input: input, bias: bias, output: output, chunkFloats: chunkFloats)
     }
 
     /// The input gradient: `gradInput = conv(gradOutput, weight transposed and flipped)`, padding 1 again.
@@ -56,14 +47,23 @@ extension ConvolutionKernel {
         _ g: ConvGeometry, gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
         chunkFloats: Int = defaultChunkFloats
     ) {
-        TensorStorage.withScratch(16 * g.outChannels * g.inChannels) { u in
-            transformWeight(weight, outChannels: g.outChannels, inChannels: g.inChannels, transposedAndFlipped: true, into: u)
-            let inPlane = g.height * g.width, outPlane = g.outHeight * g.outWidth
+        winogradBatch(g, weight: weight, transposedAndFlipped: true, input: gradOutput, bias: nil, output: gradInput, chunkFloats: chunkFloats)
+    }
+
+    /// Every image of the batch through one transformed weight: the layer's own (channels in to out) or its
+    /// transpose and flip (out to in). Padding 1 keeps the planes' size, so both sides have `height x width`.
+    private static func winogradBatch(
+        _ g: ConvGeometry, weight: UnsafePointer<Float>, transposedAndFlipped: Bool, input: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, chunkFloats: Int
+    ) {
+        let (from, to) = transposedAndFlipped ? (g.outChannels, g.inChannels) : (g.inChannels, g.outChannels)
+        let plane = g.height * g.width
+        TensorStorage.withScratch(16 * from * to) { u in
+            transformWeight(weight, outChannels: g.outChannels, inChannels: g.inChannels, transposedAndFlipped: transposedAndFlipped, into: u)
             for b in 0..<g.batch {
                 winograd(
-                    inChannels: g.outChannels, outChannels: g.inChannels, height: g.outHeight, width: g.outWidth,
-                    input: gradOutput + b * g.outChannels * outPlane, transformedWeight: u, bias: nil,
-                    output: gradInput + b * g.inChannels * inPlane, chunkFloats: chunkFloats)
+                    inChannels: from, outChannels: to, height: g.height, width: g.width, input: input + b * from * plane,
+                    transformedWeight: u, bias: bias, output: output + b * to * plane, chunkFloats: chunkFloats)
             }
         }
     }
