@@ -17,11 +17,15 @@ extension ConvolutionKernel {
     /// Transformed input plus transformed output of one chunk, in floats (64 MiB; 16 and 32 MiB measured 4-20% slower per convolution on 2 cores).
     static let defaultChunkFloats = 1 << 24
     /// Tiles (columns) of one part of a product: a multiple of the micro-kernels' 16.
-    static let partColumns = 1024
+    static let partColumns = 256
     /// Fewest tiles for the Winograd form (a 32x32 output). Below that the 16 products are too short for the
     /// weights they re-read (each `Cout x Cin`, 16/9 of the direct form's) and the per-call weight transform
     /// stops paying off.
     static let minimumTiles = 256
+    /// Floats between consecutive positions' slices of the transformed input and output. The slices'
+    /// sizes are powers of two at the U-Net's shapes, so without it the transforms' sixteen streams would
+    /// fall in one cache set, more than its ways.
+    static let slicePadding = 16
 
     /// Set by ``ConvolutionBenchmark/withoutWinograd(_:)``.
     @TaskLocal static var winogradDisabled = false
@@ -77,29 +81,36 @@ extension ConvolutionKernel {
         let (rows, columns) = transposedAndFlipped ? (inChannels, outChannels) : (outChannels, inChannels)
         let matrix = rows * columns
         let src = UncheckedSendable(weight), dst = UncheckedSendable(u)
+        // A row's sixteen runs go through a small buffer first: written straight, the sixteen stores of each
+        // channel pair land `matrix` floats apart, in one cache set at the U-Net's power-of-two sizes.
+        let runStride = columns + 16
         Parallel.forEach(rows, grain: max(1, 4096 / max(1, columns))) { row in
-            for column in 0..<columns {
-                // The kernel's rows as SIMD3 (k[ky][kx]), flipped in both axes for the gradient.
-                let k0: SIMD3<Float>, k1: SIMD3<Float>, k2: SIMD3<Float>
-                if transposedAndFlipped {
-                    let w = src.value + (column * inChannels + row) * 9
-                    (k0, k1, k2) = (SIMD3(w[8], w[7], w[6]), SIMD3(w[5], w[4], w[3]), SIMD3(w[2], w[1], w[0]))
-                } else {
-                    let w = src.value + (row * inChannels + column) * 9
-                    (k0, k1, k2) = (SIMD3(w[0], w[1], w[2]), SIMD3(w[3], w[4], w[5]), SIMD3(w[6], w[7], w[8]))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16 * runStride) { buffer in
+                let runs = buffer.baseAddress!
+                for column in 0..<columns {
+                    // The kernel's rows as SIMD3 (k[ky][kx]), flipped in both axes for the gradient.
+                    let k0: SIMD3<Float>, k1: SIMD3<Float>, k2: SIMD3<Float>
+                    if transposedAndFlipped {
+                        let w = src.value + (column * inChannels + row) * 9
+                        (k0, k1, k2) = (SIMD3(w[8], w[7], w[6]), SIMD3(w[5], w[4], w[3]), SIMD3(w[2], w[1], w[0]))
+                    } else {
+                        let w = src.value + (row * inChannels + column) * 9
+                        (k0, k1, k2) = (SIMD3(w[0], w[1], w[2]), SIMD3(w[3], w[4], w[5]), SIMD3(w[6], w[7], w[8]))
+                    }
+                    // G k (4x3, rows a0...a3), then each row times Gᵀ; G = [[1,0,0],[½,½,½],[½,-½,½],[0,0,1]].
+                    let d = runs + column
+                    @inline(__always) func store(_ i: Int, _ r: SIMD3<Float>) {
+                        d[(4 * i) * runStride] = r[0]
+                        d[(4 * i + 1) * runStride] = 0.5 * (r[0] + r[1] + r[2])
+                        d[(4 * i + 2) * runStride] = 0.5 * (r[0] - r[1] + r[2])
+                        d[(4 * i + 3) * runStride] = r[2]
+                    }
+                    store(0, k0)
+                    store(1, 0.5 * (k0 + k1 + k2))
+                    store(2, 0.5 * (k0 - k1 + k2))
+                    store(3, k2)
                 }
-                // G k (4x3, rows a0...a3), then each row times Gᵀ; G = [[1,0,0],[½,½,½],[½,-½,½],[0,0,1]].
-                let d = dst.value + row * columns + column
-                func store(_ i: Int, _ r: SIMD3<Float>) {
-                    d[(4 * i) * matrix] = r[0]
-                    d[(4 * i + 1) * matrix] = 0.5 * (r[0] + r[1] + r[2])
-                    d[(4 * i + 2) * matrix] = 0.5 * (r[0] - r[1] + r[2])
-                    d[(4 * i + 3) * matrix] = r[2]
-                }
-                store(0, k0)
-                store(1, 0.5 * (k0 + k1 + k2))
-                store(2, 0.5 * (k0 - k1 + k2))
-                store(3, k2)
+                for e in 0..<16 { (dst.value + e * matrix + row * columns).update(from: runs + e * runStride, count: columns) }
             }
         }
     }
@@ -113,18 +124,19 @@ extension ConvolutionKernel {
         let perTileRow = 16 * (inChannels + outChannels) * tileColumns
         let chunkRows = max(1, min(tileRows, chunkFloats / max(1, perTileRow)))
         let ps = UncheckedSendable(input), pd = UncheckedSendable(output), pu = UncheckedSendable(u), pb = UncheckedSendable(bias)
-        TensorStorage.withScratch(16 * (inChannels + outChannels) * chunkRows * tileColumns) { scratch in
+        TensorStorage.withScratch(16 * ((inChannels + outChannels) * chunkRows * tileColumns + 2 * slicePadding)) { scratch in
             let v = UncheckedSendable(scratch)
             var ty0 = 0
             while ty0 < tileRows {
                 let count = min(chunkRows, tileRows - ty0)
                 let tiles = count * tileColumns
-                let m = UncheckedSendable(v.value + 16 * inChannels * tiles)
+                let vStride = inChannels * tiles + slicePadding, mStride = outChannels * tiles + slicePadding
+                let m = UncheckedSendable(v.value + 16 * vStride)
                 EngineProfile.timed(.im2col) {
                     Parallel.forEach(inChannels, grain: max(1, 2048 / max(1, tiles))) { c in
                         transformInput(
                             ps.value + c * height * width, height: height, width: width, tileRows: ty0..<(ty0 + count),
-                            into: v.value + c * tiles, stride: inChannels * tiles)
+                            into: v.value + c * tiles, stride: vStride)
                     }
                 }
                 // V_e [inChannels x tiles] and M_e [outChannels x tiles], e-major.
@@ -134,13 +146,13 @@ extension ConvolutionKernel {
                     let lo = part * partColumns, n = min(partColumns, tiles - lo)
                     GEMM.multiply(
                         m: outChannels, n: n, k: inChannels, a: pu.value + e * outChannels * inChannels, lda: inChannels,
-                        b: v.value + e * inChannels * tiles + lo, ldb: tiles,
-                        c: m.value + e * outChannels * tiles + lo, ldc: tiles, threads: 1)
+                        b: v.value + e * vStride + lo, ldb: tiles,
+                        c: m.value + e * mStride + lo, ldc: tiles, threads: 1)
                 }
                 EngineProfile.timed(.im2col) {
                     Parallel.forEach(outChannels, grain: max(1, 2048 / max(1, tiles))) { c in
                         transformOutput(
-                            m.value + c * tiles, stride: outChannels * tiles, bias: pb.value.map { $0[c] } ?? 0,
+                            m.value + c * tiles, stride: mStride, bias: pb.value.map { $0[c] } ?? 0,
                             tileRows: ty0..<(ty0 + count), tileColumns: tileColumns,
                             into: pd.value + c * height * width, height: height, width: width)
                     }
@@ -203,28 +215,51 @@ extension ConvolutionKernel {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * tileColumns) { buffer in
             let top = buffer.baseAddress!, bottom = top + 2 * tileColumns
             for ty in tileRows {
-                // The 16 positions' rows as separate unit-stride streams, so the loop over tiles vectorizes.
                 let t = m + (ty - tileRows.lowerBound) * tileColumns
-                let (m0, m1, m2, m3) = (t, t + stride, t + 2 * stride, t + 3 * stride)
-                let (m4, m5, m6, m7) = (t + 4 * stride, t + 5 * stride, t + 6 * stride, t + 7 * stride)
-                let (m8, m9, m10, m11) = (t + 8 * stride, t + 9 * stride, t + 10 * stride, t + 11 * stride)
-                let (m12, m13, m14, m15) = (t + 12 * stride, t + 13 * stride, t + 14 * stride, t + 15 * stride)
-                for tx in 0..<tileColumns {
-                    // Aᵀ over the rows of the tile (s0, s1 per column j), then over its columns.
-                    let s00 = m0[tx] + m4[tx] + m8[tx], s01 = m1[tx] + m5[tx] + m9[tx]
-                    let s02 = m2[tx] + m6[tx] + m10[tx], s03 = m3[tx] + m7[tx] + m11[tx]
-                    let s10 = m4[tx] - m8[tx] - m12[tx], s11 = m5[tx] - m9[tx] - m13[tx]
-                    let s12 = m6[tx] - m10[tx] - m14[tx], s13 = m7[tx] - m11[tx] - m15[tx]
-                    top[2 * tx] = s00 + s01 + s02 + bias
-                    top[2 * tx + 1] = s01 - s02 - s03 + bias
-                    bottom[2 * tx] = s10 + s11 + s12 + bias
-                    bottom[2 * tx + 1] = s11 - s12 - s13 + bias
+                // Eight tiles at a time as SIMD8 (sixteen streams are too many pointers for the compiler to
+                // vectorize itself), the rest one by one.
+                var tx = 0
+                while tx + 8 <= tileColumns {
+                    let r = UnsafeRawPointer(t + tx)
+                    func load(_ e: Int) -> SIMD8<Float> { r.loadUnaligned(fromByteOffset: 4 * e * stride, as: SIMD8<Float>.self) }
+                    let (te, to, be, bo) = outputTiles(
+                        load(0), load(1), load(2), load(3), load(4), load(5), load(6), load(7),
+                        load(8), load(9), load(10), load(11), load(12), load(13), load(14), load(15), bias: bias)
+                    for i in 0..<8 {
+                        top[2 * (tx + i)] = te[i]
+                        top[2 * (tx + i) + 1] = to[i]
+                        bottom[2 * (tx + i)] = be[i]
+                        bottom[2 * (tx + i) + 1] = bo[i]
+                    }
+                    tx += 8
+                }
+                while tx < tileColumns {
+                    func load(_ e: Int) -> SIMD8<Float> { SIMD8(repeating: t[e * stride + tx]) }
+                    let (te, to, be, bo) = outputTiles(
+                        load(0), load(1), load(2), load(3), load(4), load(5), load(6), load(7),
+                        load(8), load(9), load(10), load(11), load(12), load(13), load(14), load(15), bias: bias)
+                    (top[2 * tx], top[2 * tx + 1], bottom[2 * tx], bottom[2 * tx + 1]) = (te[0], to[0], be[0], bo[0])
+                    tx += 1
                 }
                 let y = 2 * ty
                 (plane + y * width).update(from: top, count: width)
                 if y + 1 < height { (plane + (y + 1) * width).update(from: bottom, count: width) }
             }
         }
+    }
+
+    /// `Aᵀ M A + bias` of eight tiles, lane by lane: their top-left, top-right, bottom-left and bottom-right outputs.
+    @inline(__always)
+    private static func outputTiles(
+        _ m0: SIMD8<Float>, _ m1: SIMD8<Float>, _ m2: SIMD8<Float>, _ m3: SIMD8<Float>,
+        _ m4: SIMD8<Float>, _ m5: SIMD8<Float>, _ m6: SIMD8<Float>, _ m7: SIMD8<Float>,
+        _ m8: SIMD8<Float>, _ m9: SIMD8<Float>, _ m10: SIMD8<Float>, _ m11: SIMD8<Float>,
+        _ m12: SIMD8<Float>, _ m13: SIMD8<Float>, _ m14: SIMD8<Float>, _ m15: SIMD8<Float>, bias: Float
+    ) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        // Aᵀ over the rows of the tile (s0, s1 per column j), then over its columns.
+        let s00 = m0 + m4 + m8, s01 = m1 + m5 + m9, s02 = m2 + m6 + m10, s03 = m3 + m7 + m11
+        let s10 = m4 - m8 - m12, s11 = m5 - m9 - m13, s12 = m6 - m10 - m14, s13 = m7 - m11 - m15
+        return (s00 + s01 + s02 + bias, s01 - s02 - s03 + bias, s10 + s11 + s12 + bias, s11 - s12 - s13 + bias)
     }
 }
 
