@@ -86,7 +86,9 @@ enum BenchUNet {
     /// `runs=N` (default 3, after one warm-up run) sets how many timed runs the median takes;
     /// `reference=unfolded` also times, before each run, the pass with every convolution unfolded (im2col,
     /// the algorithm before shifted-tap convolutions) and reports `unfolded_seconds` and `speedup_vs_unfolded`;
-    /// `reference=direct` likewise the pass without F(2x2, 3x3) (`direct_seconds`, `speedup_vs_direct`).
+    /// `reference=direct` likewise the pass without Winograd convolutions (`direct_seconds`, `speedup_vs_direct`),
+    /// `reference=f2x2` with F(2x2, 3x3) in place of F(4x4, 3x3) (`f2x2_seconds`, `speedup_vs_f2x2`); each also
+    /// reports the relative L2 distance of the output and gradient from the reference's.
     /// `recompute=full|all` recomputes full-resolution (or all) blocks in the backward pass instead
     /// of keeping their activations.
     ///
@@ -105,19 +107,23 @@ enum BenchUNet {
         let cotangent = Tensor(shape: [1, config.outChannels, 256, 256], scalars: (0..<(config.outChannels * 65536)).map { _ in rng.uniform(scale: 1.7) })
         let flop = gradient ? 2 * forwardFLOP : forwardFLOP
         var checksum: Float = 0
+        var outputs: [Tensor] = []
         func pass() {
             if gradient {
                 let (out, grad) = model.inputGradient(x, timesteps: t, cotangent: cotangent)
                 checksum = out.scalars[0] + grad.scalars[0]
+                outputs = [out, grad]
             } else {
-                checksum = model.forward(x, timesteps: t).scalars[0]
+                outputs = [model.forward(x, timesteps: t)]
+                checksum = outputs[0].scalars[0]
             }
         }
         if runs >= 3 { try precision.withEngine(pass) }  // warm-up: first-touch page faults, buffer pool
         // The convolution algorithm before, timed just before each run.
         let reference: (name: String, run: (() -> Void) -> Void)? =
             args.contains("reference=unfolded") ? ("unfolded", { ConvolutionBenchmark.withUnfoldedConvolutions($0) })
-            : args.contains("reference=direct") ? ("direct", { ConvolutionBenchmark.withoutWinograd($0) }) : nil
+            : args.contains("reference=direct") ? ("direct", { ConvolutionBenchmark.withoutWinograd($0) })
+            : args.contains("reference=f2x2") ? ("f2x2", { ConvolutionBenchmark.withWinogradTile2x2($0) }) : nil
         let againstUnfolded = reference != nil
         func unfoldedPass() throws { try precision.withEngine { reference!.run(pass) } }
         if againstUnfolded { try unfoldedPass() }
@@ -152,6 +158,15 @@ enum BenchUNet {
             }
         }
         func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+        // How far the engine's output (and input gradient) is from the reference algorithm's, relative L2.
+        var differences: [(String, String)] = []
+        if againstUnfolded {
+            let mine = outputs
+            try unfoldedPass()
+            for (label, (a, b)) in zip(["output", "gradient"], zip(mine, outputs)) {
+                differences.append(("\(label)_relative_l2_vs_\(reference!.name)", String(format: "%.2e", Bench.relativeL2(a.scalars, b.scalars))))
+            }
+        }
         let profile = try Bench.profile(args, precision, sgemm: median(sgemms), pass)
         let seconds = median(walls)
         Bench.log("checksum \(checksum)")
@@ -167,13 +182,14 @@ enum BenchUNet {
         ]) + (againstUnfolded ? [
             ("\(reference!.name)_seconds", String(format: "%.3f", median(unfoldedWalls))),
             ("speedup_vs_\(reference!.name)", String(format: "%.3f", median(unfoldedSpeedups))),
-        ] : []) + profile)
+        ] + differences : []) + profile)
     }
 }
 
 /// `conv3x3 [channels=256] [out=C] [size=256] [runs=5]`: one 3x3 convolution (padding 1; forward and input
-/// gradient) as the engine runs the U-Net's (F(2x2, 3x3) from 32x32 up), against its direct form (shifted
-/// taps or unfolded: `direct`), the unfolded (im2col) algorithm and sgemm in the same run.
+/// gradient) as the engine runs the U-Net's (`form`: Winograd F(4x4, 3x3) or F(2x2, 3x3), or direct), against
+/// its direct form (shifted taps or unfolded: `direct`), F(2x2, 3x3) (`f2x2`), the unfolded (im2col) algorithm
+/// and sgemm in the same run.
 /// `out` defaults to `channels`; the U-Net's shapes are listed in BENCHMARKS.md.
 enum BenchConv {
     static func run(_ args: ArraySlice<String>) throws {
@@ -202,6 +218,8 @@ enum BenchConv {
             ("gradient", gradient), ("unfolded_gradient", { ConvolutionBenchmark.withUnfoldedConvolutions(gradient) }),
             ("direct_forward", { ConvolutionBenchmark.withoutWinograd(forward) }),
             ("direct_gradient", { ConvolutionBenchmark.withoutWinograd(gradient) }),
+            ("f2x2_forward", { ConvolutionBenchmark.withWinogradTile2x2(forward) }),
+            ("f2x2_gradient", { ConvolutionBenchmark.withWinogradTile2x2(gradient) }),
         ]
         var times: [String: [Double]] = [:]
         for round in 0...runs {
@@ -214,8 +232,10 @@ enum BenchConv {
         let (fwd, bwd) = (median("forward"), median("gradient") - median("forward"))
         let (unfoldedFwd, unfoldedBwd) = (median("unfolded_forward"), median("unfolded_gradient") - median("unfolded_forward"))
         let (directFwd, directBwd) = (median("direct_forward"), median("direct_gradient") - median("direct_forward"))
+        let (f2Fwd, f2Bwd) = (median("f2x2_forward"), median("f2x2_gradient") - median("f2x2_forward"))
+        let form = ConvolutionBenchmark.winogradForm(height: s, width: s, inChannels: c, outChannels: out)
         Bench.report("conv3x3", [
-            "channels": "\(c)", "out": "\(out)", "size": "\(s)",
+            "channels": "\(c)", "out": "\(out)", "size": "\(s)", "form": form,
             "fwd_seconds": String(format: "%.4f", fwd), "bwd_seconds": String(format: "%.4f", bwd),
             "fwd_gflops": String(format: "%.1f", flop / fwd / 1e9), "bwd_gflops": String(format: "%.1f", flop / bwd / 1e9),
             "sgemm_gflops": String(format: "%.1f", sgemm), "fwd_ratio_to_sgemm": String(format: "%.3f", flop / fwd / 1e9 / sgemm),
@@ -223,6 +243,8 @@ enum BenchConv {
             "bwd_speedup_vs_unfolded": String(format: "%.3f", unfoldedBwd / bwd),
             "fwd_speedup_vs_direct": String(format: "%.3f", directFwd / fwd),
             "bwd_speedup_vs_direct": String(format: "%.3f", directBwd / bwd),
+            "fwd_speedup_vs_f2x2": String(format: "%.3f", f2Fwd / fwd),
+            "bwd_speedup_vs_f2x2": String(format: "%.3f", f2Bwd / bwd),
             "peak_rss_mb": "\(Bench.peakRSSMiB())",
         ])
     }

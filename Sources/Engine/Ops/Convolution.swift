@@ -23,9 +23,9 @@ extension Ops {
         precondition(g.outHeight > 0 && g.outWidth > 0, "conv2d: kernel larger than padded input")
         let out = Tensor(uninitializedShape: [g.batch, g.outChannels, g.outHeight, g.outWidth])
         // Chosen once, so the backward runs the form the forward ran.
-        let winograd = allowsWinograd && ConvolutionKernel.usesWinograd(g)
-        if winograd {
-            ConvolutionKernel.winogradForward(g, input: x.value.readPointer, weight: weight.readPointer, bias: bias?.readPointer, output: out.mutablePointer)
+        let winograd = allowsWinograd ? ConvolutionKernel.winogradTile(g) : nil
+        if let winograd {
+            ConvolutionKernel.winogradForward(g, tile: winograd, input: x.value.readPointer, weight: weight.readPointer, bias: bias?.readPointer, output: out.mutablePointer)
         } else {
             ConvolutionKernel.forward(g, input: x.value.readPointer, weight: weight.readPointer, bias: bias?.readPointer, output: out.mutablePointer)
         }
@@ -33,8 +33,8 @@ extension Ops {
         let inShape = x.shape
         return Variable.make(out, [x]) { dy in
             let dx = Tensor(uninitializedShape: inShape)
-            if winograd {
-                ConvolutionKernel.winogradBackwardInput(g, gradOutput: dy.readPointer, weight: weight.readPointer, gradInput: dx.mutablePointer)
+            if let winograd {
+                ConvolutionKernel.winogradBackwardInput(g, tile: winograd, gradOutput: dy.readPointer, weight: weight.readPointer, gradInput: dx.mutablePointer)
             } else {
                 ConvolutionKernel.backwardInput(g, gradOutput: dy.readPointer, weight: weight.readPointer, gradInput: dx.mutablePointer)
             }
