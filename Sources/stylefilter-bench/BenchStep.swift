@@ -11,7 +11,7 @@ import StyleFilter
 /// Options: `runs=N` (median of N timed steps after one warm-up, default 3), `views=N`, `precision=bf16`
 /// (each round also times the fp32 step: `fp32_seconds`, `speedup_vs_fp32`), `profile` (one profiled step
 /// more: serial share, GEMM work over the wall against sgemm), `reference=direct` (first the median of as many
-/// steps with the U-Net's convolutions in their direct form, before F(2x2, 3x3): `direct_seconds`,
+/// steps with the U-Net's convolutions in their direct form, without Winograd: `direct_seconds`,
 /// `speedup_vs_direct`).
 enum BenchStep {
     enum Kind: String { case image, text, faces }

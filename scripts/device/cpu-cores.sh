@@ -44,7 +44,7 @@ for threads in 16 2; do
     # On 16 threads one profiled pass more (EngineProfile: serial share, busy share of the threads in
     # multi-threaded loops, GEMM and im2col shares): where the time beyond sgemm's rate goes.
     # On 16 threads the U-Net cases also time each round with the convolutions in their direct form (shifted
-    # taps or unfolded), the algorithm before F(2x2, 3x3) (speedup_vs_direct): its gain was measured on 2 cores only.
+    # taps or unfolded), the algorithm before the Winograd forms (speedup_vs_direct): its gain was measured on 2 cores only.
     case_args=(runs=3 profile)
     [ "$threads" = 16 ] || case_args=(runs=1)
     # OpenBLAS's own choice (the bench's choice suppressed), for sgemm only: the slow default users got.

@@ -5,7 +5,7 @@ struct Conv2d: Sendable {
     let bias: Tensor?
     let stride: Int
     let padding: Int
-    /// Whether F(2x2, 3x3) may run it (``Ops/conv2d(_:weight:bias:stride:padding:allowsWinograd:)`` says when).
+    /// Whether a Winograd form may run it (``Ops/conv2d(_:weight:bias:stride:padding:allowsWinograd:)`` says when).
     let allowsWinograd: Bool
 
     /// Loads the layer's `weight` (and `bias`) from `store`, checking their shapes.

@@ -3,13 +3,14 @@ extension Ops {
     /// PyTorch `Conv2d` semantics (zero padding on all sides, no groups/dilation).
     /// The backward needs only the weight, so no activation is kept.
     ///
-    /// `allowsWinograd`: 3x3 stride-1 convolutions with padding 1 over at least 32x32 may run as F(2x2, 3x3)
-    /// (WinogradConvolution.swift), forward and input gradient, 2.25x fewer multiply-adds. Its rounding error
-    /// at a pixel follows the magnitude of the 4x4 tile around it rather than the pixel's own terms, so a
-    /// pre-activation near zero can land on the other side of a ReLU or PReLU kink than the direct sum puts
-    /// it, and a gradient through that kink changes locally: ArcFace's identity-loss gradient moved 3.8e-4
-    /// (relative L2) from the upstream's with it, 1.6e-6 without (and 5e-4 to 3e-3 with the direct form and
-    /// 1e-5 noise on the input). Only networks with smooth activations (the U-Net's SiLU) pass true.
+    /// `allowsWinograd`: 3x3 stride-1 convolutions with padding 1 may run as Winograd's F(4x4, 3x3) from 64x64 up
+    /// (4x fewer multiply-adds) or F(2x2, 3x3) from 32x32 (2.25x fewer), forward and input gradient
+    /// (WinogradConvolution.swift). Their rounding error at a pixel follows the magnitude of the tile around it
+    /// rather than the pixel's own terms (F(4x4, 3x3)'s is about 5x F(2x2, 3x3)'s), so a pre-activation near zero
+    /// can land on the other side of a ReLU or PReLU kink than the direct sum puts it, and a gradient through
+    /// that kink changes locally: ArcFace's identity-loss gradient moved 3.8e-4 (relative L2) from the
+    /// upstream's with F(2x2, 3x3), 1.6e-6 without (and 5e-4 to 3e-3 with the direct form and 1e-5 noise on the
+    /// input). Only networks with smooth activations (the U-Net's SiLU) pass true.
     public static func conv2d(
         _ x: Variable, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, allowsWinograd: Bool = false
     ) -> Variable {

@@ -27,15 +27,15 @@ package struct StylePlan: Sendable {
     }
 
     /// Seconds per fp32 guided step at 256x256 measured on an idle 2-core machine (BENCHMARKS.md, 2026-12-05,
-    /// "Winograd convolutions": AMD EPYC Zen 2, OpenBLAS sgemm at ~180 GFLOP/s, `step-image runs=2
-    /// reference=direct`: 22.4 s, 30.7 s with the U-Net's convolutions in their direct form), and the extra
-    /// cost of one CLIP ViT-B/32-sized view (`clip-b32-grad`: 0.15-0.16 s). Larger CLIP models (RN50x16 at
-    /// 384 px) cost more per view; the estimate is a lower bound for them.
-    static let secondsPerImageStep = 22.4
+    /// "Winograd F(4x4, 3x3)": AMD EPYC Zen 2, OpenBLAS sgemm at ~180 GFLOP/s, `step-image runs=2
+    /// reference=direct`: 17.5 s, against 22.4 s that morning with F(2x2, 3x3) alone and 30.6 s with the U-Net's
+    /// convolutions in their direct form), and the extra cost of one CLIP ViT-B/32-sized view (`clip-b32-grad`:
+    /// 0.15-0.16 s). Larger CLIP models (RN50x16 at 384 px) cost more per view; the estimate is a lower bound for them.
+    static let secondsPerImageStep = 17.5
     static let secondsPerCLIPView = 0.15
     /// A faces-mode step (`step-faces`: the FFHQ U-Net, a fifth of the ImageNet one's parameters, plus
-    /// DINO ViT-B/8 and ArcFace IR-SE-50, each forward + backward): 6.9 s in the same session.
-    static let secondsPerFacesStep = 6.9
+    /// DINO ViT-B/8 and ArcFace IR-SE-50, each forward + backward): 5.9 s in the same session.
+    static let secondsPerFacesStep = 5.9
     /// The same in bf16, on an AVX512-BF16 machine (2 vCPU Zen 4, 2026-12-05: `step-image` 17.2 s, `step-faces`
     /// 4.8 s; `clip-b32-grad` 0.121 s; bf16 products keep the direct convolutions).
     static let bf16SecondsPerImageStep = 17.2, bf16SecondsPerCLIPView = 0.12, bf16SecondsPerFacesStep = 4.8
