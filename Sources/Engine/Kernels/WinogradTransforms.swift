@@ -2,8 +2,8 @@
 ///
 /// F(2x2, 3x3) has the constants 0, ±1 and ±1/2, exact in binary: its relative L2 error against a float64 sum is
 /// the direct form's (2-4e-7 at the U-Net's sizes). F(4x4, 3x3) interpolates at 0, ±1, ±2 and ∞: its weight
-/// transform divides by 6, 12 and 24 and its output transform multiplies by up to 8, so its error is larger
-/// (KernelTests measures it) and it needs 36/9 of the weights' memory, against 36/16 of the pixels' work.
+/// transform divides by 6, 12 and 24 and its output transform multiplies by up to 8, so its error is about 5x
+/// larger (7-9e-7 in KernelTests) and it needs 36/9 of the weights' memory, against 36/16 of the pixels' work.
 enum WinogradTile: Int, Sendable {
     /// F(2x2, 3x3): 4x4 input tiles, 16 products.
     case two = 2
@@ -22,15 +22,10 @@ enum WinogradTile: Int, Sendable {
         ((height + outputSize - 1) / outputSize) * ((width + outputSize - 1) / outputSize)
     }
 
-    /// Fewest tiles for this form. Below that its products are too short for the transformed weights they
-    /// re-read (`positions x Cout x Cin`) and the per-call weight transform stops paying off: F(2x2) from
-    /// 32x32 up, F(4x4) from 64x64 (measured on 2 Zen 2 cores, BENCHMARKS.md).
-    var minimumTiles: Int {
-        switch self {
-        case .two: 256
-        case .four: 256
-        }
-    }
+    /// Fewest tiles for either form: F(2x2) from 32x32 up, F(4x4) from 64x64. Below that the products are too
+    /// short for the transformed weights they re-read (`positions x Cout x Cin`) and the per-call weight
+    /// transform stops paying off (measured on 2 Zen 2 cores, BENCHMARKS.md: F(4x4) at 32x32 0.95-1.05x F(2x2)).
+    var minimumTiles: Int { 256 }
 
     /// `U_e = (G g Gᵀ)_e` for every channel pair, stored `[positions][rows][columns]`: for the forward pass rows
     /// are the output channels and `g = weight[row][column]`; transposed and flipped, rows are the input
