@@ -33,8 +33,9 @@ extension ConvolutionKernel {
     static func winogradTile(_ g: ConvGeometry) -> WinogradTile? {
         guard !unfoldedOnly && !winogradDisabled && MatmulPrecision.current == .fp32
             && g.kernelH == 3 && g.kernelW == 3 && g.stride == 1 && g.padding == 1 else { return nil }
-        let forms: [WinogradTile] = winogradLargeTileDisabled ? [.two] : [.four, .two]
-        return forms.first { $0.tiles(height: g.outHeight, width: g.outWidth) >= $0.minimumTiles }
+        func fits(_ tile: WinogradTile) -> Bool { tile.tiles(height: g.outHeight, width: g.outWidth) >= tile.minimumTiles }
+        if !winogradLargeTileDisabled && fits(.four) { return .four }
+        return fits(.two) ? .two : nil
     }
 
     /// The forward pass: `output = conv(input, weight) + bias`.
@@ -122,7 +123,7 @@ extension ConvolutionKernel {
 
 extension ConvolutionBenchmark {
     /// Runs `body` with 3x3 convolutions in their direct form (shifted taps or unfolded), the algorithm
-    /// before F(2x2, 3x3).
+    /// before the Winograd forms.
     public static func withoutWinograd<R>(_ body: () throws -> R) rethrows -> R {
         try ConvolutionKernel.$winogradDisabled.withValue(true, operation: body)
     }
