@@ -62,7 +62,8 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=dav1d_default_settings"])]),
         .executableTarget(
             name: "stylefilter-bench",
-            dependencies: ["StyleFilter", "Engine", "VipsBridge", "COpenBLAS", .product(name: "Logging", package: "swift-log")]
+            // FixtureSupport for its relativeL2, the tests' measure, when a case compares against a reference.
+            dependencies: ["StyleFilter", "Engine", "VipsBridge", "COpenBLAS", "FixtureSupport", .product(name: "Logging", package: "swift-log")]
         ),
 
         .testTarget(name: "VipsBridgeTests", dependencies: ["VipsBridge"]),
@@ -98,7 +99,7 @@ if Context.environment["STYLEFILTER_FUZZ"] == "1" {
 // linking Engine and OpenBLAS but not libvips, so ../shared/gpu/pack.sh can carry it to a machine without
 // libvips (scripts/device/cpu-cores.sh, the many-core CPU figures).
 if Context.environment["STYLEFILTER_ENGINE_BENCH"] == "1", let bench = package.targets.first(where: { $0.name == "stylefilter-bench" }) {
-    bench.dependencies = ["Engine", "COpenBLAS"]
+    bench.dependencies = ["Engine", "COpenBLAS", "FixtureSupport"]
     bench.exclude = ["BenchPipeline.swift", "BenchStep.swift", "BenchTiles.swift", "BenchTilesMemory.swift"]
     bench.swiftSettings = [.define("ENGINE_ONLY_BENCH")]
 }

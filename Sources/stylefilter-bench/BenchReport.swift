@@ -93,17 +93,6 @@ enum Bench {
         print("\(name) \(body)")
     }
 
-    /// `‖a - b‖ / ‖b‖` in float64.
-    static func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
-        precondition(a.count == b.count, "relativeL2: \(a.count) against \(b.count) values")
-        var difference = 0.0, norm = 0.0
-        for (x, y) in zip(a, b) {
-            difference += (Double(x) - Double(y)) * (Double(x) - Double(y))
-            norm += Double(y) * Double(y)
-        }
-        return (difference / max(norm, .leastNormalMagnitude)).squareRoot()
-    }
-
     static func log(_ message: String) {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }

@@ -1,5 +1,6 @@
 import COpenBLAS
 @_spi(Benchmarks) import Engine
+import FixtureSupport
 import Foundation
 
 /// `sgemm`, `unet256-fwd`, `unet256-grad`: OpenBLAS peak and the ADM U-Net (256x256 uncond config,
@@ -164,7 +165,7 @@ enum BenchUNet {
             let mine = outputs
             try unfoldedPass()
             for (label, (a, b)) in zip(["output", "gradient"], zip(mine, outputs)) {
-                differences.append(("\(label)_relative_l2_vs_\(reference!.name)", String(format: "%.2e", Bench.relativeL2(a.scalars, b.scalars))))
+                differences.append(("\(label)_relative_l2_vs_\(reference!.name)", String(format: "%.2e", relativeL2(a.scalars, b.scalars))))
             }
         }
         let profile = try Bench.profile(args, precision, sgemm: median(sgemms), pass)
