@@ -159,6 +159,8 @@ enum BenchUNet {
             }
         }
         func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+        // The measured pass's bits: the reference and profile passes below run `pass` again.
+        let measuredChecksum = checksum
         // How far the engine's output (and input gradient) is from the reference algorithm's, relative L2.
         var differences: [(String, String)] = []
         if againstUnfolded {
@@ -170,7 +172,7 @@ enum BenchUNet {
         }
         let profile = try Bench.profile(args, precision, sgemm: median(sgemms), pass)
         let seconds = median(walls)
-        Bench.log("checksum \(checksum)")
+        Bench.log("checksum \(measuredChecksum)")
         Bench.report(name, [
             "seconds": String(format: "%.3f", seconds), "gflops": String(format: "%.1f", flop / seconds / 1e9),
             "peak_rss_mb": "\(Bench.peakRSSMiB())", "ratio_to_sgemm": String(format: "%.3f", median(ratios)),

@@ -10,9 +10,11 @@
 # Prints, for 16 and 2 threads, each case's seconds and its ratio to the same run's sgemm, with the kernels
 # the bench chose by itself (BLASCore) and, for sgemm, OpenBLAS's own choice; then PyTorch's fp32 and
 # bf16 matmul rates on the same cores; on 16 threads also the bf16 engine (precision=bf16) beside fp32.
-# Case logs go to $OUT (or /tmp/cpu-cores). About 9-10 minutes. The guided step cases need StyleFilter, hence
-# libvips, which the engine-only bench leaves out: a step there is one U-Net and one DINO fwd+grad (above)
-# plus the losses and the sampler, which ran at a serial share of 0.2% on 2 cores (BENCHMARKS.md).
+# Case logs go to $OUT (or /tmp/cpu-cores). About 9-10 minutes. THREAD_COUNTS (default "16 2") picks the
+# thread counts, so the script can be rehearsed on a small machine first (THREAD_COUNTS=2). The guided step
+# cases need StyleFilter, hence libvips, which the engine-only bench leaves out: a step there is one U-Net and
+# one DINO fwd+grad (above) plus the losses and the sampler, which ran at a serial share of 0.2% on 2 cores
+# (BENCHMARKS.md).
 set -uo pipefail
 out=${OUT:-/tmp/cpu-cores}
 mkdir -p "$out"
@@ -38,7 +40,8 @@ measure() {
     echo "$threads threads, $name ($kernels): $line"
 }
 
-for threads in 16 2; do
+thread_counts=${THREAD_COUNTS:-16 2}
+for threads in $thread_counts; do
     # Medians of 3 runs on 16 threads; one run on 2 (minutes each there; the 2-core machine's own table is
     # in the sections above).
     # On 16 threads one profiled pass more (EngineProfile: serial share, busy share of the threads in
@@ -66,17 +69,18 @@ done
 
 # The thread count must not change the bits (AVX-512 kernels; BENCHMARKS.md, "Same bits on any thread count"):
 # the U-Net gradient's checksum on 16 and on 2 threads.
-echo "unet256-grad checksum on 16 threads: $(grep -m1 -o 'checksum [^ ]*' "$out/unet256-grad-t16-profile.log"), on 2: $(grep -m1 -o 'checksum [^ ]*' "$out/unet256-grad-t2.log")" | tee "$out/same-bits.txt"
+checksum() { grep -m1 -o 'checksum [^ ]*' "$1" 2>/dev/null || echo "(not run)"; }
+echo "unet256-grad checksum on 16 threads: $(checksum "$out/unet256-grad-t16-profile.log"), on 2: $(checksum "$out/unet256-grad-t2.log")" | tee "$out/same-bits.txt"
 
 # What one multi-threaded loop's hand-off costs (back to back, and after the workers idled 100 us and 1 ms);
 # times a profile's parallel_loops it bounds the hand-offs' share of a pass.
-for threads in 16 2; do
+for threads in $thread_counts; do
     echo "$threads threads: $(env OPENBLAS_NUM_THREADS="$threads" timeout 60 "$bench" loop-overhead 2>/dev/null | tail -1)"
 done | tee "$out/loop-overhead.txt"
 
-python3 - "$out" <<'PY' 2>&1 | tee "$out/pytorch.txt"
+python3 - "$out" "$thread_counts" <<'PY' 2>&1 | tee "$out/pytorch.txt"
 import sys, time, torch
-for threads in (16, 2):
+for threads in map(int, sys.argv[2].split()):
     torch.set_num_threads(threads)
     a = torch.randn(2048, 2048); b = torch.randn(2048, 2048)
     for dtype in (torch.float32, torch.bfloat16):
