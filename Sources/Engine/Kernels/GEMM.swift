@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import CBFloat16
 import COpenBLAS
 
@@ -125,6 +130,20 @@ enum GEMM {
             && keepsBits(m: 27, n: 300, k: 4, cutAt: 93, alongN: true)
     }()
 
+    /// Whether an fp32 product with beta 0 clears C itself (memset) and asks OpenBLAS for beta 1. OpenBLAS
+    /// 0.3.21 clears C with one scalar store per float (`sgemm_beta`: 4.5% of a guided step, 4-6% of a
+    /// Winograd convolution on 2 Zen 2 cores), and skips that pass for beta 1. Only where its blocked kernels run
+    /// either way, which add the product to C's zeros alike, so the bits are the same: the small-product and
+    /// "direct" kernels of its AVX-512 cores (and of cores newer than this table) serve beta 0 alone, below
+    /// ``minimumPartProduct``.
+    static func clearsC(m: Int, n: Int, k: Int) -> Bool {
+        m * n * k >= minimumPartProduct || !coreHasSmallProductKernels
+    }
+
+    /// Whether OpenBLAS's kernels in use may take a product below ``minimumPartProduct`` to its small-product
+    /// or direct kernels: its AVX-512 cores, and any core ``BLASCore`` does not rank.
+    static let coreHasSmallProductKernels = (BLASCore.ranks[BLASCore.current.lowercased()] ?? .max) >= BLASCore.ranks["skylakex"]!
+
     @inline(__always)
     private static func single(
         _ precision: MatmulPrecision, _ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
@@ -146,6 +165,11 @@ enum GEMM {
                 fatalError("out of memory for a bf16 GEMM's packing buffers (\(m)x\(n)x\(k))")
             }
             return
+        }
+        var beta = beta
+        if beta == 0 && clearsC(m: m, n: n, k: k) {
+            for i in 0..<m { memset(c + i * ldc, 0, n * MemoryLayout<Float>.stride) }
+            beta = 1
         }
         cblas_sgemm(
             CblasRowMajor,
