@@ -1,4 +1,4 @@
-import Engine
+@_spi(Benchmarks) import Engine
 import Foundation
 
 /// A bench case's bad option.
@@ -42,6 +42,20 @@ enum Bench {
             log(String(format: "  fp32 %.3f s, %@ %.3f s", fp32.last!, precision.rawValue, reduced.last!))
         }
         return (reduced.sorted()[runs / 2], fp32.sorted()[runs / 2])
+    }
+
+    /// The engine's earlier algorithm that `reference=NAME` times in the same run (nil without the option):
+    /// `direct` (3x3 convolutions without Winograd), `unfolded` (im2col only), `f2x2` (F(2x2, 3x3) where F(4x4, 3x3)
+    /// runs), `blas-clears-c` (OpenBLAS clears C for beta-0 products).
+    static func reference(_ args: ArraySlice<String>) throws -> (name: String, run: (() throws -> Void) throws -> Void)? {
+        guard let option = args.last(where: { $0.hasPrefix("reference=") }) else { return nil }
+        switch option.dropFirst("reference=".count) {
+        case "direct": return ("direct", { try ConvolutionBenchmark.withoutWinograd($0) })
+        case "unfolded": return ("unfolded", { try ConvolutionBenchmark.withUnfoldedConvolutions($0) })
+        case "f2x2": return ("f2x2", { try ConvolutionBenchmark.withWinogradTile2x2($0) })
+        case "blas-clears-c": return ("blas_clears_c", { try GEMMBenchmark.withOpenBLASClearingC($0) })
+        default: throw BenchError("\(option): the references are direct, unfolded, f2x2 and blas-clears-c")
+        }
     }
 
     static func seconds(of body: () throws -> Void) rethrows -> Double {

@@ -10,9 +10,9 @@ import StyleFilter
 /// - faces: image mode on the FFHQ U-Net with the identity loss, one IR-SE-50 forward + backward.
 /// Options: `runs=N` (median of N timed steps after one warm-up, default 3), `views=N`, `precision=bf16`
 /// (each round also times the fp32 step: `fp32_seconds`, `speedup_vs_fp32`), `profile` (one profiled step
-/// more: serial share, GEMM work over the wall against sgemm), `reference=direct` (first the median of as many
-/// steps with the U-Net's convolutions in their direct form, without Winograd: `direct_seconds`,
-/// `speedup_vs_direct`).
+/// more: serial share, GEMM work over the wall against sgemm), `reference=NAME` (``Bench/reference(_:)``: first
+/// the median of as many steps with the engine's earlier algorithm, e.g. `direct` for the U-Net's convolutions
+/// without Winograd: `NAME_seconds`, `speedup_vs_NAME`).
 enum BenchStep {
     enum Kind: String { case image, text, faces }
 
@@ -52,10 +52,12 @@ enum BenchStep {
         let augs: [[CLIPAugmentation]]? = text ? [(0..<views).map { _ in CLIPAugmentation.random(size: 256, using: &philox) }] : nil
         // FNV-1a over the bits of the sample (the guided mean plus noise) and the loss terms: equal only when every float is.
         var checksum: UInt64 = 0
-        let direct = try args.contains("reference=direct") ? ConvolutionBenchmark.withoutWinograd {
-            try Bench.medianSeconds(runs: runs, warmup: 1) { _ = try guidance.step(x, k: k, noise: noise, views: augs) }
-        } : nil
-        if let direct { Bench.log(String(format: "  direct convolutions: %.2f s per step", direct)) }
+        let reference = try Bench.reference(args)
+        var referenceSeconds: Double?
+        try reference?.run {
+            referenceSeconds = try Bench.medianSeconds(runs: runs, warmup: 1) { _ = try guidance.step(x, k: k, noise: noise, views: augs) }
+        }
+        if let reference, let referenceSeconds { Bench.log(String(format: "  reference %@: %.2f s per step", reference.name, referenceSeconds)) }
         let (seconds, fp32) = try Bench.medianSeconds(precision, runs: runs, warmup: 1) {
             let start = DispatchTime.now().uptimeNanoseconds
             let step = try guidance.step(x, k: k, noise: noise, views: augs)
@@ -69,8 +71,8 @@ enum BenchStep {
         Bench.report(name, [
             "seconds": String(format: "%.2f", seconds), "sgemm_gflops": String(format: "%.1f", sgemm),
             "sgemm_gflop_equivalent": String(format: "%.0f", seconds * sgemm), "peak_rss_mb": "\(Bench.peakRSSMiB())",
-        ], Bench.precisionFields(precision, seconds: seconds, fp32: fp32) + (direct.map { [
-            ("direct_seconds", String(format: "%.2f", $0)), ("speedup_vs_direct", String(format: "%.3f", $0 / seconds)),
-        ] } ?? []) + profile)
+        ], Bench.precisionFields(precision, seconds: seconds, fp32: fp32) + (reference.flatMap { r in referenceSeconds.map { [
+            ("\(r.name)_seconds", String(format: "%.2f", $0)), ("speedup_vs_\(r.name)", String(format: "%.3f", $0 / seconds)),
+        ] } } ?? []) + profile)
     }
 }

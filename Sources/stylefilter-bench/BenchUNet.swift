@@ -85,11 +85,9 @@ enum BenchUNet {
     /// `precision=bf16` runs the model in bf16 and times the fp32 pass before each run as its reference
     /// (`fp32_seconds`, `speedup_vs_fp32`; `ratio_to_sgemm` is then bf16's effective rate against fp32 sgemm).
     /// `runs=N` (default 3, after one warm-up run) sets how many timed runs the median takes;
-    /// `reference=unfolded` also times, before each run, the pass with every convolution unfolded (im2col,
-    /// the algorithm before shifted-tap convolutions) and reports `unfolded_seconds` and `speedup_vs_unfolded`;
-    /// `reference=direct` likewise the pass without Winograd convolutions (`direct_seconds`, `speedup_vs_direct`),
-    /// `reference=f2x2` with F(2x2, 3x3) in place of F(4x4, 3x3) (`f2x2_seconds`, `speedup_vs_f2x2`); each also
-    /// reports the relative L2 distance of the output and gradient from the reference's.
+    /// `reference=NAME` (``Bench/reference(_:)``: `unfolded`, `direct`, `f2x2`, `blas-clears-c`) also times, before
+    /// each run, the pass with the engine's earlier algorithm and reports `NAME_seconds` and `speedup_vs_NAME`, and
+    /// the relative L2 distance of the output and gradient from the reference's.
     /// `recompute=full|all` recomputes full-resolution (or all) blocks in the backward pass instead
     /// of keeping their activations.
     ///
@@ -121,20 +119,17 @@ enum BenchUNet {
         }
         if runs >= 3 { try precision.withEngine(pass) }  // warm-up: first-touch page faults, buffer pool
         // The convolution algorithm before, timed just before each run.
-        let reference: (name: String, run: (() -> Void) -> Void)? =
-            args.contains("reference=unfolded") ? ("unfolded", { ConvolutionBenchmark.withUnfoldedConvolutions($0) })
-            : args.contains("reference=direct") ? ("direct", { ConvolutionBenchmark.withoutWinograd($0) })
-            : args.contains("reference=f2x2") ? ("f2x2", { ConvolutionBenchmark.withWinogradTile2x2($0) }) : nil
-        let againstUnfolded = reference != nil
-        func unfoldedPass() throws { try precision.withEngine { reference!.run(pass) } }
-        if againstUnfolded { try unfoldedPass() }
+        let reference = try Bench.reference(args)
+        let hasReference = reference != nil
+        func referencePass() throws { try precision.withEngine { try reference!.run(pass) } }
+        if hasReference { try referencePass() }
         var walls: [Double] = [], cpus: [Double] = [], sgemms: [Double] = [], ratios: [Double] = [], cpuRatios: [Double] = []
         var fp32Walls: [Double] = [], speedups: [Double] = []
-        var unfoldedWalls: [Double] = [], unfoldedSpeedups: [Double] = []
+        var referenceWalls: [Double] = [], referenceSpeedups: [Double] = []
         for _ in 0..<runs {
             let (_, sgemm, sgemmPerCPU) = sgemmGFLOPS(runs: 3)
-            if againstUnfolded {
-                unfoldedWalls.append(try Bench.seconds(of: unfoldedPass))
+            if hasReference {
+                referenceWalls.append(try Bench.seconds(of: referencePass))
             }
             if precision != .fp32 {
                 // The fp32 engine is the reduced precision's reference, timed in the same round.
@@ -149,9 +144,9 @@ enum BenchUNet {
             ratios.append(flop / wall / 1e9 / sgemm)
             cpuRatios.append(flop / cpus.last! / 1e9 / sgemmPerCPU)
             Bench.log(String(format: "  run %.3f s wall, %.3f s cpu; sgemm just before %.1f GFLOP/s; ratio %.3f", wall, cpus.last!, sgemm, ratios.last!))
-            if againstUnfolded, let unfolded = unfoldedWalls.last {
-                unfoldedSpeedups.append(unfolded / wall)
-                Bench.log(String(format: "  %@ convolutions %.3f s just before: %.3fx", reference!.name, unfolded, unfoldedSpeedups.last!))
+            if hasReference, let referenceWall = referenceWalls.last {
+                referenceSpeedups.append(referenceWall / wall)
+                Bench.log(String(format: "  reference %@: %.3f s just before: %.3fx", reference!.name, referenceWall, referenceSpeedups.last!))
             }
             if let fp32 = fp32Walls.last {
                 speedups.append(fp32 / wall)
@@ -163,9 +158,9 @@ enum BenchUNet {
         let measuredChecksum = checksum
         // How far the engine's output (and input gradient) is from the reference algorithm's, relative L2.
         var differences: [(String, String)] = []
-        if againstUnfolded {
+        if hasReference {
             let mine = outputs
-            try unfoldedPass()
+            try referencePass()
             for (label, (a, b)) in zip(["output", "gradient"], zip(mine, outputs)) {
                 differences.append(("\(label)_relative_l2_vs_\(reference!.name)", String(format: "%.2e", relativeL2(a.scalars, b.scalars))))
             }
@@ -182,9 +177,9 @@ enum BenchUNet {
         ], (precision == .fp32 ? [] : [
             ("precision", precision.rawValue), ("fp32_seconds", String(format: "%.3f", median(fp32Walls))),
             ("speedup_vs_fp32", String(format: "%.2f", median(speedups))),
-        ]) + (againstUnfolded ? [
-            ("\(reference!.name)_seconds", String(format: "%.3f", median(unfoldedWalls))),
-            ("speedup_vs_\(reference!.name)", String(format: "%.3f", median(unfoldedSpeedups))),
+        ]) + (hasReference ? [
+            ("\(reference!.name)_seconds", String(format: "%.3f", median(referenceWalls))),
+            ("speedup_vs_\(reference!.name)", String(format: "%.3f", median(referenceSpeedups))),
         ] + differences : []) + profile)
     }
 }

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import CBFloat16
 import COpenBLAS
+import Synchronization
 
 /// Matrix multiply `C = alpha * op(A) * op(B) + beta * C`, all matrices row-major, in the engine's
 /// ``MatmulPrecision``: OpenBLAS sgemm for fp32, the AVX512-BF16 kernel (CBFloat16) for bf16.
@@ -137,8 +138,11 @@ enum GEMM {
     /// "direct" kernels of its AVX-512 cores (and of cores newer than this table) serve beta 0 alone, below
     /// ``minimumPartProduct``.
     static func clearsC(m: Int, n: Int, k: Int) -> Bool {
-        m * n * k >= minimumPartProduct || !coreHasSmallProductKernels
+        (m * n * k >= minimumPartProduct || !coreHasSmallProductKernels) && !openBLASClearsC.load(ordering: .relaxed)
     }
+
+    /// Set by ``GEMMBenchmark/withOpenBLASClearingC(_:)``; process-wide, since products run on worker threads.
+    static let openBLASClearsC = Atomic(false)
 
     /// Whether OpenBLAS's kernels in use may take a product below ``minimumPartProduct`` to its small-product
     /// or direct kernels: its AVX-512 cores, and any core ``BLASCore`` does not rank.
@@ -177,5 +181,16 @@ enum GEMM {
             transposeB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha,
             a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+/// For benchmarks that time the engine's GEMM path against OpenBLAS's own in one run.
+@_spi(Benchmarks) public enum GEMMBenchmark {
+    /// Runs `body` with OpenBLAS clearing C for every beta-0 product (`sgemm_beta`), as before ``GEMM``
+    /// cleared it with memset. Process-wide: nothing else should run products meanwhile.
+    public static func withOpenBLASClearingC<R>(_ body: () throws -> R) rethrows -> R {
+        GEMM.openBLASClearsC.store(true, ordering: .relaxed)
+        defer { GEMM.openBLASClearsC.store(false, ordering: .relaxed) }
+        return try body()
     }
 }
