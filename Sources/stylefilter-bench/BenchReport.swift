@@ -44,10 +44,13 @@ enum Bench {
         return (reduced.sorted()[runs / 2], fp32.sorted()[runs / 2])
     }
 
+    /// An earlier algorithm of the engine: `run` runs its body with it in place of today's.
+    typealias Reference = (name: String, run: (() throws -> Void) throws -> Void)
+
     /// The engine's earlier algorithm that `reference=NAME` times in the same run (nil without the option):
     /// `direct` (3x3 convolutions without Winograd), `unfolded` (im2col only), `f2x2` (F(2x2, 3x3) where F(4x4, 3x3)
     /// runs), `blas-clears-c` (OpenBLAS clears C for beta-0 products).
-    static func reference(_ args: ArraySlice<String>) throws -> (name: String, run: (() throws -> Void) throws -> Void)? {
+    static func reference(_ args: ArraySlice<String>) throws -> Reference? {
         guard let option = args.last(where: { $0.hasPrefix("reference=") }) else { return nil }
         switch option.dropFirst("reference=".count) {
         case "direct": return ("direct", { try ConvolutionBenchmark.withoutWinograd($0) })

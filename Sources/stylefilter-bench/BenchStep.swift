@@ -52,12 +52,14 @@ enum BenchStep {
         let augs: [[CLIPAugmentation]]? = text ? [(0..<views).map { _ in CLIPAugmentation.random(size: 256, using: &philox) }] : nil
         // FNV-1a over the bits of the sample (the guided mean plus noise) and the loss terms: equal only when every float is.
         var checksum: UInt64 = 0
-        let reference = try Bench.reference(args)
-        var referenceSeconds: Double?
-        try reference?.run {
-            referenceSeconds = try Bench.medianSeconds(runs: runs, warmup: 1) { _ = try guidance.step(x, k: k, noise: noise, views: augs) }
+        let reference: (name: String, seconds: Double)? = try Bench.reference(args).map { reference in
+            var seconds = 0.0
+            try reference.run {
+                seconds = try Bench.medianSeconds(runs: runs, warmup: 1) { _ = try guidance.step(x, k: k, noise: noise, views: augs) }
+            }
+            Bench.log(String(format: "  reference %@: %.2f s per step", reference.name, seconds))
+            return (reference.name, seconds)
         }
-        if let reference, let referenceSeconds { Bench.log(String(format: "  reference %@: %.2f s per step", reference.name, referenceSeconds)) }
         let (seconds, fp32) = try Bench.medianSeconds(precision, runs: runs, warmup: 1) {
             let start = DispatchTime.now().uptimeNanoseconds
             let step = try guidance.step(x, k: k, noise: noise, views: augs)
@@ -71,8 +73,8 @@ enum BenchStep {
         Bench.report(name, [
             "seconds": String(format: "%.2f", seconds), "sgemm_gflops": String(format: "%.1f", sgemm),
             "sgemm_gflop_equivalent": String(format: "%.0f", seconds * sgemm), "peak_rss_mb": "\(Bench.peakRSSMiB())",
-        ], Bench.precisionFields(precision, seconds: seconds, fp32: fp32) + (reference.flatMap { r in referenceSeconds.map { [
-            ("\(r.name)_seconds", String(format: "%.2f", $0)), ("speedup_vs_\(r.name)", String(format: "%.3f", $0 / seconds)),
-        ] } } ?? []) + profile)
+        ], Bench.precisionFields(precision, seconds: seconds, fp32: fp32) + (reference.map { [
+            ("\($0.name)_seconds", String(format: "%.2f", $0.seconds)), ("speedup_vs_\($0.name)", String(format: "%.3f", $0.seconds / seconds)),
+        ] } ?? []) + profile)
     }
 }

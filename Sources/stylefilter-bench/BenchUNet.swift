@@ -118,18 +118,17 @@ enum BenchUNet {
             }
         }
         if runs >= 3 { try precision.withEngine(pass) }  // warm-up: first-touch page faults, buffer pool
-        // The convolution algorithm before, timed just before each run.
+        // The engine's earlier algorithm (`reference=`), timed just before each run.
         let reference = try Bench.reference(args)
-        let hasReference = reference != nil
-        func referencePass() throws { try precision.withEngine { try reference!.run(pass) } }
-        if hasReference { try referencePass() }
+        func referencePass(_ reference: Bench.Reference) throws { try precision.withEngine { try reference.run(pass) } }
+        if let reference { try referencePass(reference) }
         var walls: [Double] = [], cpus: [Double] = [], sgemms: [Double] = [], ratios: [Double] = [], cpuRatios: [Double] = []
         var fp32Walls: [Double] = [], speedups: [Double] = []
         var referenceWalls: [Double] = [], referenceSpeedups: [Double] = []
         for _ in 0..<runs {
             let (_, sgemm, sgemmPerCPU) = sgemmGFLOPS(runs: 3)
-            if hasReference {
-                referenceWalls.append(try Bench.seconds(of: referencePass))
+            if let reference {
+                referenceWalls.append(try Bench.seconds { try referencePass(reference) })
             }
             if precision != .fp32 {
                 // The fp32 engine is the reduced precision's reference, timed in the same round.
@@ -144,9 +143,9 @@ enum BenchUNet {
             ratios.append(flop / wall / 1e9 / sgemm)
             cpuRatios.append(flop / cpus.last! / 1e9 / sgemmPerCPU)
             Bench.log(String(format: "  run %.3f s wall, %.3f s cpu; sgemm just before %.1f GFLOP/s; ratio %.3f", wall, cpus.last!, sgemm, ratios.last!))
-            if hasReference, let referenceWall = referenceWalls.last {
+            if let reference, let referenceWall = referenceWalls.last {
                 referenceSpeedups.append(referenceWall / wall)
-                Bench.log(String(format: "  reference %@: %.3f s just before: %.3fx", reference!.name, referenceWall, referenceSpeedups.last!))
+                Bench.log(String(format: "  reference %@: %.3f s just before: %.3fx", reference.name, referenceWall, referenceSpeedups.last!))
             }
             if let fp32 = fp32Walls.last {
                 speedups.append(fp32 / wall)
@@ -157,12 +156,16 @@ enum BenchUNet {
         // The measured pass's bits: the reference and profile passes below run `pass` again.
         let measuredChecksum = checksum
         // How far the engine's output (and input gradient) is from the reference algorithm's, relative L2.
-        var differences: [(String, String)] = []
-        if hasReference {
+        var referenceFields: [(String, String)] = []
+        if let reference {
             let mine = outputs
-            try referencePass()
+            try referencePass(reference)
+            referenceFields = [
+                ("\(reference.name)_seconds", String(format: "%.3f", median(referenceWalls))),
+                ("speedup_vs_\(reference.name)", String(format: "%.3f", median(referenceSpeedups))),
+            ]
             for (label, (a, b)) in zip(["output", "gradient"], zip(mine, outputs)) {
-                differences.append(("\(label)_relative_l2_vs_\(reference!.name)", String(format: "%.2e", relativeL2(a.scalars, b.scalars))))
+                referenceFields.append(("\(label)_relative_l2_vs_\(reference.name)", String(format: "%.2e", relativeL2(a.scalars, b.scalars))))
             }
         }
         let profile = try Bench.profile(args, precision, sgemm: median(sgemms), pass)
@@ -177,10 +180,7 @@ enum BenchUNet {
         ], (precision == .fp32 ? [] : [
             ("precision", precision.rawValue), ("fp32_seconds", String(format: "%.3f", median(fp32Walls))),
             ("speedup_vs_fp32", String(format: "%.2f", median(speedups))),
-        ]) + (hasReference ? [
-            ("\(reference!.name)_seconds", String(format: "%.3f", median(referenceWalls))),
-            ("speedup_vs_\(reference!.name)", String(format: "%.3f", median(referenceSpeedups))),
-        ] + differences : []) + profile)
+        ]) + referenceFields + profile)
     }
 }
 

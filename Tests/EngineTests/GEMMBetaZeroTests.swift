@@ -35,7 +35,13 @@ struct GEMMBetaZeroTests {
     @Test func clearsCWhereTheBlockedKernelsRunEitherWay() {
         #expect(GEMM.clearsC(m: 256, n: 256, k: 128))  // 2^23 multiply-adds: blocked on every core
         #expect(GEMM.clearsC(m: 128, n: 256, k: 128) == !GEMM.coreHasSmallProductKernels)
-        let rank = BLASCore.ranks[BLASCore.current.lowercased()]
-        #expect(GEMM.coreHasSmallProductKernels == (rank.map { $0 >= 3 } ?? true), "\(BLASCore.current)")
+        #expect(GEMM.coreHasSmallProductKernels == BLASCore.hasSmallProductKernels(BLASCore.current))
+    }
+
+    /// OpenBLAS 0.3.21 has small-product and direct sgemm kernels for its AVX-512 cores only; a core it may
+    /// have added since is assumed to have them too (its own beta-0 path is kept).
+    @Test func smallProductKernelsBelongToTheAVX512Cores() {
+        for core in ["SkylakeX", "Cooperlake", "SapphireRapids", "FutureLake"] { #expect(BLASCore.hasSmallProductKernels(core), "\(core)") }
+        for core in ["Zen", "Haswell", "Sandybridge", "Prescott", "Core2"] { #expect(!BLASCore.hasSmallProductKernels(core), "\(core)") }
     }
 }

@@ -84,6 +84,13 @@ public enum BLASCore {
         return dlsym(handle, "gotoblas_" + core.uppercased()) != nil
     }
 
+    /// Whether OpenBLAS 0.3.21's `core` may run a product under 2^23 multiply-adds with beta 0 on its
+    /// small-product or "direct" kernels rather than its blocked ones: its AVX-512 cores do, and so may any core
+    /// this table does not rank (it may be newer).
+    static func hasSmallProductKernels(_ core: String) -> Bool {
+        (ranks[core.lowercased()] ?? .max) >= ranks["skylakex"]!
+    }
+
     /// The kernels OpenBLAS runs now.
     public static var current: String { String(cString: openblas_get_corename()) }
 

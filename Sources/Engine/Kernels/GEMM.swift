@@ -145,8 +145,8 @@ enum GEMM {
     static let openBLASClearsC = Atomic(false)
 
     /// Whether OpenBLAS's kernels in use may take a product below ``minimumPartProduct`` to its small-product
-    /// or direct kernels: its AVX-512 cores, and any core ``BLASCore`` does not rank.
-    static let coreHasSmallProductKernels = (BLASCore.ranks[BLASCore.current.lowercased()] ?? .max) >= BLASCore.ranks["skylakex"]!
+    /// or direct kernels.
+    static let coreHasSmallProductKernels = BLASCore.hasSmallProductKernels(BLASCore.current)
 
     @inline(__always)
     private static func single(
